@@ -1,0 +1,3 @@
+"""hwprof: a hardware profiler for deep learning."""
+
+__version__ = "0.1.0"

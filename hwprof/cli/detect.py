@@ -1,0 +1,233 @@
+"""`hwprof detect`: what hardware this machine has, and what TensorFlow sees of it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from hwprof.cli.console import make_console
+from hwprof.core.devices import CpuInfo, DetectReport, GpuInfo, TensorFlowInfo
+from hwprof.core.units import NA, fmt_bytes, fmt_flops, fmt_hz, fmt_num
+from hwprof.services.detect import detect_all
+
+
+def register(sub: Any) -> None:
+    """Add `detect` to the CLI."""
+    p = sub.add_parser(
+        "detect",
+        help="list the CPUs and GPUs and what TensorFlow sees",
+        description="List this machine's CPUs and NVIDIA GPUs with what matters for deep learning, "
+        "and the devices TensorFlow sees (from a short probe process).",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the report as JSON (schema hwprof.detect/1)"
+    )
+    p.add_argument(
+        "--no-tensorflow", action="store_true", help="skip the TensorFlow probe (faster)"
+    )
+    p.add_argument(
+        "--probe-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds to wait for TensorFlow to answer (default 90)",
+    )
+    p.set_defaults(handler=run_detect)
+
+
+def run_detect(args: argparse.Namespace) -> int:
+    """Detect and print."""
+    if args.probe_timeout is not None and args.probe_timeout <= 0:
+        print("hwprof detect: --probe-timeout must be a positive number of seconds")
+        return 2
+    err = make_console(stderr=True)
+    with err.status("detecting hardware…") if err.is_terminal else _nullcontext():
+        report = detect_all(
+            with_tensorflow=not args.no_tensorflow, probe_timeout_seconds=args.probe_timeout
+        )
+    if args.json:
+        print(json.dumps(report.to_json_dict(), indent=2))
+        return 0
+    render_report(report, make_console())
+    return 0
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _kv_table(title: str) -> Table:
+    t = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    t.add_column("field", style="bold", no_wrap=True)
+    t.add_column("value", overflow="fold")
+    return t
+
+
+def render_report(report: DetectReport, console: Console) -> None:
+    """The human-readable report: host, CPUs, GPUs, TensorFlow."""
+    h = report.host
+    t = _kv_table("Host")
+    t.add_row("hostname", h.hostname)
+    t.add_row(
+        "OS",
+        " ".join(
+            x for x in (h.os_release or h.os, f"(kernel {h.kernel})" if h.kernel else "") if x
+        ),
+    )
+    t.add_row("architecture", h.machine)
+    t.add_row("Python", h.python_version)
+    t.add_row(
+        "memory",
+        f"{fmt_bytes(h.memory_total_bytes)} total, {fmt_bytes(h.memory_available_bytes)} available",
+    )
+    t.add_row("swap", fmt_bytes(h.swap_total_bytes))
+    if h.virtualized:
+        t.add_row("virtual machine", h.virtualized)
+    console.print(t)
+    for i, cpu in enumerate(report.cpus):
+        console.print()
+        console.print(_cpu_table(cpu, i))
+    console.print()
+    console.print(_gpu_section(report))
+    console.print()
+    console.print(_tf_table(report.tensorflow))
+    if report.detect_seconds is not None:
+        console.print(f"\n[dim]detected in {report.detect_seconds:.1f} s[/dim]")
+
+
+def _cpu_table(cpu: CpuInfo, i: int) -> Table:
+    t = _kv_table(f"CPU {i}")
+    t.add_row("model", cpu.model_name or NA)
+    t.add_row("vendor", cpu.vendor or NA)
+    t.add_row("architecture", cpu.architecture or NA)
+    t.add_row("sockets", fmt_num(cpu.sockets))
+    t.add_row("physical cores", fmt_num(cpu.physical_cores))
+    t.add_row("logical CPUs", fmt_num(cpu.logical_cpus))
+    t.add_row("threads per core", fmt_num(cpu.threads_per_core))
+    t.add_row(
+        "clock",
+        f"base {fmt_hz(cpu.frequency_base_hz)}, max {fmt_hz(cpu.frequency_max_hz)}, "
+        f"now {fmt_hz(cpu.frequency_current_hz)}",
+    )
+    caches = ", ".join(
+        f"{c.label} {fmt_bytes(c.size_bytes)}" + (f" × {c.instances}" if c.instances > 1 else "")
+        for c in cpu.caches
+    )
+    t.add_row("caches", caches or NA)
+    t.add_row("NUMA nodes", fmt_num(cpu.numa_nodes))
+    t.add_row("vector width", fmt_num(cpu.vector_width_bits, unit="bits"))
+    t.add_row("DL extensions", " ".join(cpu.dl_extensions) or "none of note")
+    if cpu.peak is not None:
+        t.add_row(
+            "peak (estimate)",
+            f"fp32 {fmt_flops(cpu.peak.fp32_flops)}, bf16 {fmt_flops(cpu.peak.bf16_flops)}"
+            f" at {fmt_hz(cpu.peak.clock_hz)} ({cpu.peak.clock_source})",
+        )
+        t.add_row("  formula", cpu.peak.formula)
+    else:
+        t.add_row("peak (estimate)", NA)
+    for note in cpu.notes:
+        t.add_row("note", note)
+    return t
+
+
+def _gpu_section(report: DetectReport) -> Table:
+    if not report.nvml.available:
+        t = _kv_table("NVIDIA GPUs")
+        t.add_row("status", report.nvml.message or "NVML unavailable")
+        return t
+    n = report.nvml
+    title = (
+        f"NVIDIA GPUs ({len(report.gpus)}) — driver {n.driver_version or NA}, "
+        f"CUDA driver {n.cuda_driver_version or NA}"
+    )
+    if not report.gpus:
+        t = _kv_table(title)
+        t.add_row("status", "NVML works but reports no GPUs")
+        return t
+    t = Table(title=title, title_justify="left")
+    for col in (
+        "#",
+        "name",
+        "memory",
+        "CC",
+        "cores",
+        "max SM/mem clock",
+        "power limit",
+        "PCIe",
+        "MIG",
+        "peak fp32 / fp16 (est.)",
+        "TensorFlow",
+    ):
+        t.add_column(col, overflow="fold", no_wrap=col not in ("name", "TensorFlow"))
+    for g in report.gpus:
+        t.add_row(*_gpu_row(g))
+    return t
+
+
+def _gpu_row(g: GpuInfo) -> list[str]:
+    if g.error:
+        return [str(g.index), f"[red]{g.error}[/red]", *([""] * 9)]
+    cc = f"{g.compute_capability[0]}.{g.compute_capability[1]}" if g.compute_capability else NA
+    clocks = f"{fmt_num(g.sm_clock_max_mhz)} / {fmt_num(g.memory_clock_max_mhz)} MHz"
+    power = (
+        f"{fmt_num(g.power_limit_enforced_watts, '{:.0f}')} W"
+        if g.power_limit_enforced_watts is not None
+        else NA
+    )
+    if g.pcie and g.pcie.generation_current is not None:
+        pcie = f"gen{g.pcie.generation_current} x{fmt_num(g.pcie.width_current)}"
+        if g.pcie.generation_max and g.pcie.generation_max != g.pcie.generation_current:
+            pcie += f" (max gen{g.pcie.generation_max})"
+    else:
+        pcie = NA
+    mig = NA if g.mig_mode_current is None else ("on" if g.mig_mode_current else "off")
+    peak = f"{fmt_flops(g.peak.fp32_flops)} / {fmt_flops(g.peak.fp16_flops)}" if g.peak else NA
+    tf = g.tensorflow_device or f"not visible: {g.tensorflow_missing_reason or 'unknown'}"
+    return [
+        str(g.index),
+        g.name or NA,
+        fmt_bytes(g.memory_total_bytes),
+        cc,
+        fmt_num(g.cuda_cores),
+        clocks,
+        power,
+        pcie,
+        mig,
+        peak,
+        tf,
+    ]
+
+
+def _tf_table(tf: TensorFlowInfo) -> Table:
+    t = _kv_table("TensorFlow")
+    if tf.status != "ok":
+        t.add_row("status", f"{tf.status}: {tf.message or ''}".rstrip(": "))
+        return t
+    t.add_row("version", tf.version or NA)
+    t.add_row(
+        "built with CUDA",
+        "yes" if tf.built_with_cuda else "no",
+    )
+    if tf.built_with_cuda:
+        t.add_row("CUDA / cuDNN (build)", f"{tf.cuda_version or NA} / {tf.cudnn_version or NA}")
+    for d in tf.devices:
+        extra = ""
+        if d.details.get("device_name"):
+            extra = f" — {d.details['device_name']}"
+        if d.nvml_index is not None:
+            extra += f" (NVML GPU {d.nvml_index}, {d.pci_bus_id})"
+        t.add_row("device", f"{d.name}{extra}")
+    if tf.message:
+        t.add_row("note", tf.message)
+    if tf.probe_seconds is not None:
+        t.add_row("probe time", f"{tf.probe_seconds:.1f} s")
+    return t

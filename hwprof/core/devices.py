@@ -1,0 +1,300 @@
+"""What hwprof knows about the machine: host, CPUs, NVIDIA GPUs and TensorFlow's view of them.
+
+These models are the stable structure of `hwprof detect --json` (schema ``hwprof.detect/1``) and the
+``devices`` part of a snapshot. Units are in the field names; a fact that could not be had is
+``None``, never 0 and never a string like "N/A".
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DETECT_SCHEMA = "hwprof.detect/1"
+
+# Instruction-set extensions that matter for deep-learning kernels, in the order they are shown.
+DL_EXTENSIONS_X86: tuple[str, ...] = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+    "amx_fp16",
+)
+DL_EXTENSIONS_ARM: tuple[str, ...] = (
+    "asimd",
+    "asimdhp",
+    "asimddp",
+    "bf16",
+    "i8mm",
+    "sve",
+    "sve2",
+    "svebf16",
+    "sme",
+    "sme2",
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CacheLevel(_Model):
+    """One level of the CPU cache hierarchy, as the OS describes it."""
+
+    level: int
+    kind: Literal["data", "instruction", "unified"]
+    size_bytes: int = Field(description="size of one instance")
+    instances: int = Field(description="how many of these caches the machine has")
+
+    @property
+    def total_bytes(self) -> int:
+        """Size of all instances together."""
+        return self.size_bytes * self.instances
+
+    @property
+    def label(self) -> str:
+        """Short name as lscpu writes it: L1d, L1i, L2, L3."""
+        suffix = {"data": "d", "instruction": "i", "unified": ""}[self.kind]
+        return f"L{self.level}{suffix}"
+
+
+class PeakEstimate(_Model):
+    """An estimated peak arithmetic rate, with the formula that produced it."""
+
+    fp32_flops: float | None
+    bf16_flops: float | None
+    fp16_flops: float | None = None
+    formula: str = Field(description="how the numbers were computed, in words a reader can check")
+    clock_hz: float | None = Field(default=None, description="the clock the estimate used")
+    clock_source: str | None = Field(default=None, description="where that clock came from")
+    is_estimate: bool = True
+
+
+class CpuInfo(_Model):
+    """One CPU model in the machine (all its sockets)."""
+
+    vendor: str | None
+    model_name: str | None
+    architecture: str | None
+    sockets: int | None
+    physical_cores: int | None
+    logical_cpus: int
+    threads_per_core: int | None
+    frequency_base_hz: float | None
+    frequency_max_hz: float | None
+    frequency_current_hz: float | None
+    caches: tuple[CacheLevel, ...] = ()
+    numa_nodes: int | None
+    flags: tuple[str, ...] = ()
+    dl_extensions: tuple[str, ...] = Field(
+        default=(),
+        description="the deep-learning relevant extensions this CPU has, in a fixed order",
+    )
+    vector_width_bits: int | None = Field(default=None, description="widest SIMD register width")
+    peak: PeakEstimate | None = None
+    sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="for each fact that had several sources, which one was used",
+    )
+    notes: tuple[str, ...] = Field(default=(), description="disagreements between sources, caveats")
+
+    def cache(self, label: str) -> CacheLevel | None:
+        """The cache level named like lscpu does ("L1d", "L2", ...), if known."""
+        return next((c for c in self.caches if c.label == label), None)
+
+
+class PcieLink(_Model):
+    """A PCIe link's generation and width, now and at most."""
+
+    generation_current: int | None
+    generation_max: int | None
+    width_current: int | None
+    width_max: int | None
+
+
+class GpuInfo(_Model):
+    """One NVIDIA GPU as NVML describes it."""
+
+    index: int
+    name: str | None
+    uuid: str | None
+    pci_bus_id: str | None
+    architecture: str | None
+    compute_capability: tuple[int, int] | None
+    cuda_cores: int | None
+    multiprocessors: int | None = None
+    memory_total_bytes: int | None
+    sm_clock_max_mhz: int | None
+    memory_clock_max_mhz: int | None
+    power_limit_default_watts: float | None
+    power_limit_enforced_watts: float | None
+    pcie: PcieLink | None
+    mig_mode_current: bool | None
+    mig_mode_pending: bool | None = None
+    peak: PeakEstimate | None = None
+    error: str | None = Field(default=None, description="set when the GPU could not be read at all")
+    tensorflow_device: str | None = Field(
+        default=None, description='the TensorFlow device this GPU is, e.g. "/physical_device:GPU:0"'
+    )
+    tensorflow_missing_reason: str | None = Field(
+        default=None, description="why TensorFlow does not see this GPU, when it does not"
+    )
+
+
+class NvmlStatus(_Model):
+    """Whether NVML could be used, and the facts it gives about the whole system."""
+
+    available: bool
+    message: str | None = Field(default=None, description="why NVML is unavailable, for the user")
+    driver_version: str | None = None
+    nvml_version: str | None = None
+    cuda_driver_version: str | None = Field(default=None, description='e.g. "12.4"')
+
+
+class TfDevice(_Model):
+    """A physical device that TensorFlow sees."""
+
+    name: str = Field(description='TensorFlow\'s name, e.g. "/physical_device:GPU:0"')
+    device_type: str = Field(description="CPU, GPU, TPU or a pluggable device type")
+    index: int
+    details: dict[str, str] = Field(default_factory=dict)
+    pci_bus_id: str | None = None
+    compute_capability: tuple[int, int] | None = None
+    nvml_index: int | None = Field(default=None, description="the NVML GPU this is, when matched")
+
+
+TfStatus = Literal["ok", "not_installed", "import_failed", "timeout", "error"]
+
+
+class TensorFlowInfo(_Model):
+    """TensorFlow's view of the machine, from a short probe child process."""
+
+    status: TfStatus
+    message: str | None = None
+    version: str | None = None
+    built_with_cuda: bool | None = None
+    cuda_version: str | None = None
+    cudnn_version: str | None = None
+    devices: tuple[TfDevice, ...] = ()
+    probe_seconds: float | None = None
+
+
+class HostInfo(_Model):
+    """The machine and its software."""
+
+    hostname: str
+    os: str = Field(description='e.g. "Linux"')
+    os_release: str | None = Field(
+        default=None, description='e.g. "Debian GNU/Linux 12 (bookworm)"'
+    )
+    kernel: str | None = None
+    machine: str = Field(description='hardware architecture, e.g. "x86_64"')
+    python_version: str
+    memory_total_bytes: int | None
+    memory_available_bytes: int | None
+    swap_total_bytes: int | None
+    virtualized: str | None = Field(default=None, description="hypervisor vendor, when under one")
+
+
+class DetectReport(_Model):
+    """Everything `hwprof detect` finds. This is the structure of `hwprof detect --json`."""
+
+    schema_id: str = Field(default=DETECT_SCHEMA, alias="schema")
+    hwprof_version: str
+    created_at: str = Field(description="ISO 8601, UTC")
+    host: HostInfo
+    cpus: tuple[CpuInfo, ...]
+    nvml: NvmlStatus
+    gpus: tuple[GpuInfo, ...]
+    tensorflow: TensorFlowInfo
+    detect_seconds: float | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def gpu(self, index: int) -> GpuInfo | None:
+        """The NVML GPU with this index."""
+        return next((g for g in self.gpus if g.index == index), None)
+
+    def to_json_dict(self) -> dict[str, object]:
+        """The JSON-ready dictionary, with the documented field names."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def _visible_order(gpus: tuple[GpuInfo, ...], cuda_visible_devices: str | None) -> list[GpuInfo]:
+    """The GPUs CUDA shows, in its order, given CUDA_DEVICE_ORDER=PCI_BUS_ID."""
+    by_bus = sorted(gpus, key=lambda g: (g.pci_bus_id or "~", g.index))
+    if cuda_visible_devices is None:
+        return by_bus
+    visible: list[GpuInfo] = []
+    for token in cuda_visible_devices.split(","):
+        token = token.strip()
+        if not token:
+            continue
+        if token.lstrip("-").isdigit():
+            i = int(token)
+            if i < 0 or i >= len(by_bus):
+                break  # CUDA stops at the first invalid entry
+            visible.append(by_bus[i])
+        else:
+            match = next((g for g in by_bus if g.uuid and g.uuid.startswith(token)), None)
+            if match is None:
+                break
+            visible.append(match)
+    return visible
+
+
+def match_tensorflow_gpus(
+    tf: TensorFlowInfo, gpus: tuple[GpuInfo, ...], cuda_visible_devices: str | None
+) -> tuple[TensorFlowInfo, tuple[GpuInfo, ...]]:
+    """Pair TensorFlow's GPUs with NVML's, and say why any NVML GPU has no TensorFlow device.
+
+    TensorFlow numbers GPUs as CUDA does; with CUDA_DEVICE_ORDER=PCI_BUS_ID (which hwprof sets for
+    its workers) that is PCI bus order over the GPUs CUDA_VISIBLE_DEVICES leaves visible.
+    """
+    visible = _visible_order(gpus, cuda_visible_devices)
+    tf_gpus = [d for d in tf.devices if d.device_type == "GPU"]
+    pairs: dict[int, TfDevice] = {}
+    for dev in tf_gpus:
+        if dev.index < len(visible):
+            pairs[visible[dev.index].index] = dev
+    new_devices = tuple(
+        d.model_copy(
+            update={"nvml_index": visible[d.index].index, "pci_bus_id": visible[d.index].pci_bus_id}
+        )
+        if d.device_type == "GPU" and d.index < len(visible)
+        else d
+        for d in tf.devices
+    )
+    visible_ids = {g.index for g in visible}
+    new_gpus = []
+    for g in gpus:
+        if g.index in pairs:
+            new_gpus.append(g.model_copy(update={"tensorflow_device": pairs[g.index].name}))
+            continue
+        if g.error:
+            reason = "the GPU could not be read"
+        elif tf.status != "ok":
+            reason = tf.message or f"TensorFlow unavailable ({tf.status})"
+        elif not tf.built_with_cuda:
+            reason = "this TensorFlow build has no CUDA support"
+        elif g.index not in visible_ids:
+            reason = "hidden by CUDA_VISIBLE_DEVICES"
+        else:
+            reason = tf.message or (
+                "TensorFlow does not list it (CUDA libraries missing, or compute capability too old"
+                " for this build)"
+            )
+        new_gpus.append(g.model_copy(update={"tensorflow_missing_reason": reason}))
+    return tf.model_copy(update={"devices": new_devices}), tuple(new_gpus)

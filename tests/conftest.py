@@ -1,0 +1,74 @@
+"""Fixtures every test may use."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fakes.nvml import FakeNvml, scenario
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture
+def nvml_scenario(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], FakeNvml]:
+    """Install a named NVML scenario (tests/fakes/nvml.py) on the real pynvml module."""
+
+    def install(name: str) -> FakeNvml:
+        return FakeNvml(scenario(name)).install(monkeypatch)
+
+    return install
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Keep every test's user data, settings and Keras files out of the real home."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HWPROF_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("KERAS_HOME", str(home / "keras"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_threads_or_children() -> Iterator[None]:
+    """Fail any test that leaves an hwprof thread or a child process running."""
+    import threading
+    import time
+
+    import psutil
+
+    before = {t.ident for t in threading.enumerate()}
+    me = psutil.Process()
+    kids_before = {p.pid for p in me.children(recursive=True)}
+    yield
+    deadline = time.monotonic() + 5
+    while True:
+        threads = [
+            t
+            for t in threading.enumerate()
+            if t.ident not in before and t.is_alive() and t.name.startswith("hwprof")
+        ]
+        kids = [
+            p
+            for p in me.children(recursive=True)
+            if p.pid not in kids_before and p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        ]
+        if not threads and not kids:
+            return
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for p in kids:
+        p.kill()
+    pytest.fail(
+        f"test left running: threads {[t.name for t in threads]}, processes {[p.pid for p in kids]}"
+    )
