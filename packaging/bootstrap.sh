@@ -17,7 +17,7 @@ root=$(pwd)
 venv=${HWPROF_VENV:-$root/.venv}
 python=${PYTHON:-python3}
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+say() { if [ -t 2 ]; then printf '\033[1m==> %s\033[0m\n' "$*" >&2; else printf '==> %s\n' "$*" >&2; fi; }
 
 "$python" - <<'PY' || { echo "hwprof needs Python 3.10 or newer (set PYTHON=/path/to/python3)" >&2; exit 1; }
 import sys
@@ -30,7 +30,7 @@ PY
 deb_pkgs=(libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1 libxcb-randr0
           libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-cursor0 libxkbcommon-x11-0 libxkbcommon0
           libegl1 libgl1 libfontconfig1 libdbus-1-3)
-[ "$mode" = test ] && deb_pkgs+=(xvfb x11-utils imagemagick)
+[ "$mode" = test ] && deb_pkgs+=(xvfb x11-utils xdotool imagemagick)
 if [ "$(uname -s)" = Linux ] && command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
   missing=()
   for p in "${deb_pkgs[@]}"; do

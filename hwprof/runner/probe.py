@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 
@@ -21,9 +22,14 @@ DEFAULT_TIMEOUT_SECONDS = float(os.environ.get("HWPROF_PROBE_TIMEOUT", "90"))
 
 
 def probe_tensorflow(
-    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS, env: Mapping[str, str] | None = None
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    env: Mapping[str, str] | None = None,
+    cancel: threading.Event | None = None,
 ) -> TensorFlowInfo:
-    """TensorFlow's version, CUDA/cuDNN build and physical devices, or why they are unknown."""
+    """TensorFlow's version, CUDA/cuDNN build and physical devices, or why they are unknown.
+
+    Setting ``cancel`` ends the probe child at once (the window does this when it closes).
+    """
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hwprof-probe-") as tmp:
         err_path = os.path.join(tmp, "stderr.txt")
@@ -31,16 +37,27 @@ def probe_tensorflow(
             proc = start_child(["probe"], env=env, stderr_path=err_path)
         except OSError as err:
             return TensorFlowInfo(status="error", message=f"could not start the probe: {err}")
-        try:
-            out, _ = proc.communicate(timeout=timeout_seconds)
-        except subprocess.TimeoutExpired:
-            stop_child(proc, grace_seconds=1.0)
-            proc.communicate()
-            return TensorFlowInfo(
-                status="timeout",
-                message=f"TensorFlow did not answer within {timeout_seconds:g} s (import hung?)",
-                probe_seconds=round(time.monotonic() - t0, 3),
-            )
+        deadline = t0 + timeout_seconds
+        out = ""
+        while True:
+            try:
+                # short waits so a cancel is seen quickly; the probe's output is one small line,
+                # so the pipe cannot fill up while we wait
+                out, _ = proc.communicate(timeout=0.1 if cancel is not None else timeout_seconds)
+                break
+            except subprocess.TimeoutExpired:
+                cancelled = cancel is not None and cancel.is_set()
+                if cancelled or time.monotonic() >= deadline:
+                    stop_child(proc, grace_seconds=1.0)
+                    proc.communicate()
+                    if cancelled:
+                        return TensorFlowInfo(status="error", message="probe cancelled")
+                    return TensorFlowInfo(
+                        status="timeout",
+                        message=f"TensorFlow did not answer within {timeout_seconds:g} s "
+                        "(import hung?)",
+                        probe_seconds=round(time.monotonic() - t0, 3),
+                    )
         stderr = _tail(err_path)
     elapsed = round(time.monotonic() - t0, 3)
     line = next((ln for ln in reversed(out.splitlines()) if ln.startswith("{")), None)

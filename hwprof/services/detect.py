@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,7 +23,7 @@ from hwprof.core.devices import (
     TensorFlowInfo,
     match_tensorflow_gpus,
 )
-from hwprof.runner.probe import probe_tensorflow
+from hwprof.runner.probe import DEFAULT_TIMEOUT_SECONDS, probe_tensorflow
 
 
 def detect_gpus(nvml: NvmlBackend | None = None) -> tuple[NvmlStatus, tuple[GpuInfo, ...]]:
@@ -41,17 +42,16 @@ def detect_all(
     with_tensorflow: bool = True,
     nvml: NvmlBackend | None = None,
     probe_timeout_seconds: float | None = None,
+    cancel: threading.Event | None = None,
 ) -> DetectReport:
     """Everything `hwprof detect` reports."""
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="hwprof-detect") as pool:
+        timeout = (
+            DEFAULT_TIMEOUT_SECONDS if probe_timeout_seconds is None else probe_timeout_seconds
+        )
         tf_future = (
-            pool.submit(
-                probe_tensorflow,
-                *(() if probe_timeout_seconds is None else (probe_timeout_seconds,)),
-            )
-            if with_tensorflow
-            else None
+            pool.submit(probe_tensorflow, timeout, None, cancel) if with_tensorflow else None
         )
         cpu_future = pool.submit(detect_cpu)
         gpu_future = pool.submit(detect_gpus, nvml)

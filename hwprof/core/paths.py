@@ -1,0 +1,37 @@
+"""Where hwprof keeps the user's data, as the platform expects (platformdirs).
+
+``HWPROF_DATA_DIR`` overrides the folder (tests point it at a temporary one; a user can point it at
+a shared drive). Folders are created when first asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_path
+
+APP_NAME = "hwprof"
+
+
+def data_dir() -> Path:
+    """The user data folder: snapshots, the roofline cache, Keras' files of hwprof's runs."""
+    override = os.environ.get("HWPROF_DATA_DIR")
+    path = Path(override).expanduser() if override else user_data_path(APP_NAME, appauthor=False)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def snapshots_dir() -> Path:
+    """Where snapshots are saved by default and listed by `hwprof snapshots`."""
+    path = data_dir() / "snapshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def keras_home() -> Path:
+    """KERAS_HOME for worker processes, so Keras never writes into the user's ~/.keras."""
+    override = os.environ.get("KERAS_HOME")
+    path = Path(override) if override else data_dir() / "keras"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

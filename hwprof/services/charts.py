@@ -1,0 +1,161 @@
+"""Static charts for reports and headless output (matplotlib, Agg: no screen, no Qt).
+
+Each function takes plain numbers and returns a matplotlib Figure; :func:`to_svg` and :func:`to_png`
+turn it into text or bytes. matplotlib is imported on first use only: the CLI's other commands and
+the window never pay for it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        {
+            "figure.dpi": 100,
+            "savefig.dpi": 100,
+            "font.size": 9,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "svg.fonttype": "none",
+            "svg.hashsalt": "hwprof",
+        }
+    )
+    return plt
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    lows: Sequence[float | None] | None = None,
+    highs: Sequence[float | None] | None = None,
+    title: str,
+    ylabel: str,
+) -> Any:
+    """Horizontal bars, with error bars from ``lows`` to ``highs`` (e.g. the IQR or a CI)."""
+    plt = _plt()
+    n = max(len(labels), 1)
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * n + 1.2))
+    y = list(range(len(labels)))
+    vals = [v if v is not None else math.nan for v in values]
+    ax.barh(y, vals, color=[PALETTE[i % len(PALETTE)] for i in y], alpha=0.85)
+    if lows is not None and highs is not None:
+        err_lo = [
+            v - lo if v is not None and lo is not None else 0
+            for v, lo in zip(values, lows, strict=True)
+        ]
+        err_hi = [
+            hi - v if v is not None and hi is not None else 0
+            for v, hi in zip(values, highs, strict=True)
+        ]
+        ax.errorbar(vals, y, xerr=[err_lo, err_hi], fmt="none", ecolor="black", capsize=3, lw=1)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(ylabel)
+    ax.set_title(title, loc="left")
+    for yi, v in zip(y, values, strict=True):
+        if v is not None:
+            ax.annotate(
+                f"{v:,.4g}",
+                (v, yi),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+    fig.tight_layout()
+    return fig
+
+
+def line_chart(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float | None]]],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    log_x: bool = False,
+    log_y: bool = False,
+    markers: bool = False,
+    vlines: Sequence[tuple[float, str]] = (),
+) -> Any:
+    """One line per named series of (x, y); None in y is a gap."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    for i, (name, (xs, ys)) in enumerate(series.items()):
+        yv = [y if y is not None else math.nan for y in ys]
+        ax.plot(
+            list(xs),
+            yv,
+            label=name,
+            color=PALETTE[i % len(PALETTE)],
+            lw=1.2,
+            marker="o" if markers else None,
+            ms=3,
+        )
+    for x, label in vlines:
+        ax.axvline(x, color="grey", ls="--", lw=0.8)
+        ax.annotate(
+            label,
+            (x, 1),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=7,
+            color="grey",
+        )
+    if log_x:
+        ax.set_xscale("log", base=2)
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    if len(series) > 1:
+        ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def histogram(values: Sequence[float], *, title: str, xlabel: str, bins: int = 40) -> Any:
+    """A histogram (e.g. of step times)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 2.8))
+    ax.hist(list(values), bins=bins, color=PALETTE[0], alpha=0.85)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.set_title(title, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def to_svg(fig: Any) -> str:
+    """The figure as inline SVG text (no XML header), and the figure closed."""
+    plt = _plt()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    start = text.find("<svg")
+    return text[start:] if start >= 0 else text
+
+
+def to_png(fig: Any, path: str) -> None:
+    """Save the figure as PNG, and close it."""
+    plt = _plt()
+    fig.savefig(path, format="png")
+    plt.close(fig)
