@@ -17,7 +17,7 @@ def probe() -> dict[str, Any]:
     try:
         import tensorflow as tf
     except ModuleNotFoundError as err:
-        if err.name and err.name.split(".")[0] == "tensorflow":
+        if err.name == "tensorflow":
             return {"status": "not_installed", "message": "TensorFlow is not installed"}
         return {"status": "import_failed", "message": f"TensorFlow failed to import: {err}"}
     except Exception as err:  # a broken install fails in many ways
