@@ -9,12 +9,18 @@ that falls off the bus (``NVMLError_GpuIsLost``) is reported with an error and t
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hwprof.core.devices import GpuInfo, NvmlStatus, PcieLink
 from hwprof.core.peaks import estimate_gpu_peak
+from hwprof.core.telemetry import MetricInfo, metric_infos
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -72,6 +78,8 @@ class NvmlBackend:
         self._reason: str | None = None
         self._tried = False
         self._nvml: Any = None
+        self._live: list[_LiveGpu] | None = None  # per-GPU state of sample(), made on first use
+        self._clock: Callable[[], float] = time.monotonic
 
     # -- lifecycle
     # -------------------------------------------------------------------------------------
@@ -121,6 +129,7 @@ class NvmlBackend:
                     self._nvml.nvmlShutdown()
             self._initialised = False
             self._tried = False
+            self._live = None  # handles do not outlive NVML
 
     # -- the Backend protocol
     # --------------------------------------------------------------------------
@@ -233,9 +242,201 @@ class NvmlBackend:
             ),
         )
 
-    def sample(self) -> dict[str, float | None]:
-        """Live readings; filled in by the sampler issue."""
-        return {}
+    # -- live readings
+    # ----------------------------------------------------------------------------------------
+    def query_checked(self, func: Callable[..., T], *args: object) -> tuple[T | None, bool]:
+        """Call one NVML function for a live reading: (value or None, worth asking again).
+
+        NotSupported, NoPermission, a function this driver or binding lacks: (None, False), so the
+        sampler stops asking. Other errors (a timeout, "unknown"): (None, True). A lost GPU raises
+        GpuLostError.
+        """
+        nv = self._nvml
+        try:
+            return func(*args), True
+        except nv.NVMLError as err:
+            code = getattr(err, "value", None)
+            if code == nv.NVML_ERROR_GPU_IS_LOST:
+                raise GpuLostError(str(err)) from err
+            return None, not _is_permanent(nv, code)
+        except (AttributeError, TypeError):  # a function this binding lacks or words differently
+            return None, False
+        except Exception:  # e.g. NVMLLibraryMismatchError: never let a reading crash the sampler
+            return None, False
+
+    def live_gpu_indexes(self) -> tuple[int, ...]:
+        """The GPUs :meth:`sample` reads: fixed at first use, empty when NVML is unavailable."""
+        return tuple(g.index for g in self._live_state())
+
+    def metrics(self) -> tuple[MetricInfo, ...]:
+        """Every metric :meth:`sample` gives: each GPU's, then the watched tree's on each GPU."""
+        gpus = self.live_gpu_indexes()
+        names = [f"gpu{i}.{m}" for i in gpus for m in GPU_METRICS]
+        names += [f"proc.gpu{i}.memory_bytes" for i in gpus]
+        return metric_infos(names)
+
+    def sample(self, pids: Collection[int] = frozenset()) -> dict[str, float | None]:
+        """One reading of every GPU. ``pids``: the watched process tree, for its GPU memory.
+
+        A metric that answered NotSupported is not asked again (it stays None). A GPU that is lost
+        reads None everywhere and is asked again only every LOST_GPU_RETRY_S; the others go on.
+        """
+        out: dict[str, float | None] = {}
+        now = self._clock()
+        for gpu in self._live_state():
+            try:
+                values = self._sample_gpu(gpu, pids, now)
+            except GpuLostError as err:
+                if not gpu.lost:
+                    log.warning("GPU %d is lost (fell off the bus?): %s", gpu.index, err)
+                gpu.lost, gpu.handle = True, None
+                gpu.retry_at = now + LOST_GPU_RETRY_S
+                values = {}
+            except Exception:  # nothing a GPU does may stop the sampler
+                log.exception("reading GPU %d failed", gpu.index)
+                values = {}
+            for m in GPU_METRICS:
+                key = f"gpu{gpu.index}.{m}"
+                out[key] = values.get(key)
+            key = f"proc.gpu{gpu.index}.memory_bytes"
+            out[key] = values.get(key)
+        return out
+
+    def _live_state(self) -> list[_LiveGpu]:
+        if self._live is None:
+            self._live = [_LiveGpu(i) for i in range(self.device_count())]
+        return self._live
+
+    def _sample_gpu(
+        self, gpu: _LiveGpu, pids: Collection[int], now: float
+    ) -> dict[str, float | None]:
+        nv = self._nvml
+        if gpu.handle is None:
+            if gpu.lost and now < gpu.retry_at:
+                return {}
+            gpu.handle = self.handle(gpu.index)  # raises GpuLostError while it stays lost
+            if gpu.handle is None:
+                gpu.lost, gpu.retry_at = True, now + LOST_GPU_RETRY_S
+                return {}
+            gpu.lost = False
+        h = gpu.handle
+        p = f"gpu{gpu.index}."
+        out: dict[str, float | None] = {}
+
+        def ask(key: str, func: Callable[..., Any], *args: object) -> Any:
+            if key in gpu.unsupported:
+                return None
+            value, again = self.query_checked(func, h, *args)
+            if not again:
+                gpu.unsupported.add(key)
+            return value
+
+        util = ask("utilization", nv.nvmlDeviceGetUtilizationRates)
+        if util is not None:
+            out[p + "util_percent"] = float(util.gpu)
+            out[p + "memory_util_percent"] = float(util.memory)
+        mem = ask("memory", nv.nvmlDeviceGetMemoryInfo)
+        if mem is not None:
+            out[p + "memory_used_bytes"] = float(mem.used)
+            out[p + "memory_total_bytes"] = float(mem.total)
+        out[p + "power_watts"] = _scaled(ask("power", nv.nvmlDeviceGetPowerUsage), 1e-3)
+        out[p + "energy_joules"] = _scaled(
+            ask("energy", nv.nvmlDeviceGetTotalEnergyConsumption), 1e-3
+        )
+        out[p + "temperature_c"] = _scaled(
+            ask("temperature", nv.nvmlDeviceGetTemperature, nv.NVML_TEMPERATURE_GPU), 1.0
+        )
+        out[p + "sm_clock_mhz"] = _scaled(
+            ask("sm_clock", nv.nvmlDeviceGetClockInfo, nv.NVML_CLOCK_SM), 1.0
+        )
+        out[p + "memory_clock_mhz"] = _scaled(
+            ask("memory_clock", nv.nvmlDeviceGetClockInfo, nv.NVML_CLOCK_MEM), 1.0
+        )
+        out[p + "fan_percent"] = _scaled(ask("fan", nv.nvmlDeviceGetFanSpeed), 1.0)
+        reasons_fn = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None) or getattr(
+            nv, "nvmlDeviceGetCurrentClocksThrottleReasons", None
+        )
+        if reasons_fn is not None:
+            out[p + "clock_event_reasons"] = _scaled(ask("clock_event_reasons", reasons_fn), 1.0)
+
+        # Slow-changing or slow-to-read values: at most every SLOW_METRICS_PERIOD_S, the last
+        # reading repeated in between. nvmlDeviceGetPcieThroughput blocks ~20 ms per call.
+        if now >= gpu.slow_next:
+            gpu.slow_next = now + SLOW_METRICS_PERIOD_S
+            gpu.slow[p + "power_limit_watts"] = _scaled(
+                ask("power_limit", nv.nvmlDeviceGetEnforcedPowerLimit), 1e-3
+            )
+            gpu.slow[p + "pcie_tx_bytes_per_second"] = _scaled(
+                ask("pcie_tx", nv.nvmlDeviceGetPcieThroughput, nv.NVML_PCIE_UTIL_TX_BYTES), 1024.0
+            )
+            gpu.slow[p + "pcie_rx_bytes_per_second"] = _scaled(
+                ask("pcie_rx", nv.nvmlDeviceGetPcieThroughput, nv.NVML_PCIE_UTIL_RX_BYTES), 1024.0
+            )
+        out.update(gpu.slow)
+
+        if pids:
+            procs = ask("processes", nv.nvmlDeviceGetComputeRunningProcesses)
+            if procs is not None:
+                used = [getattr(q, "usedGpuMemory", None) for q in procs if q.pid in pids]
+                known = [int(u) for u in used if u is not None and u < _NOT_AVAILABLE]
+                # Windows (WDDM) cannot say how much a process holds: None, not 0.
+                out["proc." + p + "memory_bytes"] = (
+                    float(sum(known)) if len(known) == len(used) else None
+                )
+        return out
+
+
+# The live metrics of each GPU, as "gpu{index}.{metric}".
+GPU_METRICS: tuple[str, ...] = (
+    "util_percent",
+    "memory_util_percent",
+    "memory_used_bytes",
+    "memory_total_bytes",
+    "power_watts",
+    "power_limit_watts",
+    "energy_joules",
+    "temperature_c",
+    "sm_clock_mhz",
+    "memory_clock_mhz",
+    "fan_percent",
+    "pcie_tx_bytes_per_second",
+    "pcie_rx_bytes_per_second",
+    "clock_event_reasons",
+)
+LOST_GPU_RETRY_S = 10.0  # how often a lost GPU is asked whether it is back
+SLOW_METRICS_PERIOD_S = 1.0  # power limit and PCIe throughput are read at most this often
+_NOT_AVAILABLE = 2**63  # NVML's "value not available" for 64-bit readings is 2**64 - 1
+
+
+# Errors that will not go away by asking again.
+_PERMANENT_ERRORS = (
+    "NVML_ERROR_NOT_SUPPORTED",
+    "NVML_ERROR_NO_PERMISSION",
+    "NVML_ERROR_FUNCTION_NOT_FOUND",
+    "NVML_ERROR_INVALID_ARGUMENT",
+    "NVML_ERROR_NOT_FOUND",
+)
+
+
+def _is_permanent(nv: Any, code: object) -> bool:
+    return any(code == getattr(nv, name, object()) for name in _PERMANENT_ERRORS)
+
+
+@dataclass
+class _LiveGpu:
+    """What sample() remembers about one GPU between ticks."""
+
+    index: int
+    handle: Any = None
+    lost: bool = False
+    retry_at: float = 0.0
+    unsupported: set[str] = field(default_factory=set)
+    slow: dict[str, float | None] = field(default_factory=dict)
+    slow_next: float = 0.0
+
+
+def _scaled(value: Any, scale: float) -> float | None:
+    return None if value is None else float(value) * scale
 
 
 def _broken_gpu(index: int, error: str) -> GpuInfo:
