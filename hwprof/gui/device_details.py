@@ -1,0 +1,434 @@
+"""The field/value rows the Devices panel shows for each node, built from detection's models.
+
+Pure functions (no widgets), so what is shown can be tested and reused (a report, a copy to the
+clipboard) apart from how it is drawn. Values carry units (hwprof.core.units); a fact detection
+could not get reads "n/a".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from hwprof.core.units import NA, fmt_bytes, fmt_flops, fmt_hz, fmt_num, fmt_seconds
+
+if TYPE_CHECKING:
+    from hwprof.core.devices import (
+        CpuInfo,
+        GpuInfo,
+        HostInfo,
+        NvmlStatus,
+        PeakEstimate,
+        TensorFlowInfo,
+        TfDevice,
+    )
+
+Tone = Literal["normal", "muted", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One field and its value, with a plain-words explanation for the tooltip."""
+
+    field: str
+    value: str
+    help: str = ""
+    tone: Tone = "normal"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled group of rows; ``expanded`` False for long, rarely needed lists."""
+
+    title: str
+    rows: tuple[Row, ...]
+    expanded: bool = True
+
+
+# What each metric means, for people who do not read datasheets for fun.
+HELP: dict[str, str] = {
+    "Hostname": "The network name of this computer.",
+    "Operating system": "The operating system and its release.",
+    "Kernel": "The operating-system kernel's version.",
+    "Machine": "The hardware architecture the OS runs on (x86_64, aarch64, ...).",
+    "Python": "The Python interpreter hwprof runs in.",
+    "Memory total": "Main memory (RAM) installed and visible to the OS.",
+    "Memory available": "RAM free for new programs right now, without swapping.",
+    "Swap": "Disk space the OS uses when RAM runs out; training that swaps slows down a lot.",
+    "Virtualized": "Whether the OS runs under a hypervisor (a VM). VMs often hide clocks and "
+    "sensors, and share cores with other tenants.",
+    "Model": "The processor's marketing name as it reports it.",
+    "Vendor": "Who made the processor.",
+    "Architecture": "The instruction-set architecture (or, for a GPU, its generation).",
+    "Sockets": "Physical processor packages on the board.",
+    "Physical cores": "Real cores. Dense math scales with these, not with hyper-threads.",
+    "Logical CPUs": "What the OS schedules on: physical cores times threads per core.",
+    "Threads per core": "Hardware threads (hyper-threading / SMT) per physical core.",
+    "NUMA nodes": "Memory regions with their own controller; crossing them costs bandwidth.",
+    "Base clock": "The clock the CPU is guaranteed to sustain.",
+    "Max clock": "The highest (turbo) clock a core can reach, briefly or with few cores busy.",
+    "Current clock": "The average clock of all cores at the moment of detection.",
+    "Vector width": "The widest SIMD register: how many numbers one instruction works on "
+    "(512 bit = 16 fp32 values).",
+    "DL extensions": "Instruction-set extensions deep-learning libraries use for speed: AVX2/FMA "
+    "(fast fp32), AVX-512, VNNI (int8), BF16/AMX (bfloat16 matrix units), NEON/SVE on Arm.",
+    "All flags": "Every feature flag the CPU reports.",
+    "FP32 peak": "The most 32-bit floating-point operations per second the hardware could do in "
+    "theory, from its core count, clock and vector units. Real programs reach a fraction.",
+    "BF16 peak": "The theoretical rate for bfloat16 math (half the bits of fp32, same range), "
+    "where the hardware has units for it.",
+    "FP16 peak": "The theoretical rate for 16-bit floating-point math (e.g. on tensor cores).",
+    "Clock used": "The clock the estimate assumed, and where that number came from.",
+    "Formula": "How the estimate was computed, so it can be checked.",
+    "Name": "The GPU's name as the NVIDIA driver reports it.",
+    "NVML index": "The GPU's number in NVIDIA's management library (as nvidia-smi numbers it).",
+    "UUID": "The GPU's unique identifier; stable across reboots, unlike its index.",
+    "PCI bus ID": "Where the GPU sits on the PCI Express bus; used to match it with TensorFlow's "
+    "GPU numbering.",
+    "Compute capability": "The CUDA feature level of the GPU; each TensorFlow build supports a "
+    "range of them (7.0 Volta, 7.5 Turing, 8.x Ampere/Ada, 9.0 Hopper).",
+    "CUDA cores": "Scalar fp32 units. Tensor cores (matrix units) are counted apart and are "
+    "much faster for mixed precision.",
+    "Multiprocessors": "Streaming multiprocessors (SMs): the GPU's equivalent of cores.",
+    "Memory": "GPU memory (VRAM). A model, its activations and optimizer state must fit here.",
+    "SM clock max": "The highest clock of the GPU's compute units.",
+    "Memory clock max": "The highest clock of the GPU's memory.",
+    "Power limit (default)": "The board's power cap as shipped. Under load the GPU lowers its "
+    "clocks to stay below its power cap.",
+    "Power limit (enforced)": "The power cap in force now (an administrator may have changed "
+    "it).",
+    "PCIe link": "The PCI Express generation and lane count now, and at most. Data copied between "
+    "CPU and GPU memory crosses this link. An idle GPU drops to a lower generation to save power.",
+    "MIG mode": "Multi-Instance GPU: the GPU split into isolated smaller GPUs (A100, H100...).",
+    "TensorFlow device": "The TensorFlow device this GPU is, when TensorFlow can use it.",
+    "Not visible to TensorFlow": "TensorFlow cannot use this GPU; the reason is given.",
+    "Error": "The GPU could not be read.",
+    "NVML": "NVIDIA's management library, which comes with the driver; hwprof reads GPUs "
+    "through it.",
+    "Driver version": "The NVIDIA driver installed.",
+    "NVML version": "The version of NVIDIA's management library.",
+    "CUDA (driver)": "The newest CUDA version the installed driver supports.",
+    "GPUs": "How many NVIDIA GPUs the driver sees.",
+    "Status": "Whether TensorFlow could be imported and asked (in a short child process; "
+    "hwprof's window never imports it).",
+    "Version": "The installed TensorFlow.",
+    "Built with CUDA": "Whether this TensorFlow build can use NVIDIA GPUs at all.",
+    "CUDA (build)": "The CUDA version TensorFlow was built against.",
+    "cuDNN (build)": "The cuDNN (NVIDIA's deep-learning kernels) version TensorFlow was built "
+    "against.",
+    "Message": "What went wrong or needs attention.",
+    "Probe time": "How long the TensorFlow probe child took (mostly importing TensorFlow).",
+    "Devices": "The physical devices TensorFlow lists.",
+    "Device type": "CPU, GPU or another device kind.",
+    "Index": "The device's number within its type, as TensorFlow numbers it.",
+    "NVML GPU": "The NVML GPU this TensorFlow device was matched with (by PCI bus order).",
+    "Source": "Which source each fact came from, when several could give it.",
+    "Note": "A caveat, or a place where the sources disagreed.",
+}
+
+
+def row(field: str, value: str, tone: Tone = "normal", help: str | None = None) -> Row:
+    """A row with its tooltip from HELP; "n/a" values are shown muted."""
+    if value == NA and tone == "normal":
+        tone = "muted"
+    return Row(field, value, HELP.get(field, "") if help is None else help, tone)
+
+
+def yes_no(value: bool | None) -> str:
+    """True -> "yes", False -> "no", None -> "n/a"."""
+    return NA if value is None else ("yes" if value else "no")
+
+
+def cache_text(cpu: CpuInfo) -> str:
+    """The cache hierarchy in one line: "L1d 48 KiB × 4, L1i 32 KiB × 4, L2 2 MiB × 2"."""
+    return ", ".join(f"{c.label} {fmt_bytes(c.size_bytes)} × {c.instances}" for c in cpu.caches)
+
+
+def host_sections(host: HostInfo) -> list[Section]:
+    """The rows of the Host node."""
+    return [
+        Section(
+            "Host",
+            (
+                row("Hostname", host.hostname),
+                row("Operating system", host.os_release or host.os),
+                row("Kernel", host.kernel or NA),
+                row("Machine", host.machine),
+                row("Python", host.python_version),
+                row("Virtualized", host.virtualized or "no hypervisor detected"),
+            ),
+        ),
+        Section(
+            "Memory",
+            (
+                row("Memory total", fmt_bytes(host.memory_total_bytes)),
+                row("Memory available", fmt_bytes(host.memory_available_bytes)),
+                row("Swap", fmt_bytes(host.swap_total_bytes)),
+            ),
+        ),
+    ]
+
+
+def peak_section(peak: PeakEstimate | None) -> Section:
+    """The peak arithmetic estimate and the formula behind it."""
+    if peak is None:
+        return Section("Peak arithmetic (estimate)", (row("FP32 peak", NA),))
+    rows = [
+        row("FP32 peak", fmt_flops(peak.fp32_flops)),
+        row("BF16 peak", fmt_flops(peak.bf16_flops)),
+    ]
+    if peak.fp16_flops is not None:
+        rows.append(row("FP16 peak", fmt_flops(peak.fp16_flops)))
+    if peak.clock_hz is not None:
+        source = f" ({peak.clock_source})" if peak.clock_source else ""
+        rows.append(row("Clock used", f"{fmt_hz(peak.clock_hz)}{source}"))
+    rows.append(row("Formula", peak.formula))
+    title = "Peak arithmetic (estimate)" if peak.is_estimate else "Peak arithmetic"
+    return Section(title, tuple(rows))
+
+
+def cpu_summary(cpu: CpuInfo) -> str:
+    """One line for the tree: cores, threads, clock, widest extension."""
+    parts = [
+        f"{fmt_num(cpu.physical_cores)} cores / {cpu.logical_cpus} threads",
+        fmt_hz(cpu.frequency_max_hz or cpu.frequency_base_hz),
+    ]
+    if cpu.peak and cpu.peak.fp32_flops:
+        parts.append(f"~{fmt_flops(cpu.peak.fp32_flops)} fp32")
+    return " · ".join(parts)
+
+
+def cpu_sections(cpu: CpuInfo) -> list[Section]:
+    """The rows of a CPU node."""
+    sections = [
+        Section(
+            "Processor",
+            (
+                row("Model", cpu.model_name or NA),
+                row("Vendor", cpu.vendor or NA),
+                row("Architecture", cpu.architecture or NA),
+            ),
+        ),
+        Section(
+            "Cores",
+            (
+                row("Sockets", fmt_num(cpu.sockets)),
+                row("Physical cores", fmt_num(cpu.physical_cores)),
+                row("Logical CPUs", fmt_num(cpu.logical_cpus)),
+                row("Threads per core", fmt_num(cpu.threads_per_core)),
+                row("NUMA nodes", fmt_num(cpu.numa_nodes)),
+            ),
+        ),
+        Section(
+            "Clocks",
+            (
+                row("Base clock", fmt_hz(cpu.frequency_base_hz)),
+                row("Max clock", fmt_hz(cpu.frequency_max_hz)),
+                row("Current clock", fmt_hz(cpu.frequency_current_hz)),
+            ),
+        ),
+        Section(
+            "Caches",
+            tuple(
+                row(
+                    c.label,
+                    f"{fmt_bytes(c.size_bytes)} × {c.instances}"
+                    + (f"  ({fmt_bytes(c.total_bytes)} total)" if c.instances > 1 else ""),
+                    help=f"Level-{c.level} {c.kind} cache: size of one, times how many the "
+                    "machine has. Data that fits in cache is read far faster than from RAM.",
+                )
+                for c in cpu.caches
+            )
+            or (row("Caches", NA),),
+        ),
+        Section(
+            "Instruction set",
+            (
+                row("Vector width", fmt_num(cpu.vector_width_bits, unit="bit")),
+                row("DL extensions", " ".join(cpu.dl_extensions) or "none"),
+            ),
+        ),
+        peak_section(cpu.peak),
+    ]
+    if cpu.notes:
+        sections.append(Section("Notes", tuple(row("Note", n, "warning") for n in cpu.notes)))
+    if cpu.sources:
+        sections.append(
+            Section(
+                "Sources",
+                tuple(row(k, v, help=HELP["Source"]) for k, v in sorted(cpu.sources.items())),
+                expanded=False,
+            )
+        )
+    sections.append(
+        Section(
+            f"All flags ({len(cpu.flags)})",
+            (row("All flags", " ".join(cpu.flags) or NA),),
+            expanded=False,
+        )
+    )
+    return sections
+
+
+def pcie_text(gpu: GpuInfo) -> str:
+    """The PCIe link now and at most, e.g. "Gen 4 ×16 (max Gen 4 ×16)"."""
+    p = gpu.pcie
+    if p is None:
+        return NA
+    now = f"Gen {fmt_num(p.generation_current)} ×{fmt_num(p.width_current)}"
+    top = f"Gen {fmt_num(p.generation_max)} ×{fmt_num(p.width_max)}"
+    return now if now == top else f"{now} (max {top})"
+
+
+def gpu_title(gpu: GpuInfo) -> str:
+    """The GPU's tree title, e.g. "GPU 0 · Tesla T4"."""
+    return f"GPU {gpu.index} · {gpu.name or 'unreadable GPU'}"
+
+
+def gpu_summary(gpu: GpuInfo) -> str:
+    """One line for the tree: memory, compute capability, TensorFlow visibility."""
+    if gpu.error:
+        return gpu.error
+    cc = ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else NA
+    parts = [fmt_bytes(gpu.memory_total_bytes), f"cc {cc}"]
+    if gpu.tensorflow_missing_reason:
+        parts.append("not visible to TensorFlow")
+    return " · ".join(parts)
+
+
+def gpu_sections(gpu: GpuInfo) -> list[Section]:
+    """The rows of a GPU node."""
+    if gpu.error:
+        return [
+            Section(
+                "GPU",
+                (
+                    row("NVML index", str(gpu.index)),
+                    row("Error", gpu.error, "error"),
+                    row("Not visible to TensorFlow", gpu.tensorflow_missing_reason or NA),
+                ),
+            )
+        ]
+    cc = ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else NA
+    mig = NA if gpu.mig_mode_current is None else ("on" if gpu.mig_mode_current else "off")
+    if gpu.mig_mode_pending is not None and gpu.mig_mode_pending != gpu.mig_mode_current:
+        mig += f" ({'on' if gpu.mig_mode_pending else 'off'} after reset)"
+    if gpu.tensorflow_device:
+        tf_row = row("TensorFlow device", gpu.tensorflow_device)
+    elif gpu.tensorflow_missing_reason:
+        tf_row = row("Not visible to TensorFlow", gpu.tensorflow_missing_reason, "warning")
+    else:
+        tf_row = row("TensorFlow device", "waiting for the TensorFlow probe…", "muted")
+    return [
+        Section(
+            "GPU",
+            (
+                row("Name", gpu.name or NA),
+                row("NVML index", str(gpu.index)),
+                row("UUID", gpu.uuid or NA),
+                row("PCI bus ID", gpu.pci_bus_id or NA),
+                row("Architecture", (gpu.architecture or NA).replace("_", " ").title()
+                    if gpu.architecture else NA),
+                row("Compute capability", cc),
+                tf_row,
+            ),
+        ),
+        Section(
+            "Compute and memory",
+            (
+                row("CUDA cores", fmt_num(gpu.cuda_cores)),
+                row("Multiprocessors", fmt_num(gpu.multiprocessors)),
+                row("SM clock max", fmt_num(gpu.sm_clock_max_mhz, unit="MHz")),
+                row("Memory", fmt_bytes(gpu.memory_total_bytes)),
+                row("Memory clock max", fmt_num(gpu.memory_clock_max_mhz, unit="MHz")),
+            ),
+        ),
+        Section(
+            "Power and links",
+            (
+                row("Power limit (default)", fmt_num(gpu.power_limit_default_watts, unit="W")),
+                row("Power limit (enforced)", fmt_num(gpu.power_limit_enforced_watts, unit="W")),
+                row("PCIe link", pcie_text(gpu)),
+                row("MIG mode", mig),
+            ),
+        ),
+        peak_section(gpu.peak),
+    ]
+
+
+def nvml_sections(nvml: NvmlStatus, gpus: tuple[GpuInfo, ...]) -> list[Section]:
+    """The rows of the "GPUs (NVIDIA)" node."""
+    if not nvml.available:
+        return [
+            Section(
+                "NVIDIA driver",
+                (
+                    row("NVML", "unavailable", "warning"),
+                    row("Message", nvml.message or NA, "warning"),
+                ),
+            )
+        ]
+    return [
+        Section(
+            "NVIDIA driver",
+            (
+                row("NVML", "available"),
+                row("Driver version", nvml.driver_version or NA),
+                row("NVML version", nvml.nvml_version or NA),
+                row("CUDA (driver)", nvml.cuda_driver_version or NA),
+                row("GPUs", str(len(gpus))),
+            ),
+        )
+    ]
+
+
+def tensorflow_summary(tf: TensorFlowInfo) -> str:
+    """One line for the tree."""
+    if tf.status != "ok":
+        return {"not_installed": "not installed", "timeout": "did not answer"}.get(
+            tf.status, "unavailable"
+        )
+    gpus = sum(1 for d in tf.devices if d.device_type == "GPU")
+    build = f"CUDA {tf.cuda_version}" if tf.built_with_cuda else "CPU-only build"
+    return f"{tf.version} · {build} · {gpus} GPU{'s' if gpus != 1 else ''}"
+
+
+def tensorflow_sections(tf: TensorFlowInfo) -> list[Section]:
+    """The rows of the TensorFlow node."""
+    status = {
+        "ok": "ok",
+        "not_installed": "not installed",
+        "import_failed": "import failed",
+        "timeout": "timed out",
+        "error": "error",
+    }[tf.status]
+    rows = [
+        row("Status", status, "normal" if tf.status == "ok" else "warning"),
+        row("Version", tf.version or NA),
+        row("Built with CUDA", yes_no(tf.built_with_cuda)),
+        row("CUDA (build)", tf.cuda_version or NA),
+        row("cuDNN (build)", tf.cudnn_version or NA),
+        row("Devices", ", ".join(d.name for d in tf.devices) or "none"),
+        row("Probe time", fmt_seconds(tf.probe_seconds)),
+    ]
+    if tf.message:
+        rows.insert(1, row("Message", tf.message, "warning"))
+    return [Section("TensorFlow", tuple(rows))]
+
+
+def tf_device_sections(dev: TfDevice) -> list[Section]:
+    """The rows of one TensorFlow device."""
+    cc = ".".join(map(str, dev.compute_capability)) if dev.compute_capability else NA
+    rows = [
+        row("Name", dev.name, help="TensorFlow's name for the device."),
+        row("Device type", dev.device_type),
+        row("Index", str(dev.index)),
+    ]
+    if dev.device_type == "GPU":
+        rows += [
+            row("PCI bus ID", dev.pci_bus_id or NA),
+            row("Compute capability", cc),
+            row("NVML GPU", fmt_num(dev.nvml_index)),
+        ]
+    rows += [row(k, v, help="A detail TensorFlow gives.") for k, v in sorted(dev.details.items())]
+    return [Section("TensorFlow device", tuple(rows))]
