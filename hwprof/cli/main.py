@@ -14,7 +14,7 @@ import sys
 import hwprof
 
 # The command modules, in the order `hwprof --help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("hwprof.cli.detect", "hwprof.cli.monitor")
+COMMAND_MODULES: tuple[str, ...] = ("hwprof.cli.detect", "hwprof.cli.monitor", "hwprof.cli.run")
 
 
 class _Parser(argparse.ArgumentParser):

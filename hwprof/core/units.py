@@ -72,3 +72,12 @@ def fmt_seconds(value: float | None) -> str:
     if v >= 1e-3:
         return f"{v * 1e3:.3g} ms"
     return f"{v * 1e6:.3g} µs"
+
+
+def fmt_count(value: float | None, unit: str = "") -> str:
+    """A rate or count people read at a glance: 42310.5 -> "42,310", 81.59 -> "81.6"."""
+    if value is None:
+        return NA
+    v = float(value)
+    text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+    return f"{text} {unit}" if unit else text

@@ -1,11 +1,218 @@
-"""The run worker's entry (``hwprof _child run ...``): the workloads arrive with `hwprof run`."""
+"""The run worker (``hwprof _child run SPEC_JSON``): one workload, one device, one process.
+
+It pins its device and sets TensorFlow's thread pools before TensorFlow's first op, builds the
+workload, runs the first step (tracing and compilation, reported apart), the warm-up steps, then
+timed steps in a plain loop, each synchronised with the device, until throughput is steady, the
+duration is up or the step count is reached. Events go to the parent as JSON lines (see
+:mod:`hwprof.core.events`).
+"""
 
 from __future__ import annotations
 
+import math
+import os
+import re
+import resource
 import sys
+import time
+import traceback
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from hwprof.core import events
+from hwprof.core.results import StepTimings, WorkerReport
+from hwprof.core.spec import STEADY_WINDOWS, RunSpec
+from hwprof.core.stats import is_steady
+
+FLUSH_SECONDS = 0.25  # how often timed steps are sent to the parent
+STEADY_WINDOW_SECONDS = 0.5  # the steadiness test looks at windows at least this long
+# Tests make a worker fail on purpose at the start of its timed loop: abort (a crash), raise,
+# hang. Only ever read here; nothing sets it outside the test suite.
+FAULT_ENV = "HWPROF_FAULT_INJECTION"
+
+
+class Channel:
+    """The protocol stream: the real stdout, claimed for events; fd 1 then points at stderr."""
+
+    def __init__(self) -> None:
+        sys.stdout.flush()
+        self._out: IO[str] = os.fdopen(os.dup(1), "w", buffering=1)
+        os.dup2(2, 1)  # TensorFlow's C++ code and any print() now land in stderr
+        sys.stdout = sys.stderr
+
+    def send(self, event: str, **data: Any) -> None:
+        """Write one event line."""
+        self._out.write(events.encode(event, **data) + "\n")
+        self._out.flush()
 
 
 def main(argv: list[str]) -> int:
-    """Not yet: say so."""
-    print("hwprof _child run: no workloads yet", file=sys.stderr)
-    return 2
+    """Run the spec given as JSON; exit 0 when a result was sent, 1 after an error event."""
+    chan = Channel()
+    chan.send(events.STARTED, pid=os.getpid(), t=time.monotonic())
+    try:
+        spec = RunSpec.model_validate_json(argv[0] if argv else "")
+    except (ValidationError, ValueError) as err:
+        chan.send(events.ERROR, kind="exception", message=f"bad run spec: {err}")
+        return 1
+    try:
+        report = run(spec, chan)
+    except Exception as err:
+        traceback.print_exc(file=sys.stderr)
+        chan.send(events.ERROR, kind=error_kind(err), message=error_message(err))
+        return 1
+    chan.send(events.RESULT, report=report.model_dump(mode="json"))
+    return 0
+
+
+def error_kind(err: BaseException) -> str:
+    """The protocol's name for what went wrong."""
+    if type(err).__name__ == "ResourceExhaustedError":
+        return "out_of_memory"
+    return "exception"
+
+
+def error_message(err: BaseException) -> str:
+    """A one-paragraph message (TensorFlow's errors carry pages of op context)."""
+    text = str(err).strip() or type(err).__name__
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)  # TF's op-context prefix
+    first = text.split("\n\n")[0].strip()
+    if len(first) > 600:
+        first = first[:600] + "…"
+    return f"{type(err).__name__}: {first}"
+
+
+def configure_tensorflow(tf: Any, spec: RunSpec) -> str:
+    """Thread pools and GPU memory growth, before the first op; the TF device name to use."""
+    if spec.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(spec.intra_op_threads)
+    if spec.inter_op_threads:
+        tf.config.threading.set_inter_op_parallelism_threads(spec.inter_op_threads)
+    if not spec.is_gpu:
+        return "/CPU:0"
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        raise RuntimeError(
+            f"TensorFlow sees no GPU for {spec.device} (CUDA_VISIBLE_DEVICES="
+            f"{os.environ.get('CUDA_VISIBLE_DEVICES', '')!r}); a CPU-only TensorFlow build, or the"
+            " CUDA libraries are missing (pip install 'tensorflow[and-cuda]')"
+        )
+    for gpu in gpus:
+        tf.config.experimental.set_memory_growth(gpu, True)
+    return "/GPU:0"  # the one GPU CUDA_VISIBLE_DEVICES leaves visible
+
+
+def peak_memory(tf: Any, spec: RunSpec) -> tuple[int | None, str]:
+    """The run's peak memory: TensorFlow's GPU allocator peak, or the process's RSS high mark."""
+    if spec.is_gpu:
+        try:
+            return int(tf.config.experimental.get_memory_info("GPU:0")["peak"]), (
+                "TensorFlow GPU allocator peak"
+            )
+        except Exception:
+            return None, "TensorFlow GPU allocator peak (unavailable)"
+    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return int(rss_kib * scale), "worker process peak RSS (includes TensorFlow itself)"
+
+
+def inject_fault() -> None:
+    """The test suite's way to make a worker crash, raise or hang (see FAULT_ENV)."""
+    fault = os.environ.get(FAULT_ENV)
+    if fault == "abort":
+        os.abort()
+    if fault == "raise":
+        raise RuntimeError("fault injected by the test suite")
+    if fault == "hang":
+        while True:
+            time.sleep(1)
+
+
+def run(spec: RunSpec, chan: Channel) -> WorkerReport:
+    """Build, compile, warm up and time the workload."""
+    import tensorflow as tf
+
+    from hwprof.workloads.builders import build
+
+    device = configure_tensorflow(tf, spec)
+    chan.send(events.READY, tensorflow_version=tf.__version__, tf_device=device)
+    with tf.device(device):
+        built = build(tf, spec)
+        t0 = time.monotonic()
+        built.step().numpy()
+        first = time.monotonic() - t0
+        chan.send(
+            events.COMPILED,
+            time_to_first_step_s=first,
+            samples_per_step=built.samples_per_step,
+            flops_per_sample=built.flops_per_sample,
+            bytes_per_sample=built.bytes_per_sample,
+        )
+        for i in range(spec.warmup_steps):
+            built.step().numpy()
+            chan.send(events.WARMUP, done=i + 1, total=spec.warmup_steps)
+        warmup_end = time.monotonic()
+        inject_fault()
+        starts, seconds, stop_reason, loss = timed_loop(spec, built, chan)
+    memory, memory_source = peak_memory(tf, spec)
+    return WorkerReport(
+        tensorflow_version=tf.__version__,
+        tf_device=device,
+        batch_size=spec.effective_batch_size,
+        samples_per_step=built.samples_per_step,
+        flops_per_sample=built.flops_per_sample,
+        bytes_per_sample=built.bytes_per_sample,
+        time_to_first_step_s=first,
+        warmup_steps=spec.warmup_steps,
+        warmup_end_s=warmup_end,
+        steps=StepTimings(start_s=tuple(starts), seconds=tuple(seconds)),
+        stop_reason=stop_reason,
+        peak_memory_bytes=memory,
+        memory_source=memory_source,
+        final_loss=loss,
+        notes=tuple(built.notes),
+    )
+
+
+def timed_loop(
+    spec: RunSpec, built: Any, chan: Channel
+) -> tuple[list[float], list[float], str, float | None]:
+    """Timed steps until steady, out of time, or the step count; stream them as they come."""
+    starts: list[float] = []
+    seconds: list[float] = []
+    window_rates: list[float] = []
+    win_time, win_steps, sent = 0.0, 0, 0
+    clock = time.monotonic
+    begin = clock()
+    deadline = begin + spec.duration_seconds if spec.duration_seconds else float("inf")
+    use_steady = spec.steps is None and spec.steady_cv is not None
+    last_flush = begin
+    value: Any = None
+    while True:
+        t0 = clock()
+        value = built.step().numpy()  # reading the result waits for the device
+        t1 = clock()
+        starts.append(t0)
+        seconds.append(t1 - t0)
+        win_time += t1 - t0
+        win_steps += 1
+        reason = None
+        if win_time >= STEADY_WINDOW_SECONDS:
+            window_rates.append(win_steps * built.samples_per_step / win_time)
+            win_time, win_steps = 0.0, 0
+            if use_steady and is_steady(window_rates, spec.steady_cv or 0.0, STEADY_WINDOWS):
+                reason = "steady"
+        if spec.steps is not None and len(seconds) >= spec.steps:
+            reason = "steps"
+        elif reason is None and t1 >= deadline:
+            reason = "duration"
+        if reason or t1 - last_flush >= FLUSH_SECONDS:
+            chan.send(events.STEPS, start_s=starts[sent:], seconds=seconds[sent:])
+            sent, last_flush = len(seconds), t1
+        if reason:
+            try:
+                loss = float(value)
+            except (TypeError, ValueError):
+                loss = None
+            return starts, seconds, reason, loss if loss is None or math.isfinite(loss) else None

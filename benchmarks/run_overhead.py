@@ -1,0 +1,110 @@
+"""hwprof's measured throughput against a bare TensorFlow script running the same step.
+
+Goal: hwprof / bare >= 0.97 for `matmul` and `cifar10_cnn` train. The bare script is written here
+independently of hwprof (plain tf.function, plain loop, wall-clock timed), and the two run
+alternately (A B A B ...) so that machine noise hits both alike. Prints each pair and the median
+ratio.
+
+    .venv/bin/python benchmarks/run_overhead.py [--rounds 3] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import textwrap
+
+from hwprof.core.spec import RunSpec
+from hwprof.services.runs import execute_run
+
+BARE = {
+    "matmul": """
+        import time, tensorflow as tf
+        n, seconds = {size}, {seconds}
+        g = tf.random.Generator.from_seed(0)
+        a = tf.Variable(g.normal((1, n, n))); b = tf.Variable(g.normal((1, n, n)))
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.matmul(a, b))
+            ga, gb = tape.gradient(loss, [a, b])
+            return loss + tf.reduce_sum(ga) + tf.reduce_sum(gb)
+        for _ in range(4): step().numpy()
+        steps, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            step().numpy(); steps += 1
+        print(steps / (time.perf_counter() - t0))
+    """,
+    "cifar10_cnn": """
+        import time, tensorflow as tf, keras
+        L = keras.layers
+        seconds, batch = {seconds}, {batch}
+        inp = keras.Input((32, 32, 3))
+        h = L.Conv2D(32, 3, padding="same", activation="relu")(inp)
+        h = L.Conv2D(32, 3, activation="relu")(h); h = L.MaxPooling2D()(h); h = L.Dropout(0.25)(h)
+        h = L.Conv2D(64, 3, padding="same", activation="relu")(h)
+        h = L.Conv2D(64, 3, activation="relu")(h); h = L.MaxPooling2D()(h); h = L.Dropout(0.25)(h)
+        h = L.Flatten()(h); h = L.Dense(512, activation="relu")(h); h = L.Dropout(0.5)(h)
+        model = keras.Model(inp, L.Dense(10)(h))
+        g = tf.random.Generator.from_seed(0)
+        x = g.normal((batch, 32, 32, 3)); y = g.uniform((batch,), 0, 10, dtype=tf.int32)
+        opt = keras.optimizers.SGD(0.01, momentum=0.9)
+        lossf = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                loss = lossf(y, model(x, training=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+            return loss
+        for _ in range(4): step().numpy()
+        steps, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            step().numpy(); steps += 1
+        print(steps * batch / (time.perf_counter() - t0))
+    """,
+}
+SETTINGS = {"matmul": {"size": 1024, "batch": 1}, "cifar10_cnn": {"size": 32, "batch": 128}}
+
+
+def bare(workload: str, seconds: float) -> float:
+    code = textwrap.dedent(BARE[workload]).format(seconds=seconds, **SETTINGS[workload])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
+                              "PATH": "/usr/bin:/bin"})
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def hwprof(workload: str, seconds: float) -> float:
+    s = SETTINGS[workload]
+    spec = RunSpec(workload=workload, mode="train", size=s["size"], batch_size=s["batch"],
+                   duration_seconds=seconds, steady_cv=None, warmup_steps=3)
+    result = execute_run(spec).result
+    if not result.ok or result.throughput_per_second is None:
+        raise SystemExit(f"hwprof run failed: {result.reason}")
+    return result.throughput_per_second
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--workload", choices=sorted(BARE), action="append")
+    args = parser.parse_args()
+    for workload in args.workload or ["matmul", "cifar10_cnn"]:
+        ratios = []
+        for i in range(args.rounds):
+            a = hwprof(workload, args.seconds)
+            b = bare(workload, args.seconds)
+            ratios.append(a / b)
+            print(f"{workload:12} round {i + 1}: hwprof {a:10.2f}/s   bare TF {b:10.2f}/s   "
+                  f"ratio {a / b:.3f}", flush=True)
+        med = statistics.median(ratios)
+        verdict = "meets" if med >= 0.97 else "MISSES"
+        print(f"{workload:12} median ratio hwprof/bare = {med:.3f} ({verdict} the 0.97 goal)\n")
+
+
+if __name__ == "__main__":
+    main()

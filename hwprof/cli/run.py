@@ -1,0 +1,367 @@
+"""`hwprof run WORKLOAD`: one real TensorFlow workload in its own process, with honest numbers.
+
+Progress goes to stderr (a bar in a terminal; elsewhere a plain line a second, easy to grep), the
+result to stdout (a table, or one JSON document with ``--json``). Exit codes: 0 the run finished,
+1 it failed, 2 bad arguments, 130 cancelled with Ctrl-C (the worker is ended, the partial result
+is reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hwprof.cli.console import make_console
+from hwprof.core import events
+from hwprof.core.catalog import WORKLOADS, get_workload
+from hwprof.core.results import RunResult
+from hwprof.core.snapshot import SnapshotRun, append_run, new_snapshot, save_snapshot
+from hwprof.core.snapshot_io import SnapshotError
+from hwprof.core.spec import PRECISIONS, SCENARIOS, RunSpec
+from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
+from hwprof.services.runs import DeviceError, check_device, execute_run
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def register(sub: Any) -> None:
+    """Add `run` to the CLI."""
+    p = sub.add_parser(
+        "run",
+        help="run a TensorFlow workload and measure it",
+        description="Run one real TensorFlow workload (training or inference) on one device, in "
+        "its own process, and report throughput with its spread, FLOP/s against the device's "
+        "peak, latency percentiles, memory and energy. `hwprof run --list` lists the workloads.",
+    )
+    p.add_argument("workload", nargs="?", help="the workload (see --list)")
+    p.add_argument("--list", action="store_true", help="list the workloads and exit")
+    p.add_argument("--device", default="cpu", help='"cpu" or "gpu:N" (default cpu)')
+    p.add_argument("--mode", choices=("train", "infer"), default=None, help="default train")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the workload's")
+    p.add_argument(
+        "--size", type=int, default=None, help="the workload's size knob (see --list)"
+    )
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=False,
+                   help="compile the step with XLA (jit_compile); default off")
+    p.add_argument("--intra-threads", type=int, default=None, help="TensorFlow intra-op threads")
+    p.add_argument("--inter-threads", type=int, default=None, help="TensorFlow inter-op threads")
+    p.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="longest timed phase in seconds (default 10; ends sooner once steady)")
+    p.add_argument("--steps", type=int, default=None, help="exactly this many timed steps")
+    p.add_argument("--warmup", type=int, default=None, help="untimed warm-up steps (default 3)")
+    p.add_argument("--scenario", choices=SCENARIOS, default="offline",
+                   help="inference: offline (throughput) or single-stream (batch 1, latency)")
+    p.add_argument("--no-steady-stop", action="store_true",
+                   help="run the whole duration even once throughput is steady")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="give up after S seconds in all (default: duration + 600)")
+    p.add_argument("--json", action="store_true", help="print the spec and result as JSON")
+    p.add_argument("--save", type=Path, metavar="FILE",
+                   help="save a new snapshot (*.hwprof.json[.gz]) with this run")
+    p.add_argument("--append", type=Path, metavar="FILE",
+                   help="add this run to a snapshot (made if it does not exist)")
+    p.add_argument("--verbose", action="store_true", help="show the worker's stderr on failure")
+    p.set_defaults(handler=run_command)
+
+
+def _usage(message: str) -> int:
+    print(f"hwprof run: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def list_workloads(as_json: bool) -> int:
+    """Print the workload catalogue."""
+    if as_json:
+        print(json.dumps([w.model_dump() for w in WORKLOADS], indent=2))
+        return EXIT_OK
+    t = Table(title="workloads", title_justify="left", show_lines=False)
+    for col in ("name", "modes", "batch", "size (default)", "what it is"):
+        t.add_column(col, overflow="fold")
+    for w in WORKLOADS:
+        t.add_row(w.name, ", ".join(w.modes), str(w.default_batch_size),
+                  f"{w.size_label} ({w.default_size})", w.description)
+    make_console().print(t)
+    return EXIT_OK
+
+
+def spec_from_args(args: argparse.Namespace) -> RunSpec:
+    """The RunSpec the flags describe (ValidationError / ValueError when they are bad)."""
+    info = get_workload(args.workload)
+    mode = args.mode or ("train" if "train" in info.modes else info.modes[0])
+    if args.scenario == "single-stream" and args.mode is None:
+        mode = "infer"
+    fields: dict[str, Any] = {
+        "workload": args.workload,
+        "mode": mode,
+        "device": args.device,
+        "batch_size": args.batch_size,
+        "size": args.size,
+        "precision": args.precision,
+        "xla": args.xla,
+        "intra_op_threads": args.intra_threads,
+        "inter_op_threads": args.inter_threads,
+        "scenario": args.scenario,
+    }
+    if args.steps is not None:
+        fields["steps"] = args.steps
+        fields["duration_seconds"] = args.duration  # None: the step count alone ends it
+    elif args.duration is not None:
+        fields["duration_seconds"] = args.duration
+    if args.warmup is not None:
+        fields["warmup_steps"] = args.warmup
+    if args.no_steady_stop:
+        fields["steady_cv"] = None
+    return RunSpec(**fields)
+
+
+def _validation_message(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(x) for x in e.get("loc", ()))
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{_flag(where)}: {msg}" if where else msg)
+    return "; ".join(parts)
+
+
+_FLAGS = {
+    "batch_size": "--batch-size", "size": "--size", "intra_op_threads": "--intra-threads",
+    "inter_op_threads": "--inter-threads", "duration_seconds": "--duration", "steps": "--steps",
+    "warmup_steps": "--warmup", "device": "--device", "workload": "WORKLOAD", "mode": "--mode",
+}
+
+
+def _flag(field: str) -> str:
+    return _FLAGS.get(field, field)
+
+
+class ProgressView:
+    """Turns worker events into a progress bar (terminal) or plain lines (anything else)."""
+
+    def __init__(self, spec: RunSpec, enabled: bool) -> None:
+        self.spec = spec
+        self.console = make_console(stderr=True)
+        self.tty = self.console.is_terminal
+        self.enabled = enabled
+        self.steps = 0
+        self.timed_s = 0.0
+        self.units_per_step = 1.0
+        self.last_line = 0.0
+        self.progress: Progress | None = None
+        self.task: Any = None
+        if enabled and self.tty:
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(), console=self.console, transient=True,
+            )
+            self.task = self.progress.add_task("starting", total=None, info="importing TensorFlow")
+            self.progress.start()
+
+    def stop(self) -> None:
+        """Remove the bar."""
+        if self.progress is not None:
+            self.progress.stop()
+
+    def _say(self, text: str) -> None:
+        if self.enabled and not self.tty:
+            print(f"hwprof run: {text}", file=sys.stderr, flush=True)
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """One worker event (called on the run's thread)."""
+        kind = event["event"]
+        p, t = self.progress, self.task
+        if kind == events.READY:
+            self._say(f"TensorFlow {event.get('tensorflow_version')} on {event.get('tf_device')}; "
+                      "building and compiling")
+            if p:
+                p.update(t, description="compiling", info=str(event.get("tf_device")))
+        elif kind == events.COMPILED:
+            sps = float(event.get("samples_per_step") or 1)
+            bps = event.get("bytes_per_sample")
+            self.units_per_step = sps * (bps or 1.0) if self.spec.info.throughput_unit == "bytes" \
+                else sps
+            self._say(f"first step took {fmt_seconds(event.get('time_to_first_step_s'))}")
+            if p:
+                p.update(t, description="warming up", info="")
+        elif kind == events.STEPS:
+            seconds = event.get("seconds") or []
+            self.steps += len(seconds)
+            self.timed_s += float(sum(seconds))
+            rate = self.units_per_step * self.steps / self.timed_s if self.timed_s else None
+            text = f"{self.steps} steps, {_rate(rate, self.spec)}"
+            if p:
+                if self.spec.steps:
+                    p.update(t, description="measuring", total=self.spec.steps,
+                             completed=self.steps, info=text)
+                else:
+                    total = self.spec.duration_seconds or 1.0
+                    p.update(t, description="measuring", total=total,
+                             completed=min(self.timed_s, total), info=text)
+            now = time.monotonic()
+            if now - self.last_line >= 1.0:
+                self.last_line = now
+                self._say(f"step {self.steps:>6}  {text}")
+
+
+def _rate(value: float | None, spec: RunSpec) -> str:
+    if value is None:
+        return NA
+    if spec.info.throughput_unit == "bytes":
+        return fmt_rate(value, "B/s")
+    return fmt_count(value, f"{spec.info.sample_label}/s")
+
+
+def result_table(spec: RunSpec, result: RunResult) -> Table:
+    """The result, one fact a row."""
+    t = Table(title=f"hwprof run: {spec.label()}", title_justify="left", show_header=False,
+              box=None, pad_edge=False)
+    t.add_column("what", style="bold", no_wrap=True)
+    t.add_column("value", overflow="fold")
+    status = result.status if result.ok else f"{result.status.upper()}: {result.reason}"
+    t.add_row("status", status)
+    rep = result.report
+    if rep is not None:
+        t.add_row("TensorFlow", f"{rep.tensorflow_version or NA} on {rep.tf_device or NA}")
+        t.add_row("first step", f"{fmt_seconds(rep.time_to_first_step_s)} (tracing, compilation; "
+                  f"not timed), then {rep.warmup_steps} warm-up steps")
+        timed = sum(rep.steps.seconds)
+        why = {"steady": "throughput steady", "duration": "time up", "steps": "step count"}
+        stop = why.get(rep.stop_reason or "", "stopped early")
+        t.add_row("timed", f"{len(rep.steps)} steps in {timed:.2f} s ({stop})")
+    if result.throughput_per_second is not None:
+        t.add_row("throughput", _rate(result.throughput_per_second, spec))
+    s = result.step_throughput
+    if s is not None:
+        stderr = _rate(s.stderr, spec) if s.stderr is not None else NA
+        t.add_row("  per step", f"median {_rate(s.median, spec)}, IQR {_rate(s.q1, spec)} – "
+                  f"{_rate(s.q3, spec)}, std. error {stderr}, jitter {_rate(s.jitter, spec)}")
+    if result.latency_s:
+        latency = "  ".join(f"{k} {fmt_seconds(v)}" for k, v in result.latency_s.items())
+        t.add_row("latency", latency)
+    if result.achieved_flops is not None:
+        text = fmt_flops(result.achieved_flops)
+        if result.percent_of_peak is not None:
+            text += f" = {result.percent_of_peak:.0f}% of {fmt_flops(result.peak_flops)}"
+            text += f" ({result.peak_source})"
+            if result.percent_of_peak > 100:
+                text += ": above the estimate, so the estimate's clock or FLOP/cycle is too low"
+        t.add_row("compute", text)
+    if rep is not None:
+        t.add_row("memory", f"{fmt_bytes(rep.peak_memory_bytes)} peak ({rep.memory_source or NA})")
+    if result.ok or result.energy_per_sample_joules is not None:
+        if result.energy_per_sample_joules is not None:
+            t.add_row("energy", f"{result.energy_per_sample_joules:.4g} J per sample "
+                      f"({result.energy_source})")
+        else:
+            t.add_row("energy", "n/a (no power or energy reading for this device here)")
+    if rep is not None and rep.final_loss is not None and spec.mode == "train":
+        t.add_row("final loss", f"{rep.final_loss:.4g}")
+    for note in rep.notes if rep else ():
+        t.add_row("note", note)
+    return t
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Validate, run, report."""
+    if args.list:
+        return list_workloads(args.json)
+    if not args.workload:
+        return _usage("name a workload (hwprof run --list shows them)")
+    try:
+        spec = spec_from_args(args)
+    except KeyError as err:
+        return _usage(str(err.args[0]))
+    except ValidationError as err:
+        return _usage(_validation_message(err))
+    if args.timeout is not None and args.timeout <= 0:
+        return _usage("--timeout must be a positive number of seconds")
+    if args.save and args.append:
+        return _usage("use --save or --append, not both")
+    target = args.save or args.append
+    if target is not None and not str(target).endswith((".hwprof.json", ".hwprof.json.gz")):
+        return _usage(f"{target}: a snapshot file name ends in .hwprof.json or .hwprof.json.gz")
+    if target is not None and not target.parent.is_dir():
+        return _usage(f"{target}: the folder {target.parent} does not exist")
+    try:
+        check_device(spec)
+    except DeviceError as err:
+        return _usage(str(err))
+
+    view = ProgressView(spec, enabled=True)
+    cancel = threading.Event()
+    box: dict[str, SnapshotRun] = {}
+
+    def work() -> None:
+        box["run"] = execute_run(spec, on_event=view.on_event, cancel=cancel,
+                                 timeout_s=args.timeout)
+
+    interrupted = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        # Ctrl-C or SIGTERM (`timeout`, a CI runner): end the worker, report what was measured
+        if not interrupted.is_set():
+            interrupted.set()
+            cancel.set()
+            view.stop()
+            print("hwprof run: cancelling (ending the worker)…", file=sys.stderr, flush=True)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    thread = threading.Thread(target=work, name="hwprof-run", daemon=True)
+    try:
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.2)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    view.stop()
+    record = box.get("run")
+    if record is None:
+        print("hwprof run: the run ended without a result", file=sys.stderr)
+        return EXIT_FAILED
+    result = record.result
+    if args.json:
+        print(json.dumps({"spec": spec.model_dump(mode="json"),
+                          "result": result.model_dump(mode="json")}, indent=2))
+    else:
+        make_console().print(result_table(spec, result))
+    if not result.ok and result.stderr_tail and (args.verbose or result.error_kind != "cancelled"):
+        tail = result.stderr_tail if args.verbose else result.stderr_tail[-5:]
+        print("hwprof run: the worker's last stderr lines:", file=sys.stderr)
+        for line in tail:
+            print(f"  | {line}", file=sys.stderr)
+    if target is not None:
+        code = _store(record, target, append=bool(args.append))
+        if code:
+            return code
+    if result.ok:
+        return EXIT_OK
+    cancelled = interrupted.is_set() or result.error_kind == "cancelled"
+    return EXIT_CANCELLED if cancelled else EXIT_FAILED
+
+
+def _store(record: SnapshotRun, path: Path, *, append: bool) -> int:
+    from hwprof.services.detect import detect_all
+
+    try:
+        if append:
+            snap = append_run(path, record, lambda: detect_all())
+            print(f"hwprof run: added to {path} ({len(snap.runs)} runs)", file=sys.stderr)
+        else:
+            save_snapshot(new_snapshot(detect_all()).with_run(record), path)
+            print(f"hwprof run: saved {path}", file=sys.stderr)
+    except SnapshotError as err:
+        print(f"hwprof run: {err} (the run's result is above; nothing was overwritten)",
+              file=sys.stderr)
+        return EXIT_FAILED
+    return 0

@@ -1,0 +1,209 @@
+"""What a run produced: the worker's raw measurements and the summary people read.
+
+The worker process measures and reports raw facts (:class:`WorkerReport`: every timed step's start
+and duration, samples per step, FLOPs per sample, peak memory). The parent turns them into a
+:class:`RunResult` with :func:`summarize`, adding what only the parent knows (the device's peak
+estimate, the energy the telemetry saw). Keeping the statistics here, in plain code, means they are
+tested once and the CLI, the window and the snapshots all show the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hwprof.core.spec import RunSpec
+from hwprof.core.stats import Spread, percentiles, spread
+from hwprof.core.telemetry import TelemetryRecord
+
+RunStatus = Literal["ok", "failed", "cancelled"]
+StopReason = Literal["steady", "duration", "steps"]
+ErrorKind = Literal[
+    "out_of_memory", "exception", "crash", "killed", "timeout", "cancelled", "start_failed"
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StepTimings(_Model):
+    """The timed steps: start (``time.monotonic()`` seconds, the telemetry's clock) and duration."""
+
+    start_s: tuple[float, ...]
+    seconds: tuple[float, ...]
+
+    @model_validator(mode="after")
+    def _same_length(self) -> StepTimings:
+        if len(self.start_s) != len(self.seconds):
+            raise ValueError("start_s and seconds differ in length")
+        return self
+
+    def __len__(self) -> int:
+        return len(self.seconds)
+
+
+class WorkerReport(_Model):
+    """The raw measurements of one run, as the worker process reports them."""
+
+    tensorflow_version: str | None = None
+    tf_device: str | None = Field(default=None, description='TensorFlow\'s device, "/GPU:0"')
+    batch_size: int
+    samples_per_step: int = Field(gt=0)
+    flops_per_sample: float | None = None
+    bytes_per_sample: float | None = None
+    time_to_first_step_s: float | None = Field(
+        default=None, description="tracing, compilation and the first step"
+    )
+    warmup_steps: int = 0
+    warmup_end_s: float | None = Field(default=None, description="monotonic end of warm-up")
+    steps: StepTimings
+    stop_reason: StopReason | None = None
+    peak_memory_bytes: int | None = None
+    memory_source: str | None = None
+    final_loss: float | None = None
+    notes: tuple[str, ...] = ()
+
+
+class RunResult(_Model):
+    """One run's outcome: the headline numbers, their spread, and what went wrong if anything."""
+
+    status: RunStatus
+    reason: str | None = Field(default=None, description="why it failed or was cancelled")
+    error_kind: ErrorKind | None = None
+    stderr_tail: tuple[str, ...] = Field(
+        default=(), description="the worker's last stderr lines, kept for a failed run's report"
+    )
+    wall_seconds: float | None = Field(default=None, description="the whole run, process start on")
+    report: WorkerReport | None = None
+    unit: Literal["samples", "bytes"] = "samples"
+    throughput_per_second: float | None = Field(
+        default=None, description="units over the timed window (total units / total step time)"
+    )
+    step_throughput: Spread | None = Field(
+        default=None, description="per-step throughput: median, IQR, standard error, jitter"
+    )
+    latency_s: dict[str, float] | None = Field(
+        default=None, description="inference: step latency percentiles p50 ... p99.9, seconds"
+    )
+    achieved_flops: float | None = None
+    peak_flops: float | None = None
+    peak_source: str | None = None
+    percent_of_peak: float | None = None
+    energy_joules: float | None = None
+    energy_per_sample_joules: float | None = None
+    energy_source: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run finished and measured something."""
+        return self.status == "ok"
+
+    @property
+    def steps(self) -> StepTimings | None:
+        """The timed steps, when there were any."""
+        return self.report.steps if self.report else None
+
+
+def failed_result(
+    reason: str,
+    kind: ErrorKind,
+    *,
+    stderr_tail: tuple[str, ...] = (),
+    wall_seconds: float | None = None,
+    report: WorkerReport | None = None,
+) -> RunResult:
+    """A run that did not finish: cancelled when ``kind`` is "cancelled", else failed."""
+    return RunResult(
+        status="cancelled" if kind == "cancelled" else "failed",
+        reason=reason,
+        error_kind=kind,
+        stderr_tail=stderr_tail,
+        wall_seconds=wall_seconds,
+        report=report,
+    )
+
+
+def summarize(
+    spec: RunSpec,
+    report: WorkerReport,
+    *,
+    peak_flops: float | None = None,
+    peak_source: str | None = None,
+    telemetry: TelemetryRecord | None = None,
+    wall_seconds: float | None = None,
+) -> RunResult:
+    """The statistics of a finished run."""
+    unit = spec.info.throughput_unit
+    per_step = report.samples_per_step * (
+        (report.bytes_per_sample or 1.0) if unit == "bytes" else 1.0
+    )
+    seconds = np.asarray(report.steps.seconds, dtype=np.float64)
+    if seconds.size == 0 or not np.all(np.isfinite(seconds)) or np.any(seconds <= 0):
+        return failed_result(
+            "no usable timed steps", "exception", report=report, wall_seconds=wall_seconds
+        )
+    total_s = float(seconds.sum())
+    throughput = per_step * seconds.size / total_s
+    achieved = None
+    if report.flops_per_sample:
+        achieved = report.flops_per_sample * report.samples_per_step * seconds.size / total_s
+    percent = 100.0 * achieved / peak_flops if achieved and peak_flops else None
+    energy, source = (None, None)
+    if telemetry is not None:
+        start = report.steps.start_s[0]
+        end = report.steps.start_s[-1] + report.steps.seconds[-1]
+        energy, source = energy_between(telemetry, start, end, gpu_index=spec.gpu_index)
+    samples = report.samples_per_step * seconds.size
+    return RunResult(
+        status="ok",
+        wall_seconds=wall_seconds,
+        report=report,
+        unit=unit,
+        throughput_per_second=throughput,
+        step_throughput=spread(per_step / seconds),
+        latency_s=percentiles(seconds) if spec.mode == "infer" else None,
+        achieved_flops=achieved,
+        peak_flops=peak_flops,
+        peak_source=peak_source,
+        percent_of_peak=percent,
+        energy_joules=energy,
+        energy_per_sample_joules=energy / samples if energy is not None else None,
+        energy_source=source,
+    )
+
+
+def energy_between(
+    record: TelemetryRecord, start_s: float, end_s: float, *, gpu_index: int | None
+) -> tuple[float | None, str | None]:
+    """Energy the device used between two monotonic times, and where the figure came from.
+
+    A cumulative energy counter (NVML's total energy, RAPL) is preferred: its difference is exact.
+    Otherwise power readings are integrated (trapezoids). The window must hold at least two
+    readings; for a short run there may be none, and then energy is unknown (None).
+    """
+    if gpu_index is not None:
+        counter, power = f"gpu{gpu_index}.energy_joules", f"gpu{gpu_index}.power_watts"
+        what = f"GPU {gpu_index}"
+    else:
+        counter, power = "cpu.package_energy_joules", "cpu.package_power_watts"
+        what = "CPU package (RAPL, whole package)"
+    part = record.between(start_s, end_s)
+    t = np.asarray(part.timestamps_s, dtype=np.float64)
+    if counter in part.values:
+        e = np.asarray([np.nan if v is None else v for v in part.values[counter]])
+        ok = np.isfinite(e)
+        if ok.sum() >= 2 and t[ok][-1] > t[ok][0]:
+            rate = (e[ok][-1] - e[ok][0]) / (t[ok][-1] - t[ok][0])
+            if rate >= 0:
+                return float(rate * (end_s - start_s)), f"{what} energy counter"
+    if power in part.values:
+        p = np.asarray([np.nan if v is None else v for v in part.values[power]])
+        ok = np.isfinite(p)
+        if ok.sum() >= 2 and t[ok][-1] > t[ok][0]:
+            tt, pp = t[ok], p[ok]
+            mean_w = float(np.sum((pp[1:] + pp[:-1]) / 2 * np.diff(tt)) / (tt[-1] - tt[0]))
+            return mean_w * (end_s - start_s), f"{what} power readings"
+    return None, None

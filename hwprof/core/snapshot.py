@@ -1,0 +1,243 @@
+"""Profile snapshots: one self-contained, versioned file with everything hwprof measured.
+
+Schema v1 (format ``hwprof.snapshot``): the app version, when it was made, the machine as `hwprof
+detect` saw it (:class:`~hwprof.core.devices.DetectReport`: host, OS, Python, CPUs, GPUs, driver,
+TensorFlow with its CUDA/cuDNN build), the environment variables that change performance, user tags
+and a note, and every run with its full spec, per-step timings, result and the telemetry recorded
+during it. ``schema/hwprof.snapshot.v1.json`` in the repository is generated from these models (a
+test fails when it is stale).
+
+Older schema versions are migrated on load; a newer one is refused with a clear message (hwprof
+never guesses at a format it does not know).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hwprof.core.devices import DetectReport
+from hwprof.core.results import RunResult
+from hwprof.core.snapshot_io import SnapshotError, read_json, write_json
+from hwprof.core.spec import RunSpec
+from hwprof.core.telemetry import TelemetryRecord
+
+FORMAT_ID: Literal["hwprof.snapshot"] = "hwprof.snapshot"
+SCHEMA_VERSION: Literal[1] = 1
+SUFFIXES = (".hwprof.json", ".hwprof.json.gz")
+
+# Environment variables that change what a run measures; recorded so a comparison can explain
+# itself.
+PERFORMANCE_ENV_VARS = (
+    "CUDA_VISIBLE_DEVICES",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "TF_XLA_FLAGS",
+    "TF_GPU_ALLOCATOR",
+    "TF_FORCE_GPU_ALLOW_GROWTH",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "KMP_AFFINITY",
+    "KMP_BLOCKTIME",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def utc_now() -> str:
+    """Now, ISO 8601 in UTC, to the second."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class SnapshotRun(_Model):
+    """One run: what was asked, what happened, and the telemetry recorded during it."""
+
+    run_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    recorded_at: str = Field(default_factory=utc_now, description="ISO 8601, UTC")
+    spec: RunSpec
+    result: RunResult
+    telemetry: TelemetryRecord | None = None
+    tags: tuple[str, ...] = ()
+
+
+class Snapshot(_Model):
+    """A profile snapshot (schema v1)."""
+
+    format: Literal["hwprof.snapshot"] = FORMAT_ID
+    schema_version: Literal[1] = SCHEMA_VERSION
+    app_version: str
+    created_at: str = Field(default_factory=utc_now)
+    modified_at: str = Field(default_factory=utc_now)
+    title: str = ""
+    tags: tuple[str, ...] = ()
+    note: str = ""
+    machine: DetectReport
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    runs: tuple[SnapshotRun, ...] = ()
+
+    def with_run(self, run: SnapshotRun) -> Snapshot:
+        """A copy with one more run."""
+        return self.model_copy(update={"runs": (*self.runs, run), "modified_at": utc_now()})
+
+    @property
+    def hostname(self) -> str:
+        """The machine's name."""
+        return self.machine.host.hostname
+
+
+def performance_environment() -> dict[str, str]:
+    """The environment variables of :data:`PERFORMANCE_ENV_VARS` that are set now."""
+    return {k: os.environ[k] for k in PERFORMANCE_ENV_VARS if k in os.environ}
+
+
+def new_snapshot(
+    machine: DetectReport, *, title: str = "", tags: tuple[str, ...] = (), note: str = ""
+) -> Snapshot:
+    """An empty snapshot of this machine."""
+    return Snapshot(
+        app_version=machine.hwprof_version,
+        title=title,
+        tags=tags,
+        note=note,
+        machine=machine,
+        environment_variables=performance_environment(),
+    )
+
+
+# -- migrations -----------------------------------------------------------------------------------
+def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    """Upgrade v0 (the prototype: ``hwprof_snapshot: 0``, ``host``, tags as one string)."""
+    out = {k: v for k, v in doc.items() if k not in ("hwprof_snapshot", "host", "tags", "env")}
+    out["format"] = FORMAT_ID
+    out["schema_version"] = 1
+    out["machine"] = doc.get("host")
+    tags = doc.get("tags") or ""
+    out["tags"] = (
+        [t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str) else tags
+    )
+    out["environment_variables"] = doc.get("env") or {}
+    out.setdefault("app_version", (doc.get("host") or {}).get("hwprof_version", "0"))
+    return out
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1}
+
+
+def _schema_version(doc: dict[str, Any]) -> int | None:
+    if doc.get("format") == FORMAT_ID:
+        version = doc.get("schema_version")
+        return version if isinstance(version, int) and not isinstance(version, bool) else None
+    if "hwprof_snapshot" in doc:
+        version = doc["hwprof_snapshot"]
+        return version if isinstance(version, int) and not isinstance(version, bool) else None
+    return None
+
+
+def snapshot_from_document(doc: Any, path: str | os.PathLike[str]) -> Snapshot:
+    """Validate (and migrate) a parsed document; every problem is a SnapshotError for ``path``."""
+    if not isinstance(doc, dict):
+        raise SnapshotError(
+            path, f"is not an hwprof snapshot (the JSON is a {type(doc).__name__}, not an object)"
+        )
+    version = _schema_version(doc)
+    if version is None:
+        if doc.get("format") == FORMAT_ID:
+            raise SnapshotError(path, "has no valid schema_version")
+        raise SnapshotError(
+            path, f'is not an hwprof snapshot (valid JSON, but no "format": "{FORMAT_ID}")'
+        )
+    if version > SCHEMA_VERSION:
+        raise SnapshotError(
+            path,
+            f"was written by a newer hwprof (snapshot schema v{version}; this hwprof reads up to "
+            f"v{SCHEMA_VERSION}): update hwprof to open it",
+        )
+    if version < 0:
+        raise SnapshotError(path, f"has an impossible schema version ({version})")
+    while version < SCHEMA_VERSION:
+        try:
+            doc = MIGRATIONS[version](doc)
+        except Exception as err:  # a damaged old file: say so, never crash
+            raise SnapshotError(
+                path, f"could not be upgraded from schema v{version}: {err}"
+            ) from err
+        version += 1
+    try:
+        return Snapshot.model_validate(doc)
+    except ValidationError as err:
+        raise SnapshotError(path, f"is damaged or incomplete: {_first_errors(err)}") from err
+    except (RecursionError, ValueError, TypeError) as err:
+        raise SnapshotError(path, f"is damaged or incomplete: {err}") from err
+
+
+def _first_errors(err: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for e in err.errors()[:limit]:
+        where = ".".join(str(x) for x in e.get("loc", ())) or "(top)"
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    more = err.error_count() - limit
+    return "; ".join(parts) + (f" (and {more} more problems)" if more > 0 else "")
+
+
+def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
+    """Open a snapshot file (plain or gzip). Raises SnapshotError, and only that."""
+    try:
+        doc = read_json(path)
+        return snapshot_from_document(doc, path)
+    except SnapshotError:
+        raise
+    except Exception as err:  # the loader's contract: one documented error, whatever the bytes
+        raise SnapshotError(path, f"could not be read: {err!r}") from err
+
+
+def snapshot_json(snapshot: Snapshot) -> str:
+    """The snapshot as compact JSON text."""
+    return snapshot.model_dump_json(by_alias=True)
+
+
+def save_snapshot(snapshot: Snapshot, path: str | os.PathLike[str]) -> Path:
+    """Write a snapshot atomically (gzip when the name ends in .gz). Returns the path."""
+    p = Path(path)
+    if not str(p).endswith(SUFFIXES):
+        raise SnapshotError(p, f"a snapshot file name ends in {' or '.join(SUFFIXES)}")
+    write_json(p, snapshot_json(snapshot))
+    return p
+
+
+def append_run(
+    path: str | os.PathLike[str], run: SnapshotRun, machine: Callable[[], DetectReport]
+) -> Snapshot:
+    """Add a run to the snapshot at ``path`` (made for this machine when it does not exist yet).
+
+    The file is read, the run added and the whole written back atomically: a failure leaves the old
+    file as it was. ``machine`` is called only when a new snapshot has to be made.
+    """
+    p = Path(path)
+    snapshot = load_snapshot(p) if p.exists() else new_snapshot(machine())
+    updated = snapshot.with_run(run)
+    save_snapshot(updated, p)
+    return updated
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of snapshot v1, generated from the models."""
+    schema = Snapshot.model_json_schema(by_alias=True)
+    schema["$id"] = f"https://hwprof.invalid/schema/{FORMAT_ID}.v{SCHEMA_VERSION}.json"
+    schema["title"] = f"hwprof snapshot, schema v{SCHEMA_VERSION}"
+    return schema
+
+
+def json_schema_text() -> str:
+    """The JSON Schema as the text kept in the repository."""
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"

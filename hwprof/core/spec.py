@@ -1,0 +1,147 @@
+"""What a run is asked to do: one workload on one device with one set of settings.
+
+A :class:`RunSpec` is validated when it is made, so a bad value (an unknown workload, batch 0, a
+negative duration, a mode the workload does not have) is refused with a clear message before any
+process is started. Whether ``gpu:N`` exists is a fact of the machine, checked by the front ends
+against detection, not here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hwprof.core.catalog import Mode, WorkloadInfo, get_workload
+
+Precision = Literal["fp32", "mixed_float16", "mixed_bfloat16"]
+Scenario = Literal["offline", "single-stream"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "mixed_float16", "mixed_bfloat16")
+SCENARIOS: tuple[Scenario, ...] = ("offline", "single-stream")
+
+DEVICE_PATTERN = re.compile(r"^(cpu|gpu:(\d{1,3}))$")
+DEFAULT_DURATION_SECONDS = 10.0
+DEFAULT_WARMUP_STEPS = 3
+# A run ends early once throughput is steady: the coefficient of variation of the last
+# STEADY_WINDOWS windows' throughput is under this.
+DEFAULT_STEADY_CV = 0.02
+STEADY_WINDOWS = 5
+
+
+class RunSpec(BaseModel):
+    """One run's full settings. ``None`` means "the workload's default" where that applies."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workload: str
+    mode: Mode = "train"
+    device: str = Field(default="cpu", description='"cpu" or "gpu:N" (NVML/PCI bus order)')
+    batch_size: int | None = Field(default=None, gt=0, le=1_000_000)
+    size: int | None = Field(
+        default=None, gt=0, le=1_000_000, description="the workload's size knob (see catalog)"
+    )
+    precision: Precision = "fp32"
+    xla: bool = False
+    intra_op_threads: int | None = Field(default=None, ge=1, le=4096)
+    inter_op_threads: int | None = Field(default=None, ge=1, le=4096)
+    duration_seconds: float | None = Field(
+        default=DEFAULT_DURATION_SECONDS,
+        gt=0,
+        le=86_400,
+        description="longest timed phase; the run ends sooner once throughput is steady",
+    )
+    steps: int | None = Field(
+        default=None, gt=0, le=10_000_000, description="exactly this many timed steps"
+    )
+    warmup_steps: int = Field(default=DEFAULT_WARMUP_STEPS, ge=0, le=100_000)
+    scenario: Scenario = "offline"
+    steady_cv: float | None = Field(
+        default=DEFAULT_STEADY_CV,
+        gt=0,
+        lt=1,
+        description="end early once the throughput's coefficient of variation is under this; "
+        "None runs the whole duration",
+    )
+    seed: int = 0
+
+    @field_validator("workload")
+    @classmethod
+    def _known_workload(cls, name: str) -> str:
+        try:
+            get_workload(name)
+        except KeyError as err:
+            raise ValueError(err.args[0]) from None
+        return name
+
+    @field_validator("device")
+    @classmethod
+    def _device_form(cls, device: str) -> str:
+        device = device.strip().lower()
+        if device in ("gpu", "cuda"):
+            device = "gpu:0"
+        if not DEVICE_PATTERN.match(device):
+            raise ValueError(f'unknown device {device!r}: use "cpu" or "gpu:N" (e.g. gpu:0)')
+        return device
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunSpec:
+        info = self.info
+        if self.mode not in info.modes:
+            raise ValueError(
+                f"{self.workload} has no {self.mode} mode (it has: {', '.join(info.modes)})"
+            )
+        if self.size is not None and self.size < info.min_size:
+            raise ValueError(
+                f"{self.workload}: size ({info.size_label}) must be at least {info.min_size}"
+            )
+        if self.scenario == "single-stream" and self.mode != "infer":
+            raise ValueError("the single-stream scenario is for inference (--mode infer)")
+        if self.scenario == "single-stream" and self.batch_size not in (None, 1):
+            raise ValueError("the single-stream scenario runs batch 1: leave the batch size out")
+        if self.duration_seconds is None and self.steps is None:
+            raise ValueError("give a duration or a number of steps")
+        return self
+
+    @property
+    def info(self) -> WorkloadInfo:
+        """The workload's catalogue entry."""
+        return get_workload(self.workload)
+
+    @property
+    def effective_batch_size(self) -> int:
+        """The batch size that runs (single-stream is always 1)."""
+        if self.scenario == "single-stream":
+            return 1
+        return self.batch_size or self.info.default_batch_size
+
+    @property
+    def effective_size(self) -> int:
+        """The workload's size knob that runs."""
+        return self.size or self.info.default_size
+
+    @property
+    def is_gpu(self) -> bool:
+        """Whether the run targets a GPU."""
+        return self.device.startswith("gpu")
+
+    @property
+    def gpu_index(self) -> int | None:
+        """N of ``gpu:N`` (NVML/PCI bus order), else None."""
+        return int(self.device.split(":")[1]) if self.is_gpu else None
+
+    def label(self) -> str:
+        """A short human label: ``matmul train cpu b1 fp32``, with the non-default settings."""
+        parts = [self.workload, self.mode, self.device, f"b{self.effective_batch_size}"]
+        if self.size is not None:
+            parts.append(f"size={self.size}")
+        parts.append(self.precision)
+        if self.xla:
+            parts.append("xla")
+        if self.intra_op_threads is not None:
+            parts.append(f"intra={self.intra_op_threads}")
+        if self.inter_op_threads is not None:
+            parts.append(f"inter={self.inter_op_threads}")
+        if self.scenario != "offline":
+            parts.append(self.scenario)
+        return " ".join(parts)

@@ -1,0 +1,106 @@
+"""Step statistics: the numbers a careful engineer reports about a timed loop.
+
+Throughput is reported as the median with its interquartile range, the standard error of the mean
+and tf_cnn_benchmarks' "jitter" (1.4826 x the median absolute deviation, a robust standard
+deviation). Latency percentiles follow MLPerf LoadGen (p50/p90/p95/p99/p99.9). Percentiles use
+linear interpolation between order statistics (numpy's default, "type 7").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+# 1.4826 x MAD estimates the standard deviation of normally distributed data.
+MAD_TO_SIGMA = 1.4826
+LATENCY_PERCENTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9)
+
+
+class Spread(BaseModel):
+    """Centre and spread of one quantity measured many times."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    count: int
+    median: float
+    mean: float
+    q1: float
+    q3: float
+    iqr: float
+    min: float
+    max: float
+    stderr: float | None  # None with fewer than two values
+    jitter: float  # 1.4826 x MAD
+
+    @property
+    def cv(self) -> float | None:
+        """Robust coefficient of variation: jitter over median."""
+        return self.jitter / self.median if self.median else None
+
+
+def spread(values: Sequence[float] | np.ndarray) -> Spread:
+    """Median, quartiles, standard error and jitter of ``values`` (at least one)."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        raise ValueError("no finite values to summarise")
+    q1, median, q3 = (float(v) for v in np.percentile(x, [25.0, 50.0, 75.0]))
+    mad = float(np.median(np.abs(x - median)))
+    stderr = float(np.std(x, ddof=1) / math.sqrt(x.size)) if x.size > 1 else None
+    return Spread(
+        count=int(x.size),
+        median=median,
+        mean=float(np.mean(x)),
+        q1=q1,
+        q3=q3,
+        iqr=q3 - q1,
+        min=float(np.min(x)),
+        max=float(np.max(x)),
+        stderr=stderr,
+        jitter=MAD_TO_SIGMA * mad,
+    )
+
+
+def percentiles(
+    values: Sequence[float] | np.ndarray, qs: Sequence[float] = LATENCY_PERCENTILES
+) -> dict[str, float]:
+    """Named percentiles: ``{"p50": ..., "p99.9": ...}``."""
+    x = np.asarray(values, dtype=np.float64)
+    if x.size == 0:
+        raise ValueError("no values")
+    return {f"p{q:g}": float(v) for q, v in zip(qs, np.percentile(x, list(qs)), strict=True)}
+
+
+def window_rates(
+    step_seconds: Sequence[float] | np.ndarray, units_per_step: float, window_seconds: float
+) -> np.ndarray:
+    """Throughput of consecutive windows of whole steps, each at least ``window_seconds`` long.
+
+    Per-step rates of very short steps are dominated by timer noise; rates over windows are what a
+    steadiness test or a throughput-over-time chart should use. The last, incomplete window is
+    dropped.
+    """
+    rates: list[float] = []
+    acc_time = 0.0
+    acc_steps = 0
+    for dt in np.asarray(step_seconds, dtype=np.float64):
+        acc_time += float(dt)
+        acc_steps += 1
+        if acc_time >= window_seconds:
+            rates.append(acc_steps * units_per_step / acc_time)
+            acc_time, acc_steps = 0.0, 0
+    return np.asarray(rates)
+
+
+def is_steady(
+    window_throughputs: Sequence[float] | np.ndarray, max_cv: float, windows: int
+) -> bool:
+    """Whether the last ``windows`` window throughputs vary by less than ``max_cv`` (std/mean)."""
+    x = np.asarray(window_throughputs, dtype=np.float64)[-windows:]
+    if x.size < windows or windows < 2:
+        return False
+    mean = float(np.mean(x))
+    return mean > 0 and float(np.std(x, ddof=1)) / mean < max_cv

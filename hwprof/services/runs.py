@@ -1,0 +1,159 @@
+"""One run with everything around it: device checks, telemetry, the peak, the summary.
+
+Both front ends call :func:`execute_run`: the CLI on its main thread, the window on a worker
+object's QThread. The workload runs in its own process (:mod:`hwprof.runner.run`); meanwhile a
+sampler records the host, the GPUs and the worker's process tree on the same monotonic clock as the
+worker's step timings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from hwprof.backends.cpu import detect_cpu
+from hwprof.backends.nvml import NvmlBackend
+from hwprof.core.devices import CpuInfo, GpuInfo, PeakEstimate
+from hwprof.core.results import RunResult, WorkerReport, summarize
+from hwprof.core.snapshot import SnapshotRun
+from hwprof.core.spec import RunSpec
+from hwprof.core.telemetry import TelemetryRecord
+from hwprof.runner.run import DEFAULT_STALL_SECONDS, EventCallback, WorkerRun
+from hwprof.sampling.recorder import TelemetryRecorder
+from hwprof.sampling.sampler import Sampler
+
+DEFAULT_RUN_INTERVAL_S = 0.25  # telemetry while a run goes: fine enough for energy per sample
+
+
+class DeviceError(ValueError):
+    """The run's device does not exist on this machine."""
+
+
+def check_device(spec: RunSpec, nvml: NvmlBackend | None = None) -> None:
+    """Refuse ``gpu:N`` when there is no such NVIDIA GPU, before anything is launched."""
+    if not spec.is_gpu:
+        return
+    backend = nvml or NvmlBackend()
+    if not backend.available():
+        raise DeviceError(
+            f"{spec.device}: no NVIDIA GPU can be used here ({backend.unavailable_reason()}); "
+            "run on the CPU with --device cpu"
+        )
+    count = backend.device_count()
+    index = spec.gpu_index or 0
+    if index >= count:
+        have = ", ".join(f"gpu:{i}" for i in range(count)) or "none"
+        raise DeviceError(f"{spec.device}: this machine has {count} NVIDIA GPUs ({have})")
+
+
+def peak_for(spec: RunSpec, estimate: PeakEstimate | None, device: str) -> tuple[float | None, str]:
+    """The peak FLOP/s estimate that fits the run's precision, and where it came from."""
+    if estimate is None:
+        return None, f"no peak estimate for {device}"
+    value = {
+        "fp32": estimate.fp32_flops,
+        "mixed_bfloat16": estimate.bf16_flops,
+        "mixed_float16": estimate.fp16_flops,
+    }[spec.precision]
+    kind = {"fp32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16": "fp16"}[spec.precision]
+    clock = f", {estimate.clock_source}" if estimate.clock_source else ""
+    return value, f"{device} {kind} peak estimate{clock}"
+
+
+def device_peak(
+    spec: RunSpec, *, cpu: CpuInfo | None = None, gpus: tuple[GpuInfo, ...] | None = None
+) -> tuple[float | None, str]:
+    """The run's device's peak estimate (detects the CPU or GPU when not given)."""
+    if spec.is_gpu:
+        if gpus is None:
+            backend = NvmlBackend()
+            gpus = backend.devices() if backend.available() else ()
+        gpu = next((g for g in gpus if g.index == spec.gpu_index), None)
+        return peak_for(spec, gpu.peak if gpu else None, spec.device)
+    cpu = cpu or detect_cpu()
+    return peak_for(spec, cpu.peak, "CPU")
+
+
+def execute_run(
+    spec: RunSpec,
+    *,
+    on_event: EventCallback | None = None,
+    cancel: threading.Event | None = None,
+    sampler: Sampler | None = None,
+    peak: tuple[float | None, str] | None = None,
+    timeout_s: float | None = None,
+    stall_s: float = DEFAULT_STALL_SECONDS,
+    env: Mapping[str, str] | None = None,
+) -> SnapshotRun:
+    """Run ``spec`` in a worker process, recording telemetry; never raises for a failed run.
+
+    ``sampler``: a running sampler to record from (the window's); else one is made for the run.
+    ``peak``: the device's peak FLOP/s and its source; else estimated while the worker starts.
+    """
+    own = sampler is None
+    live = sampler if sampler is not None else Sampler(DEFAULT_RUN_INTERVAL_S).start()
+    t0 = time.monotonic()
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="hwprof-peak") as pool:
+            peak_future = pool.submit(device_peak, spec) if peak is None else None
+            with TelemetryRecorder(live) as recorder:
+                worker = WorkerRun(
+                    spec,
+                    on_event=on_event,
+                    cancel=cancel,
+                    timeout_s=timeout_s,
+                    stall_s=stall_s,
+                    env=env,
+                )
+                if worker.pid is not None and live.process is not None:
+                    with contextlib.suppress(ProcessLookupError):  # ended at once: see outcome
+                        live.watch_process(worker.pid)
+                outcome = worker.wait()
+                if live.process is not None:
+                    live.unwatch_process()
+                telemetry = recorder.record()
+            peak_flops, peak_source = peak_future.result() if peak_future else peak  # type: ignore[misc]
+    finally:
+        if own:
+            live.stop()
+    wall = time.monotonic() - t0
+    result = finish(spec, outcome, peak_flops, peak_source, telemetry, wall)
+    return SnapshotRun(spec=spec, result=result, telemetry=telemetry)
+
+
+def finish(
+    spec: RunSpec,
+    outcome: WorkerReport | RunResult,
+    peak_flops: float | None,
+    peak_source: str | None,
+    record: TelemetryRecord | None,
+    wall: float,
+) -> RunResult:
+    """The run's result: summarised when it measured anything, even if it was cancelled."""
+    if isinstance(outcome, WorkerReport):
+        return summarize(
+            spec,
+            outcome,
+            peak_flops=peak_flops,
+            peak_source=peak_source,
+            telemetry=record,
+            wall_seconds=wall,
+        )
+    if outcome.report is not None and outcome.report.steps.seconds:
+        partial = summarize(
+            spec, outcome.report, peak_flops=peak_flops, peak_source=peak_source, telemetry=record
+        )
+        if partial.ok:
+            return partial.model_copy(
+                update={
+                    "status": outcome.status,
+                    "reason": outcome.reason,
+                    "error_kind": outcome.error_kind,
+                    "stderr_tail": outcome.stderr_tail,
+                    "wall_seconds": wall,
+                }
+            )
+    return outcome.model_copy(update={"wall_seconds": wall})

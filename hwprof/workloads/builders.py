@@ -1,0 +1,311 @@
+"""The TensorFlow behind each workload name: a compiled step and what one step is worth.
+
+Only worker processes import this (TensorFlow is imported by the caller and passed in). Each
+builder makes synthetic, seeded data on the device once (the input pipeline is never what is
+measured) and returns a :class:`BuiltWorkload` whose ``step`` runs one compiled step and returns a
+small tensor; reading that tensor (``.numpy()``) synchronises with the device.
+
+Inference is measured the way a model is deployed: variables frozen into constants, so TensorFlow's
+graph optimiser can fold and fuse convolution, batch norm and activation (MobileNet-V2 at batch 50
+on a 2-core CPU: 194 img/s as a plain tf.function, 239 img/s frozen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hwprof.core.spec import RunSpec
+
+# The conventional cost of a training step: forward, plus backward at about twice the forward.
+TRAIN_FLOPS_FACTOR = 3.0
+
+
+@dataclass
+class BuiltWorkload:
+    """A ready-to-time workload."""
+
+    step: Callable[[], Any]  # runs one step; returns a small tensor to synchronise on
+    samples_per_step: int
+    flops_per_sample: float | None
+    bytes_per_sample: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def compute_dtype(tf: Any, spec: RunSpec) -> Any:
+    """The dtype raw-op workloads compute in."""
+    return {"fp32": tf.float32, "mixed_float16": tf.float16, "mixed_bfloat16": tf.bfloat16}[
+        spec.precision
+    ]
+
+
+# -- raw-op workloads ------------------------------------------------------------------------------
+def build_matmul(tf: Any, spec: RunSpec) -> BuiltWorkload:
+    """Batched N x N GEMM; train = forward plus the gradients of both operands (6N^3)."""
+    n, batch = spec.effective_size, spec.effective_batch_size
+    dtype = compute_dtype(tf, spec)
+    gen = tf.random.Generator.from_seed(spec.seed)
+    a = tf.Variable(tf.cast(gen.normal((batch, n, n)), dtype))
+    b = tf.Variable(tf.cast(gen.normal((batch, n, n)), dtype))
+    if spec.mode == "infer":
+
+        @tf.function(jit_compile=spec.xla)
+        def step() -> Any:
+            # the sum reads all of C (N^2 work against 2N^3) so nothing can be pruned
+            return tf.reduce_sum(tf.cast(tf.matmul(a, b), tf.float32))
+
+        flops = 2.0 * n**3
+    else:
+
+        @tf.function(jit_compile=spec.xla)
+        def step() -> Any:
+            with tf.GradientTape() as tape:
+                c = tf.matmul(a, b)
+                loss = tf.reduce_sum(tf.cast(c, tf.float32))
+            ga, gb = tape.gradient(loss, [a, b])
+            return loss + tf.cast(tf.reduce_sum(ga) + tf.reduce_sum(gb), tf.float32)
+
+        flops = 6.0 * n**3
+    return BuiltWorkload(step=step, samples_per_step=batch, flops_per_sample=flops)
+
+
+def build_bandwidth(tf: Any, spec: RunSpec) -> BuiltWorkload:
+    """In place x <- a*x + b over a large vector: one read and one write of every element."""
+    n = spec.effective_size * 1_000_000
+    dtype = compute_dtype(tf, spec)
+    x = tf.Variable(tf.ones((n,), dtype))
+    a, b = tf.constant(0.5, dtype), tf.constant(1.0, dtype)  # converges to 2: no overflow
+
+    @tf.function(jit_compile=spec.xla)
+    def step() -> Any:
+        x.assign(x * a + b)
+        return x[0]
+
+    item = dtype.size
+    return BuiltWorkload(
+        step=step,
+        samples_per_step=n,
+        flops_per_sample=2.0,
+        bytes_per_sample=2.0 * item,
+        notes=[f"{n:,} elements of {item} bytes, read and written once per step"],
+    )
+
+
+# -- Keras models ----------------------------------------------------------------------------------
+@dataclass
+class ModelParts:
+    """A Keras model with its synthetic inputs and labels."""
+
+    model: Any
+    x: Any
+    y: Any
+    forward_flops_per_sample: float | None  # None: measure with TensorFlow's cost analysis
+
+
+def _images(tf: Any, gen: Any, spec: RunSpec, side: int, channels: int = 3) -> Any:
+    return gen.normal((spec.effective_batch_size, side, side, channels))
+
+
+def _labels(tf: Any, gen: Any, spec: RunSpec, classes: int) -> Any:
+    return gen.uniform((spec.effective_batch_size,), 0, classes, dtype=tf.int32)
+
+
+def _head(keras: Any, x: Any, classes: int) -> Any:
+    # logits in float32 whatever the policy: the loss is numerically safe under mixed precision
+    return keras.layers.Dense(classes, dtype="float32")(x)
+
+
+def parts_conv(tf: Any, keras: Any, gen: Any, spec: RunSpec) -> ModelParts:
+    """One 3x3 conv2d layer 64 -> 64, ReLU, pooled to a 10-class head."""
+    side = spec.effective_size
+    inp = keras.Input((side, side, 64))
+    h = keras.layers.Conv2D(64, 3, padding="same", activation="relu")(inp)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    model = keras.Model(inp, _head(keras, h, 10))
+    flops = 2.0 * side * side * 9 * 64 * 64
+    return ModelParts(model, _images(tf, gen, spec, side, 64), _labels(tf, gen, spec, 10), flops)
+
+
+def parts_mlp(tf: Any, keras: Any, gen: Any, spec: RunSpec) -> ModelParts:
+    """784 -> W -> W -> 10."""
+    w = spec.effective_size
+    inp = keras.Input((784,))
+    h = keras.layers.Dense(w, activation="relu")(inp)
+    h = keras.layers.Dense(w, activation="relu")(h)
+    model = keras.Model(inp, _head(keras, h, 10))
+    flops = 2.0 * (784 * w + w * w + w * 10)
+    x = gen.normal((spec.effective_batch_size, 784))
+    return ModelParts(model, x, _labels(tf, gen, spec, 10), flops)
+
+
+def parts_cifar10_cnn(tf: Any, keras: Any, gen: Any, spec: RunSpec) -> ModelParts:
+    """The Keras example's CIFAR-10 convnet."""
+    side = spec.effective_size
+    layers = keras.layers
+    inp = keras.Input((side, side, 3))
+    h = layers.Conv2D(32, 3, padding="same", activation="relu")(inp)
+    h = layers.Conv2D(32, 3, activation="relu")(h)
+    h = layers.MaxPooling2D()(h)
+    h = layers.Dropout(0.25)(h)
+    h = layers.Conv2D(64, 3, padding="same", activation="relu")(h)
+    h = layers.Conv2D(64, 3, activation="relu")(h)
+    h = layers.MaxPooling2D()(h)
+    h = layers.Dropout(0.25)(h)
+    h = layers.Flatten()(h)
+    h = layers.Dense(512, activation="relu")(h)
+    h = layers.Dropout(0.5)(h)
+    model = keras.Model(inp, _head(keras, h, 10))
+    return ModelParts(model, _images(tf, gen, spec, side), _labels(tf, gen, spec, 10), None)
+
+
+def parts_resnet50(tf: Any, keras: Any, gen: Any, spec: RunSpec) -> ModelParts:
+    """keras.applications.ResNet50, untrained."""
+    side = spec.effective_size
+    model = keras.applications.ResNet50(
+        weights=None, input_shape=(side, side, 3), classes=1000, classifier_activation=None
+    )
+    return ModelParts(model, _images(tf, gen, spec, side), _labels(tf, gen, spec, 1000), None)
+
+
+def parts_mobilenet_v2(tf: Any, keras: Any, gen: Any, spec: RunSpec) -> ModelParts:
+    """keras.applications.MobileNetV2, untrained."""
+    side = spec.effective_size
+    model = keras.applications.MobileNetV2(
+        weights=None, input_shape=(side, side, 3), classes=1000, classifier_activation=None
+    )
+    return ModelParts(model, _images(tf, gen, spec, side), _labels(tf, gen, spec, 1000), None)
+
+
+LSTM_VOCAB, LSTM_EMBED, LSTM_UNITS = 10_000, 128, 256
+
+
+def parts_lstm(tf: Any, keras: Any, gen: Any, spec: RunSpec) -> ModelParts:
+    """Embedding -> LSTM(256) -> 2 classes, over ``size`` tokens."""
+    seq = spec.effective_size
+    inp = keras.Input((seq,), dtype="int32")
+    h = keras.layers.Embedding(LSTM_VOCAB, LSTM_EMBED)(inp)
+    h = keras.layers.LSTM(LSTM_UNITS)(h)
+    model = keras.Model(inp, _head(keras, h, 2))
+    # four gates, each a (input + hidden) x units matrix product per token
+    flops = 2.0 * 4 * LSTM_UNITS * (LSTM_EMBED + LSTM_UNITS) * seq + 2.0 * LSTM_UNITS * 2
+    x = gen.uniform((spec.effective_batch_size, seq), 0, LSTM_VOCAB, dtype=tf.int32)
+    return ModelParts(model, x, _labels(tf, gen, spec, 2), flops)
+
+
+D_MODEL, HEADS, FFN = 256, 8, 1024
+
+
+def parts_transformer(tf: Any, keras: Any, gen: Any, spec: RunSpec) -> ModelParts:
+    """One post-norm encoder block over ``size`` tokens of width 256."""
+    seq = spec.effective_size
+    layers = keras.layers
+    inp = keras.Input((seq, D_MODEL))
+    att = layers.MultiHeadAttention(num_heads=HEADS, key_dim=D_MODEL // HEADS)(inp, inp)
+    h = layers.LayerNormalization()(inp + att)
+    f = layers.Dense(FFN, activation="relu")(h)
+    f = layers.Dense(D_MODEL)(f)
+    h = layers.LayerNormalization()(h + f)
+    h = layers.GlobalAveragePooling1D()(h)
+    model = keras.Model(inp, _head(keras, h, 10))
+    # Q, K, V and output projections (4 d^2 per token), FFN (2 d ffn per token), scores and
+    # weighted sum (2 seq d per token each), all as multiply-adds (x2)
+    per_token = 2.0 * (4 * D_MODEL**2 + 2 * D_MODEL * FFN + 2 * seq * D_MODEL)
+    x = gen.normal((spec.effective_batch_size, seq, D_MODEL))
+    return ModelParts(model, x, _labels(tf, gen, spec, 10), per_token * seq)
+
+
+MODEL_PARTS: dict[str, Callable[[Any, Any, Any, RunSpec], ModelParts]] = {
+    "conv": parts_conv,
+    "mlp": parts_mlp,
+    "cifar10_cnn": parts_cifar10_cnn,
+    "resnet50": parts_resnet50,
+    "mobilenet_v2": parts_mobilenet_v2,
+    "lstm": parts_lstm,
+    "transformer": parts_transformer,
+}
+
+
+def graph_flops(tf: Any, concrete: Any) -> float | None:
+    """FLOPs of one call of a concrete function, from TensorFlow's cost analysis (static shapes)."""
+    try:
+        from tensorflow.python.profiler import model_analyzer, option_builder
+
+        opts = option_builder.ProfileOptionBuilder.float_operation()
+        opts["output"] = "none"
+        info = model_analyzer.profile(graph=concrete.graph, options=opts)
+        return float(info.total_float_ops) or None
+    except Exception:  # the analysis is optional: FLOPs are then unknown, not wrong
+        return None
+
+
+def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
+    """A Keras model trained with SGD on cross-entropy, or served frozen."""
+    import keras
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    if spec.precision != "fp32":
+        keras.mixed_precision.set_global_policy(spec.precision)
+    keras.utils.set_random_seed(spec.seed)
+    gen = tf.random.Generator.from_seed(spec.seed)
+    parts = MODEL_PARTS[spec.workload](tf, keras, gen, spec)
+    model, x, y = parts.model, parts.x, parts.y
+    batch = spec.effective_batch_size
+    notes: list[str] = []
+
+    @tf.function
+    def forward(inputs: Any) -> Any:
+        return model(inputs, training=False)
+
+    concrete = forward.get_concrete_function(tf.TensorSpec(x.shape, x.dtype))
+    frozen = convert_variables_to_constants_v2(concrete)
+    flops = parts.forward_flops_per_sample
+    if flops is None:
+        total = graph_flops(tf, frozen)
+        flops = total / batch if total else None
+        if flops is None:
+            notes.append("FLOPs unknown: TensorFlow's cost analysis gave none")
+
+    if spec.mode == "infer":
+
+        @tf.function(jit_compile=spec.xla)
+        def infer_step() -> Any:
+            out = frozen(x)
+            out = out[0] if isinstance(out, (list, tuple)) else out
+            return tf.reduce_sum(tf.cast(out, tf.float32))
+
+        return BuiltWorkload(infer_step, batch, flops, notes=notes)
+
+    optimizer: Any = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
+    if spec.precision == "mixed_float16":
+        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    scaled = spec.precision == "mixed_float16"
+
+    @tf.function(jit_compile=spec.xla)
+    def train_step() -> Any:
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = loss_fn(y, logits)
+            target = optimizer.scale_loss(loss) if scaled else loss
+        grads = tape.gradient(target, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    return BuiltWorkload(
+        train_step, batch, flops * TRAIN_FLOPS_FACTOR if flops else None, notes=notes
+    )
+
+
+def build(tf: Any, spec: RunSpec) -> BuiltWorkload:
+    """Build the workload ``spec`` names (inside the device scope the caller opened)."""
+    if spec.workload == "matmul":
+        return build_matmul(tf, spec)
+    if spec.workload == "bandwidth":
+        return build_bandwidth(tf, spec)
+    return build_keras(tf, spec)
+
+
+BUILT_NAMES = ("matmul", "bandwidth", *MODEL_PARTS)

@@ -1,0 +1,81 @@
+"""Every workload, both modes, a few real steps on the CPU (in this process, with tiny sizes).
+
+The end-to-end path through a worker process is tested in test_runner.py; building every model here
+keeps the suite fast on two cores.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hwprof.core.catalog import WORKLOADS
+from hwprof.core.spec import RunSpec
+
+pytestmark = pytest.mark.tf
+
+TINY_SIZE = {"matmul": 32, "conv": 8, "mlp": 16, "cifar10_cnn": 16, "resnet50": 32,
+             "mobilenet_v2": 32, "lstm": 6, "transformer": 8, "bandwidth": 1}
+CASES = [(w.name, m) for w in WORKLOADS for m in w.modes]
+
+
+@pytest.fixture(scope="module")
+def tf() -> Iterator[Any]:
+    tf = pytest.importorskip("tensorflow")
+    yield tf
+
+
+@pytest.fixture(autouse=True)
+def _fp32_policy(tf: Any) -> Iterator[None]:
+    import keras
+
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+    keras.backend.clear_session()
+
+
+@pytest.mark.parametrize(("name", "mode"), CASES, ids=[f"{n}-{m}" for n, m in CASES])
+def test_every_workload_runs_real_steps(tf: Any, name: str, mode: str) -> None:
+    from hwprof.workloads.builders import build
+
+    spec = RunSpec(workload=name, mode=mode, batch_size=2, size=TINY_SIZE[name], steps=2)
+    with tf.device("/CPU:0"):
+        built = build(tf, spec)
+        values = [float(built.step().numpy()) for _ in range(3)]
+    assert all(math.isfinite(v) for v in values)
+    assert built.samples_per_step == (TINY_SIZE[name] * 1_000_000 if name == "bandwidth" else 2)
+    assert built.flops_per_sample is not None and built.flops_per_sample > 0
+
+
+def test_matmul_flops_are_exact(tf: Any) -> None:
+    from hwprof.workloads.builders import build
+
+    for mode, factor in (("infer", 2), ("train", 6)):
+        spec = RunSpec(workload="matmul", mode=mode, size=64, batch_size=3, steps=1)
+        built = build(tf, spec)
+        assert built.flops_per_sample == factor * 64**3
+        assert built.samples_per_step == 3
+
+
+def test_training_flops_are_three_forward_passes(tf: Any) -> None:
+    from hwprof.workloads.builders import build
+
+    fwd = build(tf, RunSpec(workload="cifar10_cnn", mode="infer", batch_size=2, steps=1))
+    train = build(tf, RunSpec(workload="cifar10_cnn", mode="train", batch_size=2, steps=1))
+    assert fwd.flops_per_sample is not None and train.flops_per_sample is not None
+    assert train.flops_per_sample == pytest.approx(3 * fwd.flops_per_sample)
+    # the convnet's convolutions alone: 2 * (32*32*27*32 + 30*30*288*32 + 15*15*288*64
+    # + 13*13*576*64) multiply-adds = about 37.6 MFLOP; cost analysis counts a little more
+    assert 37e6 < fwd.flops_per_sample < 45e6
+
+
+def test_mixed_precision_and_xla_build(tf: Any) -> None:
+    from hwprof.workloads.builders import build
+
+    for precision in ("mixed_bfloat16", "mixed_float16"):
+        spec = RunSpec(workload="mlp", batch_size=4, size=8, precision=precision, xla=True,
+                       steps=1)
+        assert math.isfinite(float(build(tf, spec).step().numpy()))
