@@ -1,6 +1,7 @@
 """hwprof's measured throughput against a bare TensorFlow script running the same step.
 
-Goal: hwprof / bare >= 0.97 for `matmul` and `cifar10_cnn` train. The bare script is written here
+Goal: hwprof / bare >= 0.97 for `matmul` and `cifar10_cnn` train (and, beyond the issue's list,
+MobileNet-V2 frozen inference at batch 50). The bare script is written here
 independently of hwprof (plain tf.function, plain loop, wall-clock timed), and the two run
 alternately (A B A B ...) so that machine noise hits both alike. Prints each pair and the median
 ratio.
@@ -65,12 +66,34 @@ BARE = {
             step().numpy(); steps += 1
         print(steps * batch / (time.perf_counter() - t0))
     """,
+    "mobilenet_v2": """
+        import time, tensorflow as tf, keras
+        from tensorflow.python.framework.convert_to_constants import (
+            convert_variables_to_constants_v2)
+        seconds, batch, side = {seconds}, {batch}, {size}
+        model = keras.applications.MobileNetV2(weights=None, input_shape=(side, side, 3),
+                                               classifier_activation=None)
+        x = tf.random.normal((batch, side, side, 3))
+        fwd = tf.function(lambda i: model(i, training=False))
+        frozen = convert_variables_to_constants_v2(
+            fwd.get_concrete_function(tf.TensorSpec(x.shape, x.dtype)))
+        for _ in range(4): frozen(x)[0].numpy()
+        steps, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            frozen(x)[0].numpy(); steps += 1
+        print(steps * batch / (time.perf_counter() - t0))
+    """,
 }
-SETTINGS = {"matmul": {"size": 1024, "batch": 1}, "cifar10_cnn": {"size": 32, "batch": 128}}
+SETTINGS = {
+    "matmul": {"size": 1024, "batch": 1, "mode": "train"},
+    "cifar10_cnn": {"size": 32, "batch": 128, "mode": "train"},
+    "mobilenet_v2": {"size": 224, "batch": 50, "mode": "infer"},
+}
 
 
 def bare(workload: str, seconds: float) -> float:
-    code = textwrap.dedent(BARE[workload]).format(seconds=seconds, **SETTINGS[workload])
+    s = SETTINGS[workload]
+    code = textwrap.dedent(BARE[workload]).format(seconds=seconds, size=s["size"], batch=s["batch"])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",
                               "PATH": "/usr/bin:/bin"})
@@ -79,7 +102,7 @@ def bare(workload: str, seconds: float) -> float:
 
 def hwprof(workload: str, seconds: float) -> float:
     s = SETTINGS[workload]
-    spec = RunSpec(workload=workload, mode="train", size=s["size"], batch_size=s["batch"],
+    spec = RunSpec(workload=workload, mode=s["mode"], size=s["size"], batch_size=s["batch"],
                    duration_seconds=seconds, steady_cv=None, warmup_steps=3)
     result = execute_run(spec).result
     if not result.ok or result.throughput_per_second is None:

@@ -272,9 +272,10 @@ def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
 
         @tf.function(jit_compile=spec.xla)
         def infer_step() -> Any:
+            # the predictions themselves (batch x classes, small) come back to the host, as they
+            # do when a model serves; a reduction here cost MobileNet-V2 about 5%
             out = frozen(x)
-            out = out[0] if isinstance(out, (list, tuple)) else out
-            return tf.reduce_sum(tf.cast(out, tf.float32))
+            return out[0] if isinstance(out, (list, tuple)) else out
 
         return BuiltWorkload(infer_step, batch, flops, notes=notes)
 
