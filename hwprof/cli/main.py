@@ -14,7 +14,14 @@ import sys
 import hwprof
 
 # The command modules, in the order `hwprof --help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("hwprof.cli.detect", "hwprof.cli.monitor", "hwprof.cli.run")
+COMMAND_MODULES: tuple[str, ...] = (
+    "hwprof.cli.detect",
+    "hwprof.cli.monitor",
+    "hwprof.cli.run",
+    "hwprof.cli.snapshots",
+    "hwprof.cli.compare",
+    "hwprof.cli.report",
+)
 
 
 class _Parser(argparse.ArgumentParser):

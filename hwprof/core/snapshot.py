@@ -4,8 +4,9 @@ Schema v1 (format ``hwprof.snapshot``): the app version, when it was made, the m
 detect` saw it (:class:`~hwprof.core.devices.DetectReport`: host, OS, Python, CPUs, GPUs, driver,
 TensorFlow with its CUDA/cuDNN build), the environment variables that change performance, user tags
 and a note, and every run with its full spec, per-step timings, result and the telemetry recorded
-during it. ``schema/hwprof.snapshot.v1.json`` in the repository is generated from these models (a
-test fails when it is stale).
+during it. ``resources/schema/hwprof.snapshot.v1.json`` in the repository is generated from these
+models (``python -m hwprof.core.snapshot > resources/schema/hwprof.snapshot.v1.json``); a test
+fails when it is stale.
 
 Older schema versions are migrated on load; a newer one is refused with a clear message (hwprof
 never guesses at a format it does not know).
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hwprof.core.devices import DetectReport
 from hwprof.core.results import RunResult
-from hwprof.core.snapshot_io import SnapshotError, read_json, write_json
+from hwprof.core.snapshot_io import SnapshotError, parse_json, read_text, write_json
 from hwprof.core.spec import RunSpec
 from hwprof.core.telemetry import TelemetryRecord
 
@@ -170,7 +171,7 @@ def snapshot_from_document(doc: Any, path: str | os.PathLike[str]) -> Snapshot:
             doc = MIGRATIONS[version](doc)
         except Exception as err:  # a damaged old file: say so, never crash
             raise SnapshotError(
-                path, f"could not be upgraded from schema v{version}: {err}"
+                path, f"is damaged: it could not be upgraded from schema v{version} ({err!r})"
             ) from err
         version += 1
     try:
@@ -193,8 +194,14 @@ def _first_errors(err: ValidationError, limit: int = 3) -> str:
 def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     """Open a snapshot file (plain or gzip). Raises SnapshotError, and only that."""
     try:
-        doc = read_json(path)
-        return snapshot_from_document(doc, path)
+        text = read_text(path)
+        try:
+            # the fast path: pydantic parses and validates the JSON in one pass (a large snapshot
+            # loads about twice as fast as json.loads + validation of the dictionaries)
+            return Snapshot.model_validate_json(text)
+        except ValidationError:
+            pass  # damaged, foreign, older or newer: the careful path says which
+        return snapshot_from_document(parse_json(text, path), path)
     except SnapshotError:
         raise
     except Exception as err:  # the loader's contract: one documented error, whatever the bytes
@@ -241,3 +248,9 @@ def json_schema() -> dict[str, Any]:
 def json_schema_text() -> str:
     """The JSON Schema as the text kept in the repository."""
     return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates the schema file kept in the repository
+    import sys
+
+    sys.stdout.write(json_schema_text())

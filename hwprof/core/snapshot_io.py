@@ -14,6 +14,7 @@ import contextlib
 import gzip
 import json
 import os
+import stat
 import tempfile
 import zlib
 from pathlib import Path
@@ -57,6 +58,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     tmp_name = ""
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        # mkstemp makes the file private (0600); a snapshot is meant to be shared, so it gets the
+        # mode the file already had, or what the user's umask gives a new file
+        os.chmod(tmp_name, _mode_for(target))
         with os.fdopen(fd, "wb") as fh:
             fd = -1
             fh.write(data)
@@ -75,6 +79,15 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         if tmp_name:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
+
+
+def _mode_for(target: Path) -> int:
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def _replace(tmp_name: str, target: Path) -> None:
@@ -98,8 +111,8 @@ def write_json(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, encode(text.encode("utf-8"), path))
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    """Read a JSON document (plain or gzip), with one clear error for whatever goes wrong."""
+def read_text(path: str | os.PathLike[str]) -> str:
+    """A file's text (gunzipped when it starts with gzip's magic), with one clear error."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -124,18 +137,48 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         if not raw:
             raise SnapshotError(p, "is empty (0 bytes once decompressed)")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise SnapshotError(p, "is not a snapshot (not text: a binary file?)") from err
+
+
+def parse_json(text: str, path: str | os.PathLike[str]) -> Any:
+    """Parse JSON text read from ``path``; a clear error that says truncated or invalid."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
         if not text.strip():
-            raise SnapshotError(p, "is empty (only white space)") from err
-        at_end = err.pos >= len(text.rstrip()) - 1
-        what = "is truncated (the JSON ends early)" if at_end else "is not valid JSON"
+            raise SnapshotError(path, "is empty (only white space)") from err
+        truncated = looks_truncated(text)
+        what = "is truncated (the JSON ends early)" if truncated else "is not valid JSON"
         raise SnapshotError(
-            p, f"{what}: {err.msg} at line {err.lineno}, column {err.colno}"
+            path, f"{what}: {err.msg} at line {err.lineno}, column {err.colno}"
         ) from err
     except RecursionError as err:
-        raise SnapshotError(p, "is not a snapshot (JSON nested too deeply)") from err
+        raise SnapshotError(path, "is not a snapshot (JSON nested too deeply)") from err
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON document (plain or gzip), with one clear error for whatever goes wrong."""
+    return parse_json(read_text(path), path)
+
+
+def looks_truncated(text: str) -> bool:
+    """Whether JSON text ends inside a string or with brackets still open (cut off, not garbled)."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+    return in_string or depth > 0

@@ -74,25 +74,35 @@ def percentiles(
     return {f"p{q:g}": float(v) for q, v in zip(qs, np.percentile(x, list(qs)), strict=True)}
 
 
-def window_rates(
+def window_series(
     step_seconds: Sequence[float] | np.ndarray, units_per_step: float, window_seconds: float
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Throughput of consecutive windows of whole steps, each at least ``window_seconds`` long.
 
-    Per-step rates of very short steps are dominated by timer noise; rates over windows are what a
-    steadiness test or a throughput-over-time chart should use. The last, incomplete window is
-    dropped.
+    Returns (the end of each window in seconds of timed steps, its throughput). Per-step rates of
+    very short steps are dominated by timer noise; rates over windows are what a steadiness test, a
+    comparison or a throughput-over-time chart should use. The last, incomplete window is dropped.
     """
+    ends: list[float] = []
     rates: list[float] = []
-    acc_time = 0.0
+    total = acc_time = 0.0
     acc_steps = 0
     for dt in np.asarray(step_seconds, dtype=np.float64):
         acc_time += float(dt)
+        total += float(dt)
         acc_steps += 1
         if acc_time >= window_seconds:
+            ends.append(total)
             rates.append(acc_steps * units_per_step / acc_time)
             acc_time, acc_steps = 0.0, 0
-    return np.asarray(rates)
+    return np.asarray(ends), np.asarray(rates)
+
+
+def window_rates(
+    step_seconds: Sequence[float] | np.ndarray, units_per_step: float, window_seconds: float
+) -> np.ndarray:
+    """Only the throughputs of :func:`window_series`."""
+    return window_series(step_seconds, units_per_step, window_seconds)[1]
 
 
 def is_steady(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -67,11 +68,12 @@ def bar_chart(
     ax.invert_yaxis()
     ax.set_xlabel(ylabel)
     ax.set_title(title, loc="left")
-    for yi, v in zip(y, values, strict=True):
+    tops = highs if highs is not None else values
+    for yi, v, top in zip(y, values, tops, strict=True):
         if v is not None:
             ax.annotate(
-                f"{v:,.4g}",
-                (v, yi),
+                f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}",
+                (max(v, top if top is not None else v), yi),  # right of the error bar
                 xytext=(4, 0),
                 textcoords="offset points",
                 va="center",
@@ -131,6 +133,32 @@ def line_chart(
     return fig
 
 
+def category_lines(
+    categories: Sequence[str],
+    series: Mapping[str, Sequence[float | None]],
+    *,
+    title: str,
+    ylabel: str,
+    log_y: bool = False,
+) -> Any:
+    """One line per named series over named categories (e.g. latency percentiles p50 ... p99.9)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    x = list(range(len(categories)))
+    for i, (name, ys) in enumerate(series.items()):
+        yv = [y if y is not None else math.nan for y in ys]
+        ax.plot(x, yv, label=name, color=PALETTE[i % len(PALETTE)], lw=1.2, marker="o", ms=3)
+    ax.set_xticks(x, list(categories))
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    if len(series) > 1:
+        ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def histogram(values: Sequence[float], *, title: str, xlabel: str, bins: int = 40) -> Any:
     """A histogram (e.g. of step times)."""
     plt = _plt()
@@ -151,7 +179,9 @@ def to_svg(fig: Any) -> str:
     plt.close(fig)
     text = buf.getvalue()
     start = text.find("<svg")
-    return text[start:] if start >= 0 else text
+    text = text[start:] if start >= 0 else text
+    # drop matplotlib's RDF block: it names web addresses (never fetched) a reader need not see
+    return re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
 
 
 def to_png(fig: Any, path: str) -> None:

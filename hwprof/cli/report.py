@@ -1,0 +1,57 @@
+"""`hwprof report SNAPSHOT --html out.html | --csv DIR`: a snapshot as a page or as tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from hwprof.core.snapshot import load_snapshot
+from hwprof.core.snapshot_io import SnapshotError
+
+
+def register(sub: Any) -> None:
+    """Add `report` to the CLI."""
+    p = sub.add_parser(
+        "report",
+        help="write a snapshot as one self-contained HTML page, or as CSV files",
+        description="Write a snapshot as one self-contained HTML page (environment, every run, "
+        "throughput, latency and telemetry charts as inline SVG; no script, no network) and/or "
+        "as CSV files (runs.csv, steps.csv, telemetry.csv).",
+    )
+    p.add_argument("snapshot", type=Path, help="a *.hwprof.json[.gz] file")
+    p.add_argument("--html", type=Path, metavar="FILE", help="write the HTML page here")
+    p.add_argument("--csv", type=Path, metavar="DIR", help="write CSV files into this folder")
+    p.set_defaults(handler=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Load the snapshot, write what was asked for."""
+    if args.html is None and args.csv is None:
+        print("hwprof report: say what to write: --html FILE and/or --csv DIR", file=sys.stderr)
+        return 2
+    if args.html is not None and not args.html.parent.is_dir():
+        print(f"hwprof report: the folder {args.html.parent} does not exist", file=sys.stderr)
+        return 2
+    if args.csv is not None and args.csv.exists() and not args.csv.is_dir():
+        print(f"hwprof report: {args.csv} exists and is not a folder", file=sys.stderr)
+        return 2
+    try:
+        snapshot = load_snapshot(args.snapshot)
+    except SnapshotError as err:
+        print(f"hwprof report: {err}", file=sys.stderr)
+        return 2
+    from hwprof.services.report import write_csv, write_html
+
+    try:
+        if args.html is not None:
+            write_html(snapshot, args.html, source=args.snapshot.name)
+            print(f"hwprof report: wrote {args.html}", file=sys.stderr)
+        if args.csv is not None:
+            for path in write_csv(snapshot, args.csv):
+                print(f"hwprof report: wrote {path}", file=sys.stderr)
+    except (OSError, SnapshotError) as err:
+        print(f"hwprof report: could not write: {err}", file=sys.stderr)
+        return 1
+    return 0

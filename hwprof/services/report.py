@@ -1,0 +1,292 @@
+"""A snapshot as one self-contained HTML page, or as CSV files.
+
+The page embeds its charts as inline SVG and its style in a <style> element: no script, no
+network, no CDN, so it opens the same anywhere, offline, years later. Every value from the file is
+HTML-escaped. The CSV export writes runs.csv (one row a run), steps.csv (every timed step) and
+telemetry.csv (every reading, one column a metric, one block a run).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from hwprof.core.compare import WINDOW_SECONDS, environment
+from hwprof.core.snapshot import Snapshot, SnapshotRun
+from hwprof.core.stats import window_series
+from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
+from hwprof.services import charts
+
+# Telemetry plotted for every run, when recorded (first match of each group).
+TELEMETRY_PLOTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("utilization", "%", ("cpu.util_percent", "proc.cpu_percent", "gpu{g}.util_percent")),
+    ("memory", "GiB", ("host.memory_used_bytes", "proc.rss_bytes", "gpu{g}.memory_used_bytes")),
+    ("power", "W", ("cpu.package_power_watts", "gpu{g}.power_watts")),
+    ("temperature", "°C", ("cpu.temperature_c", "gpu{g}.temperature_c")),
+    ("clocks", "MHz", ("cpu.freq_mhz", "gpu{g}.sm_clock_mhz")),
+)
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px;
+color:#1d1d1f;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
+h3{margin-bottom:.3em}.muted{color:#666}
+table{border-collapse:collapse;margin:.6em 0;font-size:13px}
+th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#f4f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.bad{color:#b00020}.ok{color:#1b7f3b}svg{max-width:100%;height:auto}
+.run{border:1px solid #e3e3e8;border-radius:6px;padding:.4em 1em 1em;margin:1em 0}
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _rate(run: SnapshotRun, value: float | None) -> str:
+    if value is None:
+        return NA
+    if run.result.unit == "bytes":
+        return fmt_rate(value, "B/s")
+    return fmt_count(value, f"{run.spec.info.sample_label}/s")
+
+
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: frozenset[int] = frozenset()
+) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td class='num'>{_e(c)}</td>" if i in numeric else f"<td>{_e(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def run_row(i: int, run: SnapshotRun) -> list[str]:
+    """One run as a row of the runs table."""
+    r, rep = run.result, run.result.report
+    s = r.step_throughput
+    lat = r.latency_s or {}
+    return [
+        str(i + 1),
+        run.spec.label(),
+        r.status if r.ok else f"{r.status}: {r.reason}",
+        _rate(run, r.throughput_per_second),
+        f"{_rate(run, s.q1)} – {_rate(run, s.q3)}" if s else NA,
+        _rate(run, s.jitter) if s else NA,
+        fmt_flops(r.achieved_flops),
+        f"{r.percent_of_peak:.0f}%" if r.percent_of_peak is not None else NA,
+        f"{fmt_seconds(lat.get('p50'))} / {fmt_seconds(lat.get('p99'))}" if lat else "–",
+        fmt_bytes(rep.peak_memory_bytes) if rep else NA,
+        f"{r.energy_per_sample_joules:.3g} J" if r.energy_per_sample_joules is not None else NA,
+        fmt_seconds(rep.time_to_first_step_s) if rep else NA,
+    ]
+
+
+RUN_HEADERS = (
+    "#", "workload and settings", "status", "throughput", "per-step IQR", "jitter", "FLOP/s",
+    "% of peak", "latency p50 / p99", "peak memory", "energy / sample", "first step",
+)  # fmt: skip
+
+
+def _telemetry_charts(run: SnapshotRun) -> list[str]:
+    tel = run.telemetry
+    if tel is None or tel.sample_count < 2:
+        return []
+    t0 = tel.timestamps_s[0]
+    xs = [t - t0 for t in tel.timestamps_s]
+    rep = run.result.report
+    marks: list[tuple[float, str]] = []
+    if rep is not None and rep.steps.start_s:
+        marks.append((rep.steps.start_s[0] - t0, "timed start"))
+        marks.append((rep.steps.start_s[-1] + rep.steps.seconds[-1] - t0, "end"))
+    gpu = run.spec.gpu_index if run.spec.gpu_index is not None else 0
+    out = []
+    for title, unit, templates in TELEMETRY_PLOTS:
+        series = {}
+        for template in templates:
+            name = template.format(g=gpu)
+            if name not in tel.values or all(v is None for v in tel.values[name]):
+                continue
+            ys = list(tel.values[name])
+            if unit == "GiB":
+                ys = [v / 2**30 if v is not None else None for v in ys]
+            info = tel.metric(name)
+            series[info.label if info else name] = (xs, ys)
+        if series:
+            fig = charts.line_chart(series, title=f"{title} ({unit})", xlabel="seconds",
+                                    ylabel=unit, vlines=marks)
+            out.append(charts.to_svg(fig))
+    return out
+
+
+def _run_section(i: int, run: SnapshotRun) -> str:
+    r = run.result
+    parts = [f"<div class='run'><h3>{i + 1}. {_e(run.spec.label())}</h3>"]
+    cls = "ok" if r.ok else "bad"
+    parts.append(f"<p class='{cls}'>{_e(r.status)}{': ' + _e(r.reason) if r.reason else ''}"
+                 f" <span class='muted'>· recorded {_e(run.recorded_at)} · "
+                 f"{_e(run.spec.info.description)}</span></p>")
+    rep = r.report
+    if rep is not None and rep.steps.seconds:
+        facts = [
+            ("timed steps", f"{len(rep.steps)} ({rep.stop_reason or 'stopped early'})"),
+            ("throughput", _rate(run, r.throughput_per_second)),
+            ("std. error", _rate(run, r.step_throughput.stderr if r.step_throughput else None)),
+            ("FLOP/s", f"{fmt_flops(r.achieved_flops)} of {fmt_flops(r.peak_flops)} "
+                       f"({r.peak_source or 'no peak known'})"),
+            ("TensorFlow", f"{rep.tensorflow_version} on {rep.tf_device}"),
+        ]
+        if r.latency_s:
+            facts.append(("latency", "  ".join(f"{k} {fmt_seconds(v)}"
+                                               for k, v in r.latency_s.items())))
+        parts.append(_table(("fact", "value"), facts))
+        per_step = rep.samples_per_step * ((rep.bytes_per_sample or 1.0) if r.unit == "bytes"
+                                           else 1.0)
+        ends, rates = window_series(rep.steps.seconds, per_step, WINDOW_SECONDS)
+        if rates.size > 1:
+            fig = charts.line_chart({"throughput": (ends.tolist(), rates.tolist())},
+                                    title="throughput over the timed phase (0.5 s windows)",
+                                    xlabel="seconds of timed steps", ylabel="per second")
+            parts.append(charts.to_svg(fig))
+        fig = charts.histogram([s * 1e3 for s in rep.steps.seconds], title="step times",
+                               xlabel="milliseconds")
+        parts.append(charts.to_svg(fig))
+    elif r.stderr_tail:
+        parts.append("<pre>" + _e("\n".join(r.stderr_tail[-15:])) + "</pre>")
+    parts += _telemetry_charts(run)
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def html_report(snapshot: Snapshot, *, source: str = "") -> str:
+    """The whole page."""
+    title = snapshot.title or f"hwprof snapshot of {snapshot.hostname}"
+    env = environment(snapshot)
+    m = snapshot.machine
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+        f"<p class='muted'>{_e(source)} · created {_e(snapshot.created_at)} · "
+        f"{len(snapshot.runs)} runs · hwprof {_e(snapshot.app_version)}"
+        + (f" · tags: {_e(', '.join(snapshot.tags))}" if snapshot.tags else "")
+        + "</p>",
+    ]
+    if snapshot.note:
+        parts.append(f"<p>{_e(snapshot.note)}</p>")
+    parts.append("<h2>Environment</h2>")
+    parts.append(_table(("fact", "value"), list(env.items())))
+    for cpu in m.cpus:
+        if cpu.peak is not None:
+            parts.append(f"<p class='muted'>CPU peak estimate: {_e(cpu.peak.formula)}</p>")
+    parts.append("<h2>Runs</h2>")
+    rows = [run_row(i, run) for i, run in enumerate(snapshot.runs)]
+    parts.append(_table(RUN_HEADERS, rows, numeric=frozenset({0, 3, 5, 6, 7})))
+    ok = [run for run in snapshot.runs if run.result.ok]
+    if ok:
+        labels = [f"{i + 1}. {run.spec.label()}" for i, run in enumerate(snapshot.runs)
+                  if run.result.ok]
+        def gflops(run: SnapshotRun, value: float | None) -> float | None:
+            rep = run.result.report
+            if value is None or rep is None or not rep.flops_per_sample:
+                return None
+            units = (rep.bytes_per_sample or 1.0) if run.result.unit == "bytes" else 1.0
+            return value / units * rep.flops_per_sample / 1e9
+
+        st = [run.result.step_throughput for run in ok]
+        fig = charts.bar_chart(
+            labels,
+            [gflops(run, s.median if s else None) for run, s in zip(ok, st, strict=True)],
+            lows=[gflops(run, s.q1 if s else None) for run, s in zip(ok, st, strict=True)],
+            highs=[gflops(run, s.q3 if s else None) for run, s in zip(ok, st, strict=True)],
+            title="compute throughput per step: median with IQR",
+            ylabel="GFLOP/s",
+        )
+        parts.append(charts.to_svg(fig))
+        infer = [(i, run) for i, run in enumerate(snapshot.runs) if run.result.latency_s]
+        if infer:
+            first = infer[0][1].result.latency_s or {}
+            fig = charts.category_lines(
+                list(first),
+                {f"{i + 1}. {run.spec.workload}": [v * 1e3 for v in (run.result.latency_s or {})
+                                                   .values()] for i, run in infer},
+                title="inference latency percentiles (per step = per batch)",
+                ylabel="ms",
+            )
+            parts.append(charts.to_svg(fig))
+    parts.append("<h2>Each run</h2>")
+    parts += [_run_section(i, run) for i, run in enumerate(snapshot.runs)]
+    parts.append("<p class='muted'>Made by hwprof. This page loads nothing from the network.</p>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
+    """runs.csv, steps.csv and telemetry.csv in ``folder`` (made if needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    runs_path, steps_path, tel_path = (folder / n for n in ("runs.csv", "steps.csv",
+                                                           "telemetry.csv"))
+    with open(runs_path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["run", "run_id", "recorded_at", "workload", "mode", "device", "batch_size",
+                    "size", "precision", "xla", "intra_op_threads", "inter_op_threads",
+                    "scenario", "status", "reason", "unit", "throughput_per_second",
+                    "median_per_second", "q1_per_second", "q3_per_second", "stderr_per_second",
+                    "jitter_per_second", "achieved_flops", "peak_flops", "percent_of_peak",
+                    "latency_p50_s", "latency_p99_s", "peak_memory_bytes",
+                    "energy_per_sample_joules", "time_to_first_step_s", "timed_steps"])
+        for i, run in enumerate(snapshot.runs):
+            s, r, rep = run.spec, run.result, run.result.report
+            st, lat = r.step_throughput, r.latency_s or {}
+            w.writerow([i + 1, run.run_id, run.recorded_at, s.workload, s.mode, s.device,
+                        s.effective_batch_size, s.effective_size, s.precision, s.xla,
+                        s.intra_op_threads, s.inter_op_threads, s.scenario, r.status, r.reason,
+                        r.unit, r.throughput_per_second, st.median if st else None,
+                        st.q1 if st else None, st.q3 if st else None,
+                        st.stderr if st else None, st.jitter if st else None, r.achieved_flops,
+                        r.peak_flops, r.percent_of_peak, lat.get("p50"), lat.get("p99"),
+                        rep.peak_memory_bytes if rep else None, r.energy_per_sample_joules,
+                        rep.time_to_first_step_s if rep else None,
+                        len(rep.steps) if rep else 0])
+    with open(steps_path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["run", "step", "start_monotonic_s", "seconds"])
+        for i, run in enumerate(snapshot.runs):
+            if run.result.report is None:
+                continue
+            steps = run.result.report.steps
+            for k, (t, dt) in enumerate(zip(steps.start_s, steps.seconds, strict=True)):
+                w.writerow([i + 1, k, repr(t), repr(dt)])
+    with open(tel_path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        names: list[str] = []
+        for run in snapshot.runs:
+            if run.telemetry is not None:
+                names += [n for n in run.telemetry.names if n not in names]
+        w.writerow(["run", "time_monotonic_s", *names])
+        for i, run in enumerate(snapshot.runs):
+            tel = run.telemetry
+            if tel is None:
+                continue
+            for k, t in enumerate(tel.timestamps_s):
+                w.writerow([i + 1, repr(t),
+                            *("" if n not in tel.values or tel.values[n][k] is None
+                              else repr(tel.values[n][k]) for n in names)])
+    return [runs_path, steps_path, tel_path]
+
+
+def write_html(snapshot: Snapshot, path: Path, *, source: str = "") -> Path:
+    """Write the report page (atomically: a temporary file renamed into place)."""
+    from hwprof.core.snapshot_io import atomic_write_bytes
+
+    atomic_write_bytes(path, html_report(snapshot, source=source).encode("utf-8"))
+    return Path(os.fspath(path))
