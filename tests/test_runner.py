@@ -151,6 +151,12 @@ def test_cli_table_and_save(tmp_path: Path) -> None:
 
     snap = load_snapshot(target)
     assert len(snap.runs) == 1 and snap.runs[0].result.ok
+    # --save without a file name: into the data folder, where `hwprof snapshots` finds it
+    done = hwprof("run", "mlp", "--mode", "infer", "--size", "16", "--steps", "5", "--save")
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(hwprof("snapshots", "--json").stdout)
+    assert len(listed) == 1 and listed[0]["runs"] == 1
+    assert listed[0]["path"].endswith(".hwprof.json.gz") and "-mlp-" in listed[0]["path"]
 
 
 def test_ctrl_c_cancels_cleanly() -> None:

@@ -32,6 +32,22 @@ from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt
 from hwprof.services.runs import DeviceError, check_device, execute_run
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+AUTO_NAME = Path("<data folder>")  # --save without a file name
+
+
+def auto_snapshot_path(spec: RunSpec) -> Path:
+    """A new file in the data folder named by host, workload and time.
+
+    For example ``vm-matmul-20261124-134551.hwprof.json.gz``.
+    """
+    import datetime as dt
+    import socket
+
+    from hwprof.core.paths import snapshots_dir
+
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())
+    return snapshots_dir() / f"{host}-{spec.workload}-{stamp}.hwprof.json.gz"
 
 
 def register(sub: Any) -> None:
@@ -67,8 +83,9 @@ def register(sub: Any) -> None:
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="give up after S seconds in all (default: duration + 600)")
     p.add_argument("--json", action="store_true", help="print the spec and result as JSON")
-    p.add_argument("--save", type=Path, metavar="FILE",
-                   help="save a new snapshot (*.hwprof.json[.gz]) with this run")
+    p.add_argument("--save", type=Path, metavar="FILE", nargs="?", const=AUTO_NAME,
+                   help="save a new snapshot (*.hwprof.json[.gz]) with this run; without FILE, "
+                   "into hwprof's data folder (see `hwprof snapshots`)")
     p.add_argument("--append", type=Path, metavar="FILE",
                    help="add this run to a snapshot (made if it does not exist)")
     p.add_argument("--verbose", action="store_true", help="show the worker's stderr on failure")
@@ -287,6 +304,8 @@ def run_command(args: argparse.Namespace) -> int:
         return _usage("--timeout must be a positive number of seconds")
     if args.save and args.append:
         return _usage("use --save or --append, not both")
+    if args.save == AUTO_NAME:
+        args.save = auto_snapshot_path(spec)
     target = args.save or args.append
     if target is not None and not str(target).endswith((".hwprof.json", ".hwprof.json.gz")):
         return _usage(f"{target}: a snapshot file name ends in .hwprof.json or .hwprof.json.gz")

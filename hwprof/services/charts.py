@@ -122,12 +122,17 @@ def line_chart(
         )
     if log_x:
         ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel)
+    return _finish(fig, ax, title=title, ylabel=ylabel, log_y=log_y, legend=len(series) > 1)
+
+
+def _finish(fig: Any, ax: Any, *, title: str, ylabel: str, log_y: bool, legend: bool) -> Any:
+    """The parts every line chart shares: y scale and label, title, legend, layout."""
     if log_y:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, loc="left")
-    if len(series) > 1:
+    if legend:
         ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
@@ -149,14 +154,7 @@ def category_lines(
         yv = [y if y is not None else math.nan for y in ys]
         ax.plot(x, yv, label=name, color=PALETTE[i % len(PALETTE)], lw=1.2, marker="o", ms=3)
     ax.set_xticks(x, list(categories))
-    if log_y:
-        ax.set_yscale("log")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left")
-    if len(series) > 1:
-        ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title=title, ylabel=ylabel, log_y=log_y, legend=len(series) > 1)
 
 
 def histogram(values: Sequence[float], *, title: str, xlabel: str, bins: int = 40) -> Any:
