@@ -27,7 +27,7 @@ from pytestqt.qtbot import QtBot
 import hwprof
 from hwprof.core.units import fmt_bytes
 from hwprof.gui.detection import DetectFunctions, PartialReport
-from hwprof.gui.main_window import SNAPSHOTS_LATER, QtMainWindow
+from hwprof.gui.main_window import QtMainWindow
 from hwprof.gui.resources import app_icon, resources_dir
 from hwprof.gui.settings import open_settings, settings_path
 
@@ -235,11 +235,13 @@ def test_menus_shortcuts_and_tabs(make_window: MakeWindow) -> None:
     assert window.open_action.shortcut().toString() == "Ctrl+O"
     assert window.save_action.shortcut().toString() == "Ctrl+S"
     assert window.quit_action.shortcut().toString() == "Ctrl+Q"
-    for action in (window.open_action, window.save_action):
-        assert not action.isEnabled()
-        assert action.toolTip() == SNAPSHOTS_LATER
+    assert window.run_action.shortcut().toString() == "Ctrl+R"
+    assert window.stop_action.shortcut().toString() == "Esc"
+    for action in (window.open_action, window.save_action, window.run_action):
+        assert action.isEnabled() and action.toolTip()
+    assert not window.stop_action.isEnabled()  # nothing runs
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
-    assert menus == ["File", "View", "Help"]
+    assert menus == ["File", "Run", "View", "Help"]
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert tabs == ["Run", "Live", "Results"]
     assert all(window.tabs.tabToolTip(i) for i in range(window.tabs.count()))

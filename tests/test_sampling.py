@@ -491,3 +491,30 @@ def test_clock_event_reasons_decode() -> None:
     assert clock_event_reason_names(0) == ()
     assert clock_event_reason_names(None) == () and clock_event_reason_names(float("nan")) == ()
     assert clock_event_reason_names(4.0) == ("sw_power_cap",)
+
+
+def test_ring_windows_match_a_plain_list_through_many_wraps() -> None:
+    """Every (since, until, last) window equals the same rows kept in a plain list."""
+    import random
+
+    from hwprof.sampling.ring import RingBuffer
+
+    rnd = random.Random(7)
+    ring = RingBuffer(["a", "b"], capacity=13)
+    rows: list[tuple[float, float, float]] = []
+    for k in range(60):
+        t = float(k)
+        rows.append((t, k * 1.0, -k * 1.0))
+        ring.append(t, [k * 1.0, -k * 1.0])
+        kept = rows[-13:]
+        for _ in range(5):
+            since = rnd.choice([None, rnd.uniform(-5, 65)])
+            until = rnd.choice([None, rnd.uniform(-5, 65)])
+            last = rnd.choice([None, rnd.randint(0, 20)])
+            want = [r for r in kept if (since is None or r[0] >= since)
+                    and (until is None or r[0] <= until)]
+            if last is not None:
+                want = want[max(0, len(want) - last):] if last else []
+            w = ring.window(since=since, until=until, last=last, names=["b"])
+            assert w.timestamps.tolist() == [r[0] for r in want]
+            assert w.values["b"].tolist() == [r[2] for r in want]

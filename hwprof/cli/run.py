@@ -27,7 +27,7 @@ from hwprof.core.catalog import WORKLOADS, get_workload
 from hwprof.core.results import RunResult
 from hwprof.core.snapshot import SnapshotRun, append_run, new_snapshot, save_snapshot
 from hwprof.core.snapshot_io import SnapshotError
-from hwprof.core.spec import PRECISIONS, SCENARIOS, RunSpec
+from hwprof.core.spec import PRECISIONS, SCENARIOS, RunSpec, validation_problems
 from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
 from hwprof.services.runs import DeviceError, check_device, execute_run
 
@@ -143,12 +143,8 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
 
 
 def _validation_message(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        where = ".".join(str(x) for x in e.get("loc", ()))
-        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
-        parts.append(f"{_flag(where)}: {msg}" if where else msg)
-    return "; ".join(parts)
+    return "; ".join(f"{_flag(where)}: {msg}" if where else msg
+                     for where, msg in validation_problems(err))
 
 
 _FLAGS = {

@@ -11,8 +11,7 @@ from rich.table import Table
 
 from hwprof.cli.console import make_console
 from hwprof.core.paths import snapshots_dir
-from hwprof.core.snapshot import SUFFIXES, Snapshot, load_snapshot
-from hwprof.core.snapshot_io import SnapshotError
+from hwprof.services.snapshots import list_snapshots
 
 
 def register(sub: Any) -> None:
@@ -28,41 +27,13 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run_snapshots)
 
 
-def find_snapshots(folder: Path) -> list[Path]:
-    """Snapshot files directly in ``folder``."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(SUFFIXES))
-
-
-def describe(snapshot: Snapshot) -> dict[str, Any]:
-    """The one-line summary a listing shows."""
-    m = snapshot.machine
-    devices = [c.model_name or "CPU" for c in m.cpus] + [g.name or f"GPU {g.index}" for g in m.gpus]
-    return {
-        "created_at": snapshot.created_at,
-        "host": m.host.hostname,
-        "devices": devices,
-        "runs": len(snapshot.runs),
-        "tags": list(snapshot.tags),
-        "title": snapshot.title,
-    }
-
-
 def run_snapshots(args: argparse.Namespace) -> int:
     """List them."""
     folder = args.folder or snapshots_dir()
     if not folder.is_dir():
         print(f"hwprof snapshots: {folder} is not a folder")
         return 2
-    rows: list[dict[str, Any]] = []
-    for path in find_snapshots(folder):
-        try:
-            entry = describe(load_snapshot(path))
-            entry["error"] = None
-        except SnapshotError as err:
-            entry = {"created_at": "", "error": err.problem}
-        entry["path"] = str(path)
-        rows.append(entry)
-    rows.sort(key=lambda r: r["created_at"], reverse=True)
+    rows = list_snapshots(folder)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hwprof.core.catalog import Mode, WorkloadInfo, get_workload
 
@@ -145,3 +152,12 @@ class RunSpec(BaseModel):
         if self.scenario != "offline":
             parts.append(self.scenario)
         return " ".join(parts)
+
+
+def validation_problems(err: ValidationError) -> list[tuple[str, str]]:
+    """A pydantic error as (field, message) pairs in plain words; field is "" for the whole spec."""
+    problems = []
+    for e in err.errors():
+        where = ".".join(str(x) for x in e.get("loc", ()))
+        problems.append((where, str(e.get("msg", "invalid")).removeprefix("Value error, ")))
+    return problems

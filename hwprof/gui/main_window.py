@@ -8,20 +8,40 @@ splitters, the current tab and the theme are remembered in the settings file.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QByteArray, Qt, QThread, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QWidget,
 )
 
+from hwprof.core import events
+from hwprof.core.paths import snapshots_dir
+from hwprof.core.snapshot import SUFFIXES, SnapshotRun, load_snapshot, save_snapshot
+from hwprof.core.snapshot_io import SnapshotError
+from hwprof.core.spec import RunSpec
 from hwprof.gui.about import QtAboutDialog
 from hwprof.gui.detection import (
     DetectFunctions,
@@ -30,13 +50,20 @@ from hwprof.gui.detection import (
     default_detect_functions,
 )
 from hwprof.gui.devices_panel import QtDevicesPanel
+from hwprof.gui.live_panel import QtLivePanel
 from hwprof.gui.placeholders import QtPlaceholderPanel
 from hwprof.gui.resources import app_icon
+from hwprof.gui.results_panel import QtResultsPanel
+from hwprof.gui.run_panel import QtRunPanel
+from hwprof.gui.runs import RunQueue
 from hwprof.gui.settings import open_settings
+from hwprof.gui.snapshots import SNAPSHOT_FILTER, QtSnapshotBrowser, SessionSnapshot
 from hwprof.gui.theme import THEME_MODES, apply_theme
+from hwprof.sampling.sampler import Sampler
 
-SNAPSHOTS_LATER = "arrives with snapshots"
 TABS = (("run", "Run"), ("live", "Live"), ("results", "Results"))
+MAX_RECENT = 8
+LIVE_INTERVAL_S = 0.5  # 7200 ticks of ring buffer = the charts' longest window, 1 h
 
 
 def ready_message(report: PartialReport) -> str:
@@ -58,15 +85,20 @@ class QtMainWindow(QMainWindow):
     """hwprof's window.
 
     ``detect_functions`` makes the detection steps (tests pass quick fakes); it is called in the
-    worker thread. Signal ``detection_finished(PartialReport)`` fires once detection is complete.
+    worker thread. ``sampler``: True makes the live telemetry sampler (stopped when the window
+    closes), False charts nothing. Signal ``detection_finished(PartialReport)`` fires once
+    detection is complete; ``run_finished(SnapshotRun)`` after each run, once it is in Results.
     """
 
     detection_finished = Signal(object)
+    run_finished = Signal(object)
 
     def __init__(
         self,
         detect_functions: Callable[[], DetectFunctions] = default_detect_functions,
         parent: QWidget | None = None,
+        *,
+        sampler: bool = True,
     ) -> None:
         super().__init__(parent)
         self._detect_functions = detect_functions
@@ -93,6 +125,29 @@ class QtMainWindow(QMainWindow):
             self.panels[key] = panel
             index = self.tabs.addTab(panel, title)
             self.tabs.setTabToolTip(index, tips[key])
+        self.sampler: Sampler | None = Sampler(LIVE_INTERVAL_S).start() if sampler else None
+        self.queue = RunQueue(self.sampler, self)
+        self.run_panel = QtRunPanel(self.queue)
+        self.live_panel = QtLivePanel(self.sampler)
+        self.results_panel = QtResultsPanel()
+        run_scroll = QScrollArea()  # the form scrolls on a small screen instead of growing
+        run_scroll.setWidget(self.run_panel)
+        run_scroll.setWidgetResizable(True)
+        run_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.set_panel("run", run_scroll)
+        self.set_panel("live", self.live_panel)
+        self.set_panel("results", self.results_panel)
+        self.session = SessionSnapshot(self)
+        self.session.saved.connect(self._on_autosaved)
+        self.session.failed.connect(self._on_autosave_failed)
+        self.queue.started.connect(self._on_run_started)
+        self.queue.run_event.connect(self._on_run_event)
+        self.queue.finished.connect(self._on_run_finished)
+        self.queue.queue_changed.connect(self._update_run_actions)
+        self._units_per_step = 1.0
+        self.opened: list[Path] = []
+        self.confirm_close: Callable[[], bool] = self._ask_to_stop_run
+        self.setAcceptDrops(True)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("main_splitter")
         self.splitter.addWidget(self.devices_panel)
@@ -120,12 +175,39 @@ class QtMainWindow(QMainWindow):
     def _make_actions(self) -> None:
         self.open_action = QAction("&Open snapshot…", self)
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_action.setToolTip("Open a snapshot: its runs join the Results tab")
+        self.open_action.triggered.connect(self.open_dialog)
         self.save_action = QAction("&Save snapshot…", self)
         self.save_action.setShortcut(QKeySequence.StandardKey.Save)
-        for action in (self.open_action, self.save_action):
-            action.setEnabled(False)
-            action.setToolTip(SNAPSHOTS_LATER)
-            action.setStatusTip(SNAPSHOTS_LATER)
+        self.save_action.setToolTip("Save this session's runs as a snapshot file to keep or share"
+                                    " (they are also saved in the data folder after every run)")
+        self.save_action.triggered.connect(self.save_dialog)
+        self.browse_action = QAction("&Browse snapshots…", self)
+        self.browse_action.setShortcut(QKeySequence("Ctrl+B"))
+        self.browse_action.setToolTip("The snapshots in hwprof's data folder")
+        self.browse_action.triggered.connect(self.browse_snapshots)
+        self.export_report_action = QAction("Export &report (HTML)…", self)
+        self.export_report_action.setToolTip("This session's runs as one self-contained HTML page")
+        self.export_report_action.triggered.connect(self.export_report_dialog)
+        self.export_charts_action = QAction("Export &charts (PNG/SVG)…", self)
+        self.export_charts_action.setToolTip("The live charts as an image")
+        self.export_charts_action.triggered.connect(lambda: self.live_panel.export_dialog())
+        self.run_action = QAction("&Run", self)
+        self.run_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.run_action.setToolTip("Queue the workload of the Run tab on the ticked devices")
+        self.run_action.triggered.connect(self.run_panel.request_run)
+        self.stop_action = QAction("&Stop", self)
+        self.stop_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.stop_action.setToolTip("End the run in progress and clear the queue")
+        self.stop_action.triggered.connect(self.queue.stop)
+        self.stop_action.setEnabled(False)
+        self.tab_actions: list[QAction] = []
+        for i, (key, title) in enumerate(TABS):
+            action = QAction(f"&{title}", self)
+            action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            action.setToolTip(f"Show the {title} tab")
+            action.triggered.connect(lambda _c=False, k=key: self.show_tab(k))
+            self.tab_actions.append(action)
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
@@ -164,15 +246,28 @@ class QtMainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.setToolTipsVisible(True)
         file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(self.browse_action)
         file_menu.addAction(self.save_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.export_report_action)
+        file_menu.addAction(self.export_charts_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        run_menu = bar.addMenu("&Run")
+        run_menu.setToolTipsVisible(True)
+        run_menu.addAction(self.run_action)
+        run_menu.addAction(self.stop_action)
         view_menu = bar.addMenu("&View")
         view_menu.setToolTipsVisible(True)
         theme_menu = view_menu.addMenu("&Theme")
         theme_menu.setToolTipsVisible(True)
         for action in self.theme_actions.values():
             theme_menu.addAction(action)
+        view_menu.addSeparator()
+        for action in self.tab_actions:
+            view_menu.addAction(action)
         view_menu.addSeparator()
         view_menu.addAction(self.refresh_action)
         help_menu = bar.addMenu("&Help")
@@ -189,7 +284,14 @@ class QtMainWindow(QMainWindow):
         self.tabs.insertTab(index, widget, title)
         self.tabs.setTabToolTip(index, tip)
         self.panels[key] = widget
+        timer = getattr(old, "timer", None)
+        if timer is not None:
+            timer.stop()  # a replaced live panel stops drawing
         old.deleteLater()
+
+    def show_tab(self, key: str) -> None:
+        """Bring the Run, Live or Results tab to the front."""
+        self.tabs.setCurrentWidget(self.panels[key])
 
     # -- detection --------------------------------------------------------------------------------
     @Slot()
@@ -272,11 +374,13 @@ class QtMainWindow(QMainWindow):
     def _on_detect_yielded(self, report: PartialReport) -> None:
         self.report = report
         self.devices_panel.set_report(report)
+        self.run_panel.set_devices(report)
 
     @Slot(object)
     def _on_detect_returned(self, report: PartialReport) -> None:
         self.report = report
         self.devices_panel.set_report(report)
+        self.run_panel.set_devices(report)
         self.status_label.setText(ready_message(report))
         self._detection_ended()
         self.detection_finished.emit(report)
@@ -350,7 +454,7 @@ class QtMainWindow(QMainWindow):
     def _default_splitter(self, splitter: QSplitter) -> None:
         if splitter is self.splitter:
             width = self.width()
-            left = max(420, min(640, int(width * 0.42)))
+            left = max(380, min(560, int(width * 0.34)))
             splitter.setSizes([left, max(300, width - left)])
         else:
             height = self.height()
@@ -371,7 +475,215 @@ class QtMainWindow(QMainWindow):
 
     # -- events ---------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Save settings, end detection (the probe child is killed), then close."""
+        """Ask first during a run; then end it, detection and the sampler, save, and close."""
+        if (self.queue.busy or self.queue.pending) and not self.confirm_close():
+            event.ignore()
+            return
         self.save_settings()
+        self.queue.stop()
+        self.queue.wait()
         self.stop_detection()
+        if shiboken6.isValid(self.live_panel):
+            self.live_panel.timer.stop()
+        self.session.close()
+        if self.sampler is not None:
+            self.sampler.stop()
         super().closeEvent(event)
+
+    def _ask_to_stop_run(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "hwprof — a run is in progress",
+            "A workload is running. Stop it and quit?\n\nWhat it measured so far is saved as a "
+            "cancelled result.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    # -- runs -----------------------------------------------------------------------------------
+    @Slot()
+    def _update_run_actions(self) -> None:
+        self.stop_action.setEnabled(self.queue.busy or bool(self.queue.pending))
+
+    @Slot(object)
+    def _on_run_started(self, spec: RunSpec) -> None:
+        self._units_per_step = 1.0
+        unit = "B/s" if spec.info.throughput_unit == "bytes" else f"{spec.info.sample_label}/s"
+        self.live_panel.start_throughput(f"{spec.label()}, {unit}")
+        self.live_panel.add_marker(time.monotonic(), f"start {spec.workload}")
+        if self.tabs.currentWidget() is self.panels["run"]:
+            self.show_tab("live")  # the run is what the person wants to watch now
+        self.status_label.setText(f"Running {spec.label()}")
+
+    @Slot(object, object)
+    def _on_run_event(self, spec: RunSpec, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == events.COMPILED:
+            per = float(event.get("samples_per_step") or 1)
+            if spec.info.throughput_unit == "bytes":
+                per *= float(event.get("bytes_per_sample") or 1)
+            self._units_per_step = per
+            if spec.warmup_steps == 0:
+                self.live_panel.add_marker(time.monotonic(), "timed")
+        elif kind == events.WARMUP and event.get("done") == event.get("total"):
+            self.live_panel.add_marker(time.monotonic(), "warm-up done")
+        elif kind == events.STEPS:
+            self.live_panel.add_steps(event.get("start_s") or [], event.get("seconds") or [],
+                                      self._units_per_step)
+
+    @Slot(object)
+    def _on_run_finished(self, record: SnapshotRun) -> None:
+        r = record.result
+        self.live_panel.add_marker(time.monotonic(), "end" if r.ok else r.status)
+        self.results_panel.add_run(record)
+        self.results_panel.select_run(len(self.results_panel.runs) - 1)
+        machine = self.report.to_report()
+        if machine is None:
+            from hwprof.services.detect import detect_all
+
+            machine = detect_all(with_tensorflow=False)
+        self.session.add(record, machine)
+        if r.ok:
+            self.status_label.setText(f"Finished {record.spec.label()}")
+        else:
+            self.status_label.setText(f"{record.spec.label()}: {r.status}: {r.reason}")
+        self.run_finished.emit(record)
+
+    @Slot(str)
+    def _on_autosaved(self, path: str) -> None:
+        self.statusBar().showMessage(f"Saved in {path}", 4000)
+
+    @Slot(str)
+    def _on_autosave_failed(self, message: str) -> None:
+        self.status_label.setText(message)
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def open_snapshot(self, path: Path) -> bool:
+        """Add a snapshot's runs to Results; a bad file gets a message, never an exception."""
+        try:
+            snapshot = load_snapshot(path)
+        except SnapshotError as err:
+            self._warn("hwprof — cannot open the snapshot", str(err))
+            return False
+        source = path.name
+        self.results_panel.clear_source(source)
+        for run in snapshot.runs:
+            self.results_panel.add_run(run, source)
+        self.opened.append(path)
+        self._remember_recent(path)
+        self.tabs.setCurrentWidget(self.results_panel)
+        self.statusBar().showMessage(f"Opened {path}: {len(snapshot.runs)} runs", 5000)
+        return True
+
+    def save_session(self, path: Path) -> bool:
+        """Save this session's runs to ``path``."""
+        self.session.flush()
+        snapshot = self.session.snapshot
+        if snapshot is None:
+            self._warn("hwprof — nothing to save", "No run has finished in this session yet.")
+            return False
+        if not str(path).endswith(SUFFIXES):
+            path = path.with_name(path.name + ".hwprof.json")
+        try:
+            save_snapshot(snapshot, path)
+        except SnapshotError as err:
+            self._warn("hwprof — cannot save the snapshot", str(err))
+            return False
+        self._remember_recent(path)
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def _warn(self, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # not modal to the event loop: runs and charts go on
+        self.status_label.setText(text)
+
+    @Slot()
+    def open_dialog(self) -> None:
+        """Ctrl+O."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open snapshot", str(snapshots_dir()),
+                                              f"{SNAPSHOT_FILTER};;All files (*)")
+        if path:
+            self.open_snapshot(Path(path))
+
+    @Slot()
+    def save_dialog(self) -> None:
+        """Ctrl+S."""
+        path, _ = QFileDialog.getSaveFileName(self, "Save snapshot",
+                                              str(Path.home() / "hwprof.hwprof.json.gz"),
+                                              SNAPSHOT_FILTER)
+        if path:
+            self.save_session(Path(path))
+
+    @Slot()
+    def browse_snapshots(self) -> None:
+        """The data folder's snapshots; open the one picked."""
+        dialog = QtSnapshotBrowser(snapshots_dir(), self)
+        if dialog.exec() and dialog.chosen is not None:
+            self.open_snapshot(dialog.chosen)
+
+    @Slot()
+    def export_report_dialog(self) -> None:
+        """Ask where, then write the session's runs as an HTML page."""
+        if self.session.snapshot is None:
+            self._warn("hwprof — nothing to report", "No run has finished in this session yet.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export report",
+                                              str(Path.home() / "hwprof-report.html"),
+                                              "HTML page (*.html)")
+        if path:
+            self.export_report(Path(path))
+
+    def export_report(self, path: Path) -> bool:
+        """Write the session's runs as one self-contained HTML page."""
+        self.session.flush()
+        if self.session.snapshot is None:
+            self._warn("hwprof — nothing to report", "No run has finished in this session yet.")
+            return False
+        from hwprof.services.report import write_html
+
+        try:
+            write_html(self.session.snapshot, path, source="this session")
+        except (OSError, SnapshotError) as err:
+            self._warn("hwprof — cannot write the report", str(err))
+            return False
+        self.statusBar().showMessage(f"Wrote {path}", 5000)
+        return True
+
+    def _remember_recent(self, path: Path) -> None:
+        s = open_settings()
+        recent = [str(path.resolve())] + [p for p in self.recent_files()
+                                          if p != str(path.resolve())]
+        s.setValue("files/recent", recent[:MAX_RECENT])
+
+    def recent_files(self) -> list[str]:
+        """Recently opened or saved snapshots, newest first."""
+        value = open_settings().value("files/recent", [])
+        if isinstance(value, str):
+            return [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    @Slot()
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        if not files:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+        for f in files:
+            action = self.recent_menu.addAction(f)
+            action.triggered.connect(lambda _c=False, p=f: self.open_snapshot(Path(p)))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept snapshot files dropped on the window."""
+        urls = event.mimeData().urls()
+        if urls and all(u.toLocalFile().endswith(SUFFIXES) for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Open each dropped snapshot."""
+        for url in event.mimeData().urls():
+            self.open_snapshot(Path(url.toLocalFile()))
+        event.acceptProposedAction()

@@ -41,7 +41,9 @@ class RingBuffer:
             raise ValueError("metric names must be unique")
         self.capacity = int(capacity)
         self._t = np.full(self.capacity, _NAN)
-        self._v = np.full((self.capacity, len(self.names)), _NAN)
+        # metric-major: each metric's history is one contiguous row, so a chart reads a window
+        # of one metric as (at most two) plain slices instead of a strided gather
+        self._v = np.full((len(self.names), self.capacity), _NAN)
         self._head = 0  # where the next row goes
         self._count = 0
         self.appended = 0  # rows appended since creation, overwritten ones included
@@ -60,7 +62,7 @@ class RingBuffer:
         with self._lock:
             i = self._head
             self._t[i] = timestamp
-            self._v[i, :] = row
+            self._v[:, i] = row
             self._head = (i + 1) % self.capacity
             self._count = min(self._count + 1, self.capacity)
             self.appended += 1
@@ -89,21 +91,31 @@ class RingBuffer:
         ``names`` picks metrics (all by default); an unknown name is a KeyError.
         """
         wanted = self.names if names is None else tuple(names)
-        cols = np.array([self._column[n] for n in wanted], dtype=np.intp)
+        cols = [self._column[n] for n in wanted]
         with self._lock:
-            idx = self._order()
-            t = self._t[idx]
+            start = (self._head - self._count) % self.capacity
+            # the rows oldest first are at most two slices of the arrays: [start:] and [:head]
+            first = slice(start, min(start + self._count, self.capacity))
+            second = slice(0, max(0, start + self._count - self.capacity))
+            t = np.concatenate([self._t[first], self._t[second]])
             lo = 0 if since is None else int(np.searchsorted(t, since, side="left"))
             hi = len(t) if until is None else int(np.searchsorted(t, until, side="right"))
             if last is not None:
                 lo = max(lo, hi - max(0, int(last)))
-            rows = idx[lo:hi]
-            times = self._t[rows].copy()
-            block = self._v[np.ix_(rows, cols)]
-        return TelemetryWindow(
-            timestamps=times,
-            values={n: np.ascontiguousarray(block[:, j]) for j, n in enumerate(wanted)},
-        )
+            hi = max(lo, hi)
+            times = t[lo:hi]  # t is already a fresh array: no second copy
+            values = {n: self._slice(c, start, lo, hi) for n, c in zip(wanted, cols, strict=True)}
+        return TelemetryWindow(timestamps=times, values=values)
+
+    def _slice(self, col: int, start: int, lo: int, hi: int) -> np.ndarray:
+        """A copy of metric ``col`` for ordered rows ``lo:hi`` (rows counted from ``start``)."""
+        row = self._v[col]
+        a, b = start + lo, start + hi
+        if b <= self.capacity:
+            return row[a:b].copy()
+        if a >= self.capacity:
+            return row[a - self.capacity : b - self.capacity].copy()
+        return np.concatenate([row[a:], row[: b - self.capacity]])
 
     def latest(self) -> tuple[float, np.ndarray] | None:
         """The newest (timestamp, row copy), or None when empty."""
@@ -111,4 +123,4 @@ class RingBuffer:
             if not self._count:
                 return None
             i = (self._head - 1) % self.capacity
-            return float(self._t[i]), self._v[i].copy()
+            return float(self._t[i]), self._v[:, i].copy()

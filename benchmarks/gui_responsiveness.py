@@ -1,0 +1,195 @@
+"""The window under load: event-loop lag, chart redraw time, and a run's throughput in the window.
+
+Three measurements, each printed with its goal:
+
+1. Event-loop lag: a 10 ms QTimer records its actual intervals while the window runs a CPU
+   workload that saturates both cores (matmul, N=512) with the Live tab showing. Goal: p99 lag at
+   most 50 ms.
+2. Chart redraw: the Live charts with 20 series holding one hour of readings at 10 Hz (36,000
+   points each), redrawn and painted. Goal: median at most 16 ms.
+3. Throughput: the same run started from the window (Live tab showing, charts drawing) and
+   headless (`execute_run`, what `hwprof run` calls), alternated A/B. Goal: window / headless at
+   least 0.90.
+
+Runs under Xvfb when it is installed (real X drawing, as a user has), else offscreen.
+
+    .venv/bin/python benchmarks/gui_responsiveness.py [--seconds 15] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from hwprof.core.spec import RunSpec
+from hwprof.core.telemetry import MetricInfo
+
+LAG_GOAL_MS, REDRAW_GOAL_MS, THROUGHPUT_GOAL = 50.0, 16.0, 0.90
+
+
+def ensure_display() -> subprocess.Popen[bytes] | None:
+    if os.environ.get("DISPLAY") or not shutil.which("Xvfb"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY")
+                              else "xcb")
+        return None
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0",
+                               "1600x1000x24", "-nolisten", "tcp"], pass_fds=(write_fd,),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as fh:
+        os.environ["DISPLAY"] = ":" + fh.readline().strip()
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    return server
+
+
+class FakeSource:
+    """20 extra metrics so the sampler (and its ring buffer) has 20 series to chart."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+
+    def metrics(self) -> list[MetricInfo]:
+        return [MetricInfo(name=n, unit="%", label=n, kind="gauge") for n in self.names]
+
+    def sample(self) -> dict[str, float | None]:
+        return {n: 50.0 for n in self.names}
+
+
+def spec(seconds: float) -> RunSpec:
+    return RunSpec(workload="matmul", mode="infer", size=512, duration_seconds=seconds,
+                   steady_cv=None, warmup_steps=3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="A/B rounds of the run in the window against headless (0: skip them)")
+    args = parser.parse_args()
+    server = ensure_display()
+    try:
+        run(args.seconds, args.rounds)
+    finally:
+        if server is not None:
+            server.terminate()
+
+
+def run(seconds: float, rounds: int) -> None:
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from hwprof.gui import live_panel
+    from hwprof.gui.app import make_application
+    from hwprof.gui.live_panel import QtLivePanel
+    from hwprof.gui.main_window import QtMainWindow
+    from hwprof.sampling.sampler import Sampler
+    from hwprof.services.runs import execute_run
+
+    app = make_application([])
+    assert isinstance(app, QApplication)
+    print(f"platform: {app.platformName()}")
+
+    # -- 1 and 3: a window running a real workload -------------------------------------------
+    window = QtMainWindow()
+    window.confirm_close = lambda: True
+    window.show()
+    window.start_detection()
+    deadline = time.monotonic() + 60
+    while not window.report.complete and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
+
+    def window_run() -> tuple[float, list[float]]:
+        intervals: list[float] = []
+        clock = QElapsedTimer()
+        clock.start()
+        last = [clock.nsecsElapsed()]
+
+        def tick() -> None:
+            now = clock.nsecsElapsed()
+            intervals.append((now - last[0]) / 1e6)
+            last[0] = now
+
+        timer = QTimer()
+        timer.setInterval(10)
+        timer.timeout.connect(tick)
+        out: dict[str, float] = {}
+        loop = QEventLoop()  # the window's own event loop, as a user has it (no polling)
+
+        def finished(rec: Any) -> None:
+            out.update(t=rec.result.throughput_per_second)
+            loop.quit()
+
+        window.run_finished.connect(finished)
+        window.queue.add([spec(seconds)])
+        window.show_tab("live")
+        timer.start()
+        loop.exec()
+        timer.stop()
+        window.run_finished.disconnect()
+        return out["t"], intervals
+
+    ratios, lags = [], []
+    for i in range(rounds):
+        in_window, intervals = window_run()
+        headless = execute_run(spec(seconds)).result.throughput_per_second or float("nan")
+        ratios.append(in_window / headless)
+        lag = np.maximum(np.asarray(intervals[5:]) - 10.0, 0.0)
+        lags.append(lag)
+        print(f"round {i + 1}: window {in_window:8.1f}/s  headless {headless:8.1f}/s  "
+              f"ratio {in_window / headless:.3f}  lag p50 {np.percentile(lag, 50):5.1f} ms  "
+              f"p99 {np.percentile(lag, 99):5.1f} ms  max {lag.max():5.1f} ms  "
+              f"redraws {window.live_panel.redraws}", flush=True)
+    if lags:
+        all_lag = np.concatenate(lags)
+        p99 = float(np.percentile(all_lag, 99))
+        ratio = statistics.median(ratios)
+        print(f"event-loop lag under a 2-core workload: p99 {p99:.1f} ms "
+              f"(goal {LAG_GOAL_MS:g} ms): {'met' if p99 <= LAG_GOAL_MS else 'MISSED'}")
+        print(f"throughput, window / headless: median {ratio:.3f} (goal {THROUGHPUT_GOAL}): "
+              f"{'met' if ratio >= THROUGHPUT_GOAL else 'MISSED'}")
+    window.close()
+
+    # -- 2: redraw with 20 series x 1 h at 10 Hz --------------------------------------------
+    names = [f"cpu.core{k}.util_percent" for k in range(20)]
+    sampler = Sampler(0.1, capacity=36_000, host=False, process=False, gpus=False,
+                      extra_sources=[FakeSource(names)])
+    now = time.monotonic()
+    rng = np.random.default_rng(0)
+    for k in range(36_000):
+        sampler._ring.append(now - 3600 + k * 0.1, rng.uniform(0, 100, len(names)))
+    panel = QtLivePanel(sampler)
+    for i, n in enumerate(names):  # chart every series on the utilization plot
+        panel.add_curve("util", n, n, i)
+    live_panel.CHARTS[0].names = names
+    panel.window_box.setCurrentIndex(2)  # 1 h
+    panel.resize(1100, 900)
+    panel.show()
+    app.processEvents()
+    times, data_ms = [], []
+    for _ in range(30):
+        t0 = time.perf_counter()
+        panel.redraw(force=True)
+        t1 = time.perf_counter()
+        panel.graphics.viewport().repaint()
+        times.append((time.perf_counter() - t0) * 1e3)
+        data_ms.append((t1 - t0) * 1e3)
+    med = statistics.median(times)
+    print(f"redraw, 20 series x 36,000 points: median {med:.1f} ms (data to curves "
+          f"{statistics.median(data_ms):.1f} ms, painting the rest), max {max(times):.1f} ms "
+          f"(goal median {REDRAW_GOAL_MS:g} ms): {'met' if med <= REDRAW_GOAL_MS else 'MISSED'}")
+    panel.timer.stop()
+    panel.close()
+
+
+if __name__ == "__main__":
+    main()
