@@ -45,6 +45,9 @@ def test_overlapping_runs_are_not_called_different() -> None:
 def test_slower_and_too_little_data() -> None:
     est = ratio_of_means([10.0, 10.1, 9.9, 10.0], [5.0, 5.05, 4.95, 5.0])
     assert "2.00x slower" in verdict("A", "B", est)
+    # the interval of a slowdown is given as the same factor (A's speed over B's), above 1
+    low, high = verdict("A", "B", est).split("95% CI ")[1].rstrip(")").split("-")
+    assert 1.9 < float(low) < 2.0 < float(high) < 2.1
     few = ratio_of_means([10.0, 10.0], [20.0])
     assert few.low is None and few.significant is None
     assert "cannot tell" in verdict("A", "B", few)

@@ -243,9 +243,9 @@ def test_menus_shortcuts_and_tabs(make_window: MakeWindow) -> None:
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert menus == ["File", "Run", "View", "Help"]
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tabs == ["Run", "Live", "Results"]
+    assert tabs == ["Run", "Live", "Results", "Compare", "Roofline"]
     assert all(window.tabs.tabToolTip(i) for i in range(window.tabs.count()))
-    # a real panel replaces a placeholder in place
+    # another panel can take a tab's place
     from PySide6.QtWidgets import QLabel
 
     live = QLabel("charts")

@@ -18,6 +18,7 @@ from typing import Any
 from rich.table import Table
 
 from hwprof.cli.console import make_console
+from hwprof.cli.study import add_base_arguments, study_command
 from hwprof.core.compare import compare_results, environment_diff, match_runs, verdict
 from hwprof.core.snapshot import Snapshot, load_snapshot
 from hwprof.core.snapshot_io import SnapshotError
@@ -28,14 +29,17 @@ def register(sub: Any) -> None:
     """Add `compare` to the CLI."""
     p = sub.add_parser(
         "compare",
-        help="compare the runs of several snapshots side by side",
-        description="Match the runs of several snapshots by workload and settings and show their "
-        "throughput side by side, the speedup of each against the first with a 95%% confidence "
-        "interval, and what differs between the machines and software.",
+        help="run a workload on several targets, or compare snapshots, side by side",
+        description="With --workload and two or more --target: run the workload on each target "
+        "(3 trials each by default, interleaved) and say which wins and by how much, with a 95%% "
+        "confidence interval. With snapshots only: match their runs by workload and settings and "
+        "show their throughput side by side, the speedup of each against the first, and what "
+        "differs between the machines and software.",
     )
-    p.add_argument("snapshots", nargs="+", type=Path, metavar="SNAPSHOT",
-                   help="*.hwprof.json[.gz] files; the first is the baseline")
-    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("snapshots", nargs="*", type=Path, metavar="SNAPSHOT",
+                   help="*.hwprof.json[.gz] files; the first is the baseline (with --workload: "
+                   "their runs of that workload join the comparison)")
+    add_base_arguments(p, workload_flag=True)
     p.set_defaults(handler=run_compare)
 
 
@@ -80,7 +84,7 @@ def comparison(paths: list[Path], snapshots: list[Snapshot]) -> dict[str, Any]:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    """Load, match, print."""
+    """Run a comparison (--workload), or load, match and print snapshots."""
     paths: list[Path] = args.snapshots
     snapshots = []
     for path in paths:
@@ -89,23 +93,25 @@ def run_compare(args: argparse.Namespace) -> int:
         except SnapshotError as err:
             print(f"hwprof compare: {err}", file=sys.stderr)
             return 2
+    if args.workload is not None:
+        if snapshots:
+            _print_environment(make_console(), paths, snapshots)
+        return study_command("compare", args, "compare",
+                             [(p.name, s) for p, s in zip(paths, snapshots, strict=True)])
+    if args.target:
+        print("hwprof compare: --target needs --workload (which workload to run)", file=sys.stderr)
+        return 2
+    if not paths:
+        print("hwprof compare: name snapshots to compare, or --workload W with two or more "
+              "--target", file=sys.stderr)
+        return 2
     doc = comparison(paths, snapshots)
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
     console = make_console()
     names = [p.name for p in paths]
-    env = Table(title="environment: what differs", title_justify="left")
-    env.add_column("fact", style="bold")
-    for n in names:
-        env.add_column(n, overflow="fold")
-    for row in doc["environment_diff"]:
-        env.add_row(row["fact"], *row["values"])
-    if doc["environment_diff"]:
-        console.print(env)
-    else:
-        console.print("environment: the same machine and software in every snapshot")
-    console.print()
+    _print_environment(console, paths, snapshots)
     if not doc["runs"]:
         console.print("no runs in these snapshots")
         return 0
@@ -140,3 +146,18 @@ def run_compare(args: argparse.Namespace) -> int:
     for line in verdicts:
         console.print(f"- {line}")
     return 0
+
+
+def _print_environment(console: Any, paths: list[Path], snapshots: list[Snapshot]) -> None:
+    diff = environment_diff(snapshots)
+    env = Table(title="environment: what differs", title_justify="left")
+    env.add_column("fact", style="bold")
+    for p in paths:
+        env.add_column(p.name, overflow="fold")
+    for fact, values in diff:
+        env.add_row(fact, *values)
+    if diff:
+        console.print(env)
+    elif len(snapshots) > 1:
+        console.print("environment: the same machine and software in every snapshot")
+    console.print()

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hwprof.cli.run",
     "hwprof.cli.snapshots",
     "hwprof.cli.compare",
+    "hwprof.cli.study",
     "hwprof.cli.report",
 )
 

@@ -119,7 +119,9 @@ def verdict(name_a: str, name_b: str, est: RatioEstimate | None) -> str:
         return f"no significant difference ({name_b} / {name_a} = {est.ratio:.2f}, {interval})"
     if est.ratio >= 1:
         return f"{name_b} is {est.ratio:.2f}x faster than {name_a} ({interval})"
-    return f"{name_b} is {1 / est.ratio:.2f}x slower than {name_a} ({interval})"
+    # slower: the interval of the same factor, a_time / b_time, so the words and numbers agree
+    slower = f"95% CI {1 / est.high:.2f}-{1 / est.low:.2f}" if est.low > 0 else interval
+    return f"{name_b} is {1 / est.ratio:.2f}x slower than {name_a} ({slower})"
 
 
 # -- matching runs ---------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 NA = "n/a"
 
 
@@ -81,3 +83,13 @@ def fmt_count(value: float | None, unit: str = "") -> str:
     v = float(value)
     text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
     return f"{text} {unit}" if unit else text
+
+
+def fmt_eng(value: float | None) -> str:
+    """A number in three figures with a k/M/G suffix: 467k, 1.23M, 0.512."""
+    if value is None or not math.isfinite(value):
+        return NA
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"

@@ -39,7 +39,13 @@ from PySide6.QtWidgets import (
 
 from hwprof.core import events
 from hwprof.core.paths import snapshots_dir
-from hwprof.core.snapshot import SUFFIXES, SnapshotRun, load_snapshot, save_snapshot
+from hwprof.core.snapshot import (
+    SUFFIXES,
+    Snapshot,
+    SnapshotRun,
+    load_snapshot,
+    save_snapshot,
+)
 from hwprof.core.snapshot_io import SnapshotError
 from hwprof.core.spec import RunSpec
 from hwprof.gui.about import QtAboutDialog
@@ -51,17 +57,19 @@ from hwprof.gui.detection import (
 )
 from hwprof.gui.devices_panel import QtDevicesPanel
 from hwprof.gui.live_panel import QtLivePanel
-from hwprof.gui.placeholders import QtPlaceholderPanel
 from hwprof.gui.resources import app_icon
 from hwprof.gui.results_panel import QtResultsPanel
+from hwprof.gui.roofline_panel import QtRooflinePanel
 from hwprof.gui.run_panel import QtRunPanel
 from hwprof.gui.runs import RunQueue
 from hwprof.gui.settings import open_settings
 from hwprof.gui.snapshots import SNAPSHOT_FILTER, QtSnapshotBrowser, SessionSnapshot
+from hwprof.gui.study_panel import QtStudyPanel
 from hwprof.gui.theme import THEME_MODES, apply_theme
 from hwprof.sampling.sampler import Sampler
 
-TABS = (("run", "Run"), ("live", "Live"), ("results", "Results"))
+TABS = (("run", "Run"), ("live", "Live"), ("results", "Results"), ("compare", "Compare"),
+        ("roofline", "Roofline"))
 MAX_RECENT = 8
 LIVE_INTERVAL_S = 0.5  # 7200 ticks of ring buffer = the charts' longest window, 1 h
 
@@ -114,36 +122,52 @@ class QtMainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("main_tabs")
         self.tabs.setDocumentMode(True)
-        self.panels: dict[str, QWidget] = {}
-        tips = {
-            "run": "Run a TensorFlow workload on a device",
-            "live": "Live utilization, memory, power and clocks",
-            "results": "Compare the runs' results",
-        }
-        for key, title in TABS:
-            panel = QtPlaceholderPanel(key)
-            self.panels[key] = panel
-            index = self.tabs.addTab(panel, title)
-            self.tabs.setTabToolTip(index, tips[key])
         self.sampler: Sampler | None = Sampler(LIVE_INTERVAL_S).start() if sampler else None
         self.queue = RunQueue(self.sampler, self)
         self.run_panel = QtRunPanel(self.queue)
         self.live_panel = QtLivePanel(self.sampler)
         self.results_panel = QtResultsPanel()
+        self.opened_snapshots: dict[str, Snapshot] = {}  # file name -> snapshot, for comparisons
+        self.study_panel = QtStudyPanel(
+            self.queue, self.run_panel.base_spec,
+            others=lambda: list(self.opened_snapshots.items()),
+            this_machine=lambda: self.session.snapshot)
+        self.roofline_panel = QtRooflinePanel(
+            self.queue, runs=lambda: [r for _, r in self.results_panel.runs],
+            device_label=self._device_label)
         run_scroll = QScrollArea()  # the form scrolls on a small screen instead of growing
         run_scroll.setWidget(self.run_panel)
         run_scroll.setWidgetResizable(True)
         run_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.set_panel("run", run_scroll)
-        self.set_panel("live", self.live_panel)
-        self.set_panel("results", self.results_panel)
+        study_scroll = QScrollArea()
+        study_scroll.setWidget(self.study_panel)
+        study_scroll.setWidgetResizable(True)
+        study_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.panels: dict[str, QWidget] = {
+            "run": run_scroll, "live": self.live_panel, "results": self.results_panel,
+            "compare": study_scroll, "roofline": self.roofline_panel,
+        }
+        tips = {
+            "run": "Run a TensorFlow workload on a device",
+            "live": "Live utilization, memory, power and clocks",
+            "results": "Every run's numbers, sortable, with details",
+            "compare": "Compare targets (devices, precision, XLA, threads) or sweep an axis",
+            "roofline": "Each device's compute and bandwidth ceilings, and where runs sit",
+        }
+        for key, title in TABS:
+            index = self.tabs.addTab(self.panels[key], title)
+            self.tabs.setTabToolTip(index, tips[key])
         self.session = SessionSnapshot(self)
         self.session.saved.connect(self._on_autosaved)
         self.session.failed.connect(self._on_autosave_failed)
         self.queue.started.connect(self._on_run_started)
         self.queue.run_event.connect(self._on_run_event)
         self.queue.finished.connect(self._on_run_finished)
+        # after the window's own handler: the run is in Results and the session first
+        self.queue.finished.connect(self.study_panel.on_run_finished)
+        self.queue.finished.connect(self.roofline_panel.on_run_finished)
         self.queue.queue_changed.connect(self._update_run_actions)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self._units_per_step = 1.0
         self.opened: list[Path] = []
         self.confirm_close: Callable[[], bool] = self._ask_to_stop_run
@@ -276,7 +300,7 @@ class QtMainWindow(QMainWindow):
 
     # -- panels -----------------------------------------------------------------------------------
     def set_panel(self, key: str, widget: QWidget) -> None:
-        """Put a real panel in place of a tab's placeholder ("run", "live", "results")."""
+        """Put another panel in place of a tab's ("run", "live", "results", ...)."""
         old = self.panels[key]
         index = self.tabs.indexOf(old)
         title, tip = self.tabs.tabText(index), self.tabs.tabToolTip(index)
@@ -290,7 +314,7 @@ class QtMainWindow(QMainWindow):
         old.deleteLater()
 
     def show_tab(self, key: str) -> None:
-        """Bring the Run, Live or Results tab to the front."""
+        """Bring a tab to the front ("run", "live", "results", "compare", "roofline")."""
         self.tabs.setCurrentWidget(self.panels[key])
 
     # -- detection --------------------------------------------------------------------------------
@@ -381,6 +405,7 @@ class QtMainWindow(QMainWindow):
         self.report = report
         self.devices_panel.set_report(report)
         self.run_panel.set_devices(report)
+        self.roofline_panel.set_devices(self.run_panel.runnable_devices())
         self.status_label.setText(ready_message(report))
         self._detection_ended()
         self.detection_finished.emit(report)
@@ -558,6 +583,23 @@ class QtMainWindow(QMainWindow):
     def _on_autosave_failed(self, message: str) -> None:
         self.status_label.setText(message)
 
+    def _device_label(self, device: str) -> str:
+        """The model of ``device`` ("cpu", "gpu:0") as detection found it."""
+        if device == "cpu":
+            cpus = self.report.cpus or ()
+            return (cpus[0].model_name if cpus else None) or "CPU"
+        index = int(device.split(":")[1])
+        gpu = next((g for g in self.report.gpus or () if g.index == index), None)
+        return (gpu.name if gpu else None) or device
+
+    @Slot(int)
+    def _on_tab_changed(self, _index: int) -> None:
+        widget = self.tabs.currentWidget()
+        if widget is self.panels["compare"]:
+            self.study_panel.refresh_base()  # the Run tab's settings may have changed
+        elif widget is self.panels["roofline"]:
+            self.roofline_panel.refresh()
+
     # -- snapshots ------------------------------------------------------------------------------
     def open_snapshot(self, path: Path) -> bool:
         """Add a snapshot's runs to Results; a bad file gets a message, never an exception."""
@@ -567,6 +609,7 @@ class QtMainWindow(QMainWindow):
             self._warn("hwprof — cannot open the snapshot", str(err))
             return False
         source = path.name
+        self.opened_snapshots[source] = snapshot
         self.results_panel.clear_source(source)
         for run in snapshot.runs:
             self.results_panel.add_run(run, source)

@@ -228,6 +228,12 @@ class QtRunPanel(QWidget):
         if not infer:
             self.scenario.setCurrentIndex(0)
 
+    def runnable_devices(self) -> list[str]:
+        """Every device a run can go to ("cpu", and each GPU TensorFlow can use)."""
+        return [str(self.devices.item(i).data(Qt.ItemDataRole.UserRole))
+                for i in range(self.devices.count())
+                if self.devices.item(i).flags() & Qt.ItemFlag.ItemIsEnabled]
+
     def selected_devices(self) -> list[str]:
         """The ticked devices, in list order."""
         return [str(self.devices.item(i).data(Qt.ItemDataRole.UserRole))
@@ -239,7 +245,15 @@ class QtRunPanel(QWidget):
         devices = self.selected_devices()
         if not devices:
             raise ValueError("tick at least one device")
-        fields: dict[str, Any] = {
+        fields = self._fields()
+        return [RunSpec(device=d, **fields) for d in devices]
+
+    def base_spec(self) -> RunSpec:
+        """The form's run on the CPU: what a study's targets start from (ValidationError)."""
+        return RunSpec(device="cpu", **self._fields())
+
+    def _fields(self) -> dict[str, Any]:
+        return {
             "workload": self.workload.currentData(),
             "mode": self.mode.currentData(),
             "batch_size": self.batch.value() or None,
@@ -252,7 +266,6 @@ class QtRunPanel(QWidget):
             "warmup_steps": self.warmup.value(),
             "scenario": self.scenario.currentData(),
         }
-        return [RunSpec(device=d, **fields) for d in devices]
 
     @Slot()
     def request_run(self) -> None:

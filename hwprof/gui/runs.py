@@ -27,9 +27,11 @@ class RunWorker(QObject):
     done = Signal(object)
     finished = Signal()
 
-    def __init__(self, spec: RunSpec, sampler: Sampler | None, env: dict[str, str] | None) -> None:
+    def __init__(self, spec: RunSpec, sampler: Sampler | None, env: dict[str, str] | None,
+                 tags: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.spec = spec
+        self.tags = tags
         self.sampler = sampler
         self.env = env
         self.cancel = threading.Event()
@@ -48,6 +50,8 @@ class RunWorker(QObject):
             record = SnapshotRun(spec=self.spec,
                                  result=failed_result(f"the run could not start: {err!r}",
                                                       "start_failed"))
+        if self.tags:
+            record = record.model_copy(update={"tags": tuple(record.tags) + self.tags})
         self.done.emit(record)
         self.finished.emit()
 
@@ -69,6 +73,7 @@ class RunQueue(QObject):
         super().__init__(parent)
         self.sampler = sampler
         self.pending: list[RunSpec] = []
+        self.pending_tags: list[tuple[str, ...]] = []  # beside pending: each run's snapshot tags
         self.current: RunSpec | None = None
         self.env: dict[str, str] | None = None  # extra worker environment (tests use it)
         self._thread: QThread | None = None
@@ -79,9 +84,10 @@ class RunQueue(QObject):
         """Whether a run is in progress."""
         return self.current is not None
 
-    def add(self, specs: list[RunSpec]) -> None:
-        """Queue runs; the first starts at once when nothing runs."""
+    def add(self, specs: list[RunSpec], tags: tuple[str, ...] = ()) -> None:
+        """Queue runs (``tags`` go on their records); the first starts at once if nothing runs."""
         self.pending.extend(specs)
+        self.pending_tags.extend([tags] * len(specs))
         self.queue_changed.emit()
         self._next()
 
@@ -89,12 +95,14 @@ class RunQueue(QObject):
         """Drop a run that has not started."""
         if 0 <= index < len(self.pending):
             del self.pending[index]
+            del self.pending_tags[index]
             self.queue_changed.emit()
 
     def stop(self, *, clear_queue: bool = True) -> None:
         """End the run in progress (its partial result is kept) and, by default, the queue."""
         if clear_queue and self.pending:
             self.pending.clear()
+            self.pending_tags.clear()
             self.queue_changed.emit()
         if self._worker is not None:
             self._worker.cancel.set()
@@ -121,10 +129,11 @@ class RunQueue(QObject):
         if self.current is not None or not self.pending:
             return
         spec = self.pending.pop(0)
+        tags = self.pending_tags.pop(0) if self.pending_tags else ()
         self.current = spec
         thread = QThread(self)
         thread.setObjectName("hwprof-run")
-        worker = RunWorker(spec, self.sampler, self.env)
+        worker = RunWorker(spec, self.sampler, self.env, tags)
         worker.moveToThread(thread)
         worker.owner_thread = thread
         thread.started.connect(worker.run)

@@ -121,7 +121,10 @@ def line_chart(
             color="grey",
         )
     if log_x:
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))  # 64, not 2^6
     ax.set_xlabel(xlabel)
     return _finish(fig, ax, title=title, ylabel=ylabel, log_y=log_y, legend=len(series) > 1)
 
@@ -165,6 +168,42 @@ def histogram(values: Sequence[float], *, title: str, xlabel: str, bins: int = 4
     ax.set_xlabel(xlabel)
     ax.set_ylabel("count")
     ax.set_title(title, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def roofline_chart(
+    ceilings: Sequence[tuple[str, float, float]],
+    points: Sequence[tuple[str, float, float]],
+    *,
+    title: str = "Roofline",
+) -> Any:
+    """Log-log roofline: devices (label, FLOP/s, bytes/s); runs (label, FLOP/byte, FLOP/s)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    intensities = [p[1] for p in points] + [peak / bw for _, peak, bw in ceilings]
+    lo = min([0.05, *[i / 4 for i in intensities if i > 0]])
+    hi = max([1000.0, *[i * 4 for i in intensities]])
+    for i, (label, peak, bw) in enumerate(ceilings):
+        ridge = peak / bw
+        xs = [lo, ridge, hi]
+        ys = [lo * bw, peak, peak]
+        color = PALETTE[i % len(PALETTE)]
+        ax.plot(xs, ys, color=color, lw=1.6,
+                label=f"{label}: {peak / 1e9:,.0f} GFLOP/s, {bw / 1e9:,.1f} GB/s")
+        ax.axvline(ridge, color=color, ls=":", lw=0.8)
+    for j, (label, intensity, flops) in enumerate(points):
+        ax.scatter([intensity], [flops], s=22, zorder=3,
+                   color=PALETTE[(j + len(ceilings)) % len(PALETTE)], edgecolors="black",
+                   linewidths=0.5)
+        ax.annotate(label, (intensity, flops), xytext=(4, 3), textcoords="offset points",
+                    fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (FLOPs per byte of memory traffic)")
+    ax.set_ylabel("FLOP/s")
+    ax.set_title(title, loc="left")
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
     fig.tight_layout()
     return fig
 

@@ -118,7 +118,11 @@ def peak_memory(tf: Any, spec: RunSpec) -> tuple[int | None, str]:
 
 
 def inject_fault() -> None:
-    """The test suite's way to make a worker crash, raise or hang (see FAULT_ENV)."""
+    """The test suite's way to make a worker crash, raise or hang (see FAULT_ENV).
+
+    ``oom_above_batch=N`` (checked in :func:`run`) makes batches above N fail as TensorFlow does
+    when memory runs out, to test sweeps that reach the memory limit.
+    """
     fault = os.environ.get(FAULT_ENV)
     if fault == "abort":
         os.abort()
@@ -137,6 +141,12 @@ def run(spec: RunSpec, chan: Channel) -> WorkerReport:
 
     device = configure_tensorflow(tf, spec)
     chan.send(events.READY, tensorflow_version=tf.__version__, tf_device=device)
+    fault = os.environ.get(FAULT_ENV, "")
+    if fault.startswith("oom_above_batch="):  # a small memory, simulated: TensorFlow's own error
+        limit = int(fault.split("=", 1)[1])
+        if spec.effective_batch_size > limit:
+            raise tf.errors.ResourceExhaustedError(
+                None, None, f"OOM when allocating tensor (simulated: batch above {limit})")
     with tf.device(device):
         built = build(tf, spec)
         t0 = time.monotonic()

@@ -1,0 +1,487 @@
+"""`hwprof compare --workload W --target ...`, `hwprof sweep` and `hwprof roofline`.
+
+A comparison runs one workload on several targets (``cpu threads=1``, ``gpu:0 bf16 xla``), each
+repeated (3 trials by default, interleaved), and says which wins and by how much, with a 95%
+confidence interval, or that the data shows no significant difference. A sweep runs along one axis
+(batch size, thread count, precision x XLA, model size) and finds where the lines cross. The
+roofline places runs against the device's measured compute and bandwidth ceilings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+from rich.table import Table
+
+from hwprof.cli.console import make_console
+from hwprof.core.catalog import get_workload
+from hwprof.core.roofline import Ceilings, place
+from hwprof.core.snapshot import Snapshot, SnapshotRun, load_snapshot, new_snapshot, save_snapshot
+from hwprof.core.snapshot_io import SnapshotError
+from hwprof.core.spec import RunSpec, validation_problems
+from hwprof.core.study import (
+    AXIS_LABEL,
+    PlannedRun,
+    Study,
+    StudyKind,
+    analyze,
+    group_study,
+    parse_values,
+    study_targets,
+)
+from hwprof.core.targets import SHORT_PRECISION, TargetError, parse_target
+from hwprof.core.units import NA, fmt_count, fmt_eng, fmt_flops, fmt_rate
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+OVER = {"batch": "batch", "threads": "threads", "precision-xla": "precision_xla", "size": "size"}
+STUDY_SECONDS = 5.0
+
+
+# -- arguments -------------------------------------------------------------------------------------
+def add_base_arguments(p: argparse.ArgumentParser, *, workload_flag: bool) -> None:
+    """The study's base run: workload and the settings every target shares."""
+    if workload_flag:
+        p.add_argument("--workload", help="run this workload on every --target (see hwprof run "
+                       "--list)")
+    else:
+        p.add_argument("workload", help="the workload (see hwprof run --list)")
+    p.add_argument("--target", action="append", default=[], metavar="TARGET",
+                   help='a device and its settings, e.g. "cpu threads=1", "gpu:0 bf16 xla=on" '
+                   "(repeat the flag; settings: threads, inter, precision, xla, batch, size)")
+    p.add_argument("--mode", choices=("train", "infer"), default=None, help="default train")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the workload's")
+    p.add_argument("--size", type=int, default=None, help="default: the workload's")
+    p.add_argument("--duration", type=float, default=STUDY_SECONDS, metavar="S",
+                   help=f"timed seconds per run (default {STUDY_SECONDS:g})")
+    p.add_argument("--warmup", type=int, default=None, help="untimed warm-up steps (default 3)")
+    p.add_argument("--trials", type=int, default=None,
+                   help="repeats of every run (default 3 for comparisons, 1 for sweeps)")
+    p.add_argument("--baseline", default=None, metavar="TARGET",
+                   help="the target the others are measured against (default the first)")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.add_argument("--png", type=Path, metavar="FILE", help="also draw the chart to FILE")
+    p.add_argument("--save", type=Path, metavar="FILE", nargs="?", const=Path("-auto-"),
+                   help="save every run into a snapshot (default: the data folder)")
+
+
+def register(sub: Any) -> None:
+    """Add `sweep` and `roofline` (compare's study mode is added by hwprof.cli.compare)."""
+    p = sub.add_parser(
+        "sweep",
+        help="run a workload along one axis and find where targets cross",
+        description="Run one workload along an axis (batch size: powers of two until out of "
+        "memory or --max-memory-gb; intra-op threads 1..N with scaling efficiency; the "
+        "precision x XLA grid; model size for mlp and matmul), for each --target, and find "
+        "where one target overtakes another.",
+    )
+    add_base_arguments(p, workload_flag=False)
+    p.add_argument("--over", choices=tuple(OVER), required=True, help="the axis to sweep")
+    p.add_argument("--values", default=None, metavar="X,Y,...",
+                   help="the axis values (default: batch 1..4096, threads 1..cores, size per "
+                   "workload)")
+    p.add_argument("--max-memory-gb", type=float, default=None, metavar="GB",
+                   help="end a target's sweep once a run's peak memory goes over this")
+    p.set_defaults(handler=run_sweep)
+
+    r = sub.add_parser(
+        "roofline",
+        help="measure a device's ceilings and place runs on its roofline",
+        description="Show the device's compute ceiling (matmul) and memory-bandwidth ceiling "
+        "(bandwidth), measured once and cached in the data folder, and place the runs of the "
+        "given snapshots on it by arithmetic intensity and achieved FLOP/s.",
+    )
+    r.add_argument("snapshots", nargs="*", type=Path, metavar="SNAPSHOT",
+                   help="snapshots whose runs to place")
+    r.add_argument("--device", default="cpu", help='"cpu" or "gpu:N" (default cpu)')
+    r.add_argument("--measure", action="store_true",
+                   help="measure the ceilings again (else the cached ones are used)")
+    r.add_argument("--seconds", type=float, default=None, metavar="S",
+                   help="timed seconds of each measuring run (default 6)")
+    r.add_argument("--json", action="store_true", help="print as JSON")
+    r.add_argument("--png", type=Path, metavar="FILE", help="also draw the roofline to FILE")
+    r.set_defaults(handler=run_roofline)
+
+
+def _usage(cmd: str, message: str) -> int:
+    print(f"hwprof {cmd}: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def base_spec(args: argparse.Namespace) -> RunSpec:
+    """The spec every target starts from (KeyError: unknown workload; ValidationError)."""
+    info = get_workload(args.workload)
+    fields: dict[str, Any] = {
+        "workload": args.workload,
+        "mode": args.mode or ("train" if "train" in info.modes else info.modes[0]),
+        "batch_size": args.batch_size,
+        "size": args.size,
+        "duration_seconds": args.duration,
+        "steady_cv": None,  # every run of a study measures the same length of time
+    }
+    if args.warmup is not None:
+        fields["warmup_steps"] = args.warmup
+    return RunSpec(**fields)
+
+
+def build_study(cmd: str, args: argparse.Namespace, kind: StudyKind) -> Study:
+    """The study the flags describe; TargetError (a ValueError) with a message when they are bad."""
+    try:
+        base = base_spec(args)
+    except KeyError as err:
+        raise TargetError(str(err.args[0])) from None
+    except ValidationError as err:
+        raise TargetError("; ".join(f"--{w.replace('_', '-')}: {m}" if w else m
+                                    for w, m in validation_problems(err))) from None
+    targets = study_targets(kind, [parse_target(t) for t in args.target])
+    xs = parse_values(getattr(args, "values", None))
+    limit = getattr(args, "max_memory_gb", None)
+    if limit is not None and limit <= 0:
+        raise TargetError("--max-memory-gb must be more than 0")
+    if args.trials is not None and args.trials < 1:
+        raise TargetError("--trials must be at least 1")
+    study = Study(kind, base, targets, xs=xs, trials=args.trials,
+                  max_memory_bytes=limit * 2**30 if limit else None)
+    if args.baseline is not None and args.baseline not in [t.label for t in study.targets]:
+        wanted = parse_target(args.baseline).label
+        if wanted not in [t.label for t in study.targets]:
+            raise TargetError(f"--baseline {args.baseline!r} is not one of the targets: "
+                              f"{', '.join(t.label for t in study.targets)}")
+        args.baseline = wanted
+    return study
+
+
+# -- running ---------------------------------------------------------------------------------------
+def run_with_progress(cmd: str, study: Study) -> tuple[Study, bool]:
+    """Run the study, a line per run on stderr; Ctrl-C ends it with what was measured."""
+    from hwprof.services.studies import run_study
+
+    cancel = threading.Event()
+    total = study.planned
+
+    def on_start(p: PlannedRun, k: int) -> None:
+        where = f" at {AXIS_LABEL[study.kind]} {p.x:g}" if isinstance(p.x, float | int) else ""
+        print(f"hwprof {cmd}: [{k}/{total}] {p.target}{where}, trial {p.trial + 1}…",
+              file=sys.stderr, flush=True)
+
+    def on_done(p: PlannedRun, run: SnapshotRun) -> None:
+        r = run.result
+        text = _rate(r.throughput_per_second, r.unit, run.spec.info.sample_label) if r.ok \
+            else f"{r.status}: {r.reason}"
+        print(f"    {text}", file=sys.stderr, flush=True)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if not cancel.is_set():
+            cancel.set()
+            print(f"hwprof {cmd}: cancelling (ending the run in progress)…", file=sys.stderr,
+                  flush=True)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    box: dict[str, Study] = {}
+    thread = threading.Thread(
+        target=lambda: box.update(s=run_study(study, on_start=on_start, on_done=on_done,
+                                              cancel=cancel)),
+        name="hwprof-study", daemon=True)
+    try:
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.2)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return study, cancel.is_set()
+
+
+def _rate(value: float | None, unit: str, label: str) -> str:
+    if value is None:
+        return NA
+    return fmt_rate(value, "B/s") if unit == "bytes" else fmt_count(value, f"{label}/s")
+
+
+def save_runs(cmd: str, runs: list[SnapshotRun], path: Path, name: str) -> int:
+    """Save the study's runs into a new snapshot (0, or EXIT_FAILED with a message)."""
+    from hwprof.cli.run import auto_snapshot_path
+    from hwprof.services.detect import detect_all
+
+    if str(path) == "-auto-":
+        path = auto_snapshot_path(runs[0].spec).with_name(
+            f"{name}-{auto_snapshot_path(runs[0].spec).name}")
+    if not str(path).endswith((".hwprof.json", ".hwprof.json.gz")):
+        print(f"hwprof {cmd}: {path}: a snapshot file name ends in .hwprof.json or "
+              ".hwprof.json.gz", file=sys.stderr)
+        return EXIT_FAILED
+    snap = new_snapshot(detect_all())
+    for r in runs:
+        snap = snap.with_run(r)
+    try:
+        save_snapshot(snap, path)
+    except SnapshotError as err:
+        print(f"hwprof {cmd}: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"hwprof {cmd}: saved {len(runs)} runs to {path}", file=sys.stderr)
+    return 0
+
+
+def study_command(cmd: str, args: argparse.Namespace, kind: StudyKind,
+                  extra: list[tuple[str, Snapshot]] | None = None) -> int:
+    """Validate, run, print, draw, save: the whole of `compare --workload` and `sweep`."""
+    try:
+        study = build_study(cmd, args, kind)
+    except TargetError as err:
+        return _usage(cmd, str(err))
+    from hwprof.services.runs import DeviceError, check_device
+
+    for t in study.targets:
+        try:
+            check_device(t.apply(study.base))
+        except DeviceError as err:
+            return _usage(cmd, f"{t.label}: {err}")
+    if args.save is not None and str(args.save) != "-auto-" and not args.save.parent.is_dir():
+        return _usage(cmd, f"{args.save}: the folder {args.save.parent} does not exist")
+    study, cancelled = run_with_progress(cmd, study)
+    groups = group_study(study.runs).get(study.id, {})
+    for name, snap in extra or []:  # runs from other machines join as more targets
+        for run in snap.runs:
+            if run.spec.workload == study.base.workload and run.spec.mode == study.base.mode \
+                    and run.result.ok:
+                groups.setdefault(f"{name}: {run.spec.device} {run.spec.precision}"
+                                  f"{' xla' if run.spec.xla else ''}", []).append(run)
+    analysis = analyze(kind, groups, args.baseline)
+    if args.json:
+        from hwprof.services.studies import study_json
+
+        print(json.dumps(study_json(study, analysis), indent=2, default=str))
+    else:
+        print_analysis(study, analysis)
+    for note in study.notes:
+        print(f"hwprof {cmd}: {note}", file=sys.stderr)
+    if args.png is not None and groups:
+        try:
+            draw(study, analysis, groups, args.png)
+            print(f"hwprof {cmd}: drew {args.png}", file=sys.stderr)
+        except (OSError, ValueError) as err:
+            print(f"hwprof {cmd}: cannot draw {args.png}: {err}", file=sys.stderr)
+    if args.save is not None and study.runs:
+        code = save_runs(cmd, study.runs, args.save, kind)
+        if code:
+            return code
+    if cancelled:
+        return EXIT_CANCELLED
+    return EXIT_OK if any(r.result.ok for r in study.runs) else EXIT_FAILED
+
+
+# -- output ----------------------------------------------------------------------------------------
+def title(study: Study) -> str:
+    """The base run's label, without the setting a sweep varies."""
+    words = study.base.label().split()
+    if study.kind == "batch":
+        words = [w for w in words if not (w.startswith("b") and w[1:].isdigit())]
+    elif study.kind == "size":
+        words = [w for w in words if not w.startswith("size=")]
+    elif study.kind == "precision_xla":
+        words = [w for w in words if w not in ("fp32", "mixed_bfloat16", "mixed_float16", "xla")]
+    return " ".join(words)
+
+
+def print_analysis(study: Study, a: dict[str, Any]) -> None:
+    """The findings as tables and sentences."""
+    console = make_console()
+    label = study.base.info.sample_label
+    if a["kind"] in ("compare", "precision_xla"):
+        t = Table(title=f"{title(study)}: {study.trials} trial(s) per target, "
+                  f"speedup against {a['baseline']} (95% CI)", title_justify="left")
+        for col in ("target", "throughput (mean)", "95% CI", "speedup", "p50 / p99",
+                    "% peak", "J/sample", "trials"):
+            t.add_column(col, overflow="fold")
+        for row in a["rows"]:
+            ci = row["ci95"]
+            sp = row["speedup"]
+            spci = row["speedup_ci95"]
+            lat = (f"{row['latency_p50_s'] * 1e3:.2f} / {row['latency_p99_s'] * 1e3:.2f} ms"
+                   if row["latency_p50_s"] is not None else NA)
+            t.add_row(
+                row["target"],
+                _rate(row["throughput_per_second"], row["unit"], label),
+                f"{fmt_eng(ci[0])} – {fmt_eng(ci[1])}" if ci else NA,
+                ("baseline" if row["target"] == a["baseline"] else
+                 f"{sp:.2f}x" + (f" ({spci[0]:.2f}–{spci[1]:.2f})" if spci else "")
+                 if sp is not None else NA),
+                lat,
+                f"{row['percent_of_peak']:.0f}%" if row["percent_of_peak"] is not None else NA,
+                f"{row['energy_per_sample_joules']:.3g}"
+                if row["energy_per_sample_joules"] is not None else NA,
+                f"{row['ok_trials']}/{row['trials']}",
+            )
+        console.print(t)
+        for v in a["verdicts"]:
+            console.print(f"- {v}")
+        return
+    xs = a["x"]
+    t = Table(title=f"{title(study)}: throughput along {a['axis']}", title_justify="left")
+    t.add_column(a["axis"])
+    for k in a["series"]:
+        t.add_column(k, overflow="fold")
+        if a["kind"] == "threads":
+            t.add_column("efficiency")
+    for i, x in enumerate(xs):
+        cells = [f"{x:g}"]
+        for k, series in a["series"].items():
+            m = series[i]
+            cells.append(_rate(m["mean"], "samples", label) if m else "—")
+            if a["kind"] == "threads":
+                eff = a["scaling"][k]["efficiency"][i]
+                cells.append(f"{eff * 100:.0f}%" if eff is not None else "—")
+        t.add_row(*cells)
+    console.print(t)
+    for c in a["crossovers"]:
+        console.print(f"- {c['text']}")
+    if a["kind"] == "threads":
+        for k, s in a["scaling"].items():
+            n = s["stops_paying_off_after"]
+            console.print(f"- {k}: " + (f"adding threads stops paying off after {n} (the next "
+                                       "adds less than 5%)" if n else
+                                       "every added thread still pays off in this range"))
+
+
+def draw(study: Study, a: dict[str, Any], groups: dict[str, list[SnapshotRun]],
+         path: Path) -> None:
+    """The study's chart as PNG: bars with CIs, or lines with the crossovers marked."""
+    from hwprof.services import charts
+
+    label = study.base.info.sample_label
+    if a["kind"] in ("compare", "precision_xla"):
+        rows = a["rows"]
+        fig = charts.bar_chart(
+            [r["target"] for r in rows], [r["throughput_per_second"] for r in rows],
+            lows=[r["ci95"][0] if r["ci95"] else None for r in rows],
+            highs=[r["ci95"][1] if r["ci95"] else None for r in rows],
+            title=f"{title(study)}: mean of trials, 95% CI", ylabel=f"{label}/s")
+    else:
+        series = {k: (a["x"], [m["mean"] if m else None for m in v])
+                  for k, v in a["series"].items()}
+        marks = [(x, f"{c['a']} / {c['b']}") for c in a["crossovers"] for x in c["at"]]
+        fig = charts.line_chart(series, title=f"{title(study)} along {a['axis']}",
+                                xlabel=a["axis"], ylabel=f"{label}/s",
+                                log_x=a["kind"] in ("batch", "size"), markers=True, vlines=marks)
+    charts.to_png(fig, str(path))
+    if a["kind"] in ("compare", "precision_xla") and study.base.mode == "infer":
+        percentiles = (50.0, 90.0, 99.0, 99.9)
+        lat_series: dict[str, list[float | None]] = {}
+        for label_, runs in groups.items():
+            steps = [s for r in runs if r.result.ok and r.result.report is not None
+                     for s in r.result.report.steps.seconds]
+            if steps:
+                lat_series[label_] = [float(np.percentile(steps, q)) * 1e3
+                                      for q in percentiles]
+        if lat_series:
+            lat = charts.category_lines([f"p{q:g}" for q in percentiles], lat_series,
+                                        title=f"{title(study)}: step latency", ylabel="ms")
+            charts.to_png(lat, str(path.with_name(f"{path.stem}-latency{path.suffix}")))
+
+
+# -- commands --------------------------------------------------------------------------------------
+def run_sweep(args: argparse.Namespace) -> int:
+    """`hwprof sweep`."""
+    return study_command("sweep", args, OVER[args.over])  # type: ignore[arg-type]
+
+
+def run_roofline(args: argparse.Namespace) -> int:
+    """`hwprof roofline`: ceilings (cached or measured) and the snapshots' runs placed on them."""
+    from hwprof.services import studies
+
+    device = args.device
+    if device != "cpu" and not (device.startswith("gpu:") and device[4:].isdigit()):
+        return _usage("roofline", f'unknown device {device!r}: use "cpu" or "gpu:N"')
+    runs: list[SnapshotRun] = []
+    for path in args.snapshots:
+        try:
+            runs += load_snapshot(path).runs
+        except SnapshotError as err:
+            return _usage("roofline", str(err))
+    ceilings: Ceilings | None = None if args.measure else studies.cached_ceilings(device)
+    if ceilings is None:
+        from hwprof.services.runs import DeviceError, check_device
+
+        try:
+            check_device(studies.ceiling_specs(device)[0])
+        except DeviceError as err:
+            return _usage("roofline", str(err))
+        if args.seconds is not None and args.seconds <= 0:
+            return _usage("roofline", "--seconds must be more than 0")
+        seconds = args.seconds or studies.CEILING_SECONDS
+        print(f"hwprof roofline: measuring {device}'s ceilings (matmul fp32 and bf16, "
+              f"bandwidth: about {3 * seconds:.0f} s of runs)…", file=sys.stderr, flush=True)
+        try:
+            ceilings = studies.measure_ceilings(device, _device_label(device),
+                                                seconds=args.seconds)
+        except (ValueError, OSError, SnapshotError) as err:
+            print(f"hwprof roofline: could not measure the ceilings: {err}", file=sys.stderr)
+            return EXIT_FAILED
+    points = [p for r in runs if r.spec.device == device and (p := place(r, ceilings))]
+    doc = {
+        "device": device,
+        "ceilings": vars(ceilings),
+        "ridge_flops_per_byte": ceilings.ridge_intensity,
+        "runs": [vars(p) for p in points],
+        "cache": str(studies.ceilings_path()),
+    }
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        console = make_console()
+        reduced = "".join(f", {SHORT_PRECISION.get(p, p)} {fmt_flops(v)}"
+                          for p, v in ceilings.reduced_precision_flops.items())
+        console.print(
+            f"{ceilings.device_label} ({device}): compute ceiling fp32 "
+            f"{fmt_flops(ceilings.peak_flops)}{reduced} (matmul), bandwidth "
+            f"{fmt_rate(ceilings.bandwidth_bytes_per_second, 'B/s')} (bandwidth); ridge at "
+            f"{ceilings.ridge_intensity:.1f} FLOP/byte; measured {ceilings.measured_at} "
+            "(hwprof roofline --measure measures again)")
+        if points:
+            t = Table(title="runs on the roofline", title_justify="left")
+            for col in ("run", "FLOP/byte", "achieved", "% of roof", "bound by"):
+                t.add_column(col, overflow="fold")
+            for p in points:
+                t.add_row(p.label, f"{p.intensity:.2f}" if p.intensity else "unknown",
+                          fmt_flops(p.achieved_flops),
+                          f"{p.percent_of_roof:.0f}%" if p.percent_of_roof is not None else NA,
+                          p.bound or NA)
+            console.print(t)
+        elif args.snapshots:
+            console.print(f"no run of these snapshots measured FLOP/s on {device}")
+    if args.png is not None:
+        from hwprof.services import charts
+
+        roofs = [(f"{device} fp32", ceilings.peak_flops, ceilings.bandwidth_bytes_per_second)]
+        roofs += [(f"{device} {SHORT_PRECISION.get(p, p)}", v,
+                   ceilings.bandwidth_bytes_per_second)
+                  for p, v in ceilings.reduced_precision_flops.items()]
+        fig = charts.roofline_chart(
+            roofs,
+            [(p.label, p.intensity, p.achieved_flops) for p in points if p.intensity])
+        try:
+            charts.to_png(fig, str(args.png))
+            print(f"hwprof roofline: drew {args.png}", file=sys.stderr)
+        except OSError as err:
+            print(f"hwprof roofline: cannot draw {args.png}: {err}", file=sys.stderr)
+            return EXIT_FAILED
+    return EXIT_OK
+
+
+def _device_label(device: str) -> str:
+    if device == "cpu":
+        from hwprof.backends.cpu import detect_cpu
+
+        return detect_cpu().model_name or "CPU"
+    from hwprof.services.detect import detect_gpus
+
+    _, gpus = detect_gpus()
+    index = int(device[4:])
+    return next((g.name or device for g in gpus if g.index == index), device)

@@ -1,0 +1,125 @@
+"""Targets: a device with its settings, as a person writes them (``cpu threads=1``, ``gpu:0 bf16``).
+
+A target is what a comparison or a sweep puts side by side. It is written as a device followed by
+settings, each ``key=value`` or a bare word for the common ones::
+
+    cpu
+    cpu threads=2
+    gpu:0 precision=bf16 xla=on
+    cpu bf16 xla batch=64
+
+Keys: ``threads`` (TensorFlow's intra-op threads), ``inter`` (inter-op threads), ``precision``
+(``fp32``, ``bf16``, ``fp16``, or the Keras names), ``xla`` (on/off), ``batch``, ``size``. Anything
+else is refused with a message that says what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from hwprof.core.spec import RunSpec, validation_problems
+
+PRECISION_WORDS = {
+    "fp32": "fp32", "float32": "fp32",
+    "bf16": "mixed_bfloat16", "bfloat16": "mixed_bfloat16", "mixed_bfloat16": "mixed_bfloat16",
+    "fp16": "mixed_float16", "float16": "mixed_float16", "mixed_float16": "mixed_float16",
+}  # fmt: skip
+SHORT_PRECISION = {"fp32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16": "fp16"}
+ON, OFF = {"on", "true", "yes", "1"}, {"off", "false", "no", "0"}
+FIELDS = {"threads": "intra_op_threads", "inter": "inter_op_threads", "batch": "batch_size",
+          "size": "size"}
+KEYS = ("threads", "inter", "precision", "xla", "batch", "size")
+
+
+class TargetError(ValueError):
+    """A target that cannot be understood; the message says why and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A device and the settings that override the study's base spec."""
+
+    device: str
+    settings: dict[str, Any] = field(default_factory=dict)  # RunSpec field -> value
+
+    @property
+    def label(self) -> str:
+        """The canonical way to write it: ``cpu threads=2 bf16 xla``."""
+        parts = [self.device]
+        s = self.settings
+        if "intra_op_threads" in s:
+            parts.append(f"threads={s['intra_op_threads']}")
+        if "inter_op_threads" in s:
+            parts.append(f"inter={s['inter_op_threads']}")
+        if "precision" in s:
+            parts.append(SHORT_PRECISION[s["precision"]])
+        if "xla" in s:
+            parts.append("xla" if s["xla"] else "xla=off")
+        if "batch_size" in s:
+            parts.append(f"batch={s['batch_size']}")
+        if "size" in s:
+            parts.append(f"size={s['size']}")
+        return " ".join(parts)
+
+    def apply(self, base: RunSpec, **more: Any) -> RunSpec:
+        """``base`` run on this target (``more`` overrides last, e.g. a sweep's batch size)."""
+        fields = base.model_dump()
+        fields.update(device=self.device, **self.settings)
+        fields.update(more)
+        try:
+            return RunSpec(**fields)
+        except ValidationError as err:
+            why = "; ".join(f"{w}: {m}" if w else m for w, m in validation_problems(err))
+            raise TargetError(f"{self.label}: {why}") from err
+
+
+def _int(key: str, value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise TargetError(f"{key}={value!r}: a whole number is needed") from None
+    if n < 1:
+        raise TargetError(f"{key}={value}: must be at least 1")
+    return n
+
+
+def parse_target(text: str) -> Target:
+    """Parse ``cpu threads=2 bf16 xla``; a TargetError says what is wrong."""
+    words = text.replace(",", " ").split()
+    if not words:
+        raise TargetError("an empty target: write a device first, e.g. 'cpu' or 'gpu:0'")
+    device = words[0].lower()
+    if device in ("gpu", "cuda"):
+        device = "gpu:0"
+    if device != "cpu" and not (device.startswith("gpu:") and device[4:].isdigit()):
+        raise TargetError(f"{text!r}: a target starts with a device, 'cpu' or 'gpu:N', "
+                          f"not {words[0]!r}")
+    settings: dict[str, Any] = {}
+    for word in words[1:]:
+        key, _, value = word.partition("=")
+        key, value = key.lower(), value.lower()
+        if not value:  # bare words: bf16, fp16, fp32, xla
+            if key in PRECISION_WORDS:
+                settings["precision"] = PRECISION_WORDS[key]
+            elif key == "xla":
+                settings["xla"] = True
+            else:
+                raise TargetError(f"{text!r}: {word!r} is not a setting; use "
+                                  f"{', '.join(k + '=' for k in KEYS)} or bf16/fp16/fp32/xla")
+        elif key == "precision":
+            if value not in PRECISION_WORDS:
+                raise TargetError(f"precision={value}: use fp32, bf16 or fp16")
+            settings["precision"] = PRECISION_WORDS[value]
+        elif key == "xla":
+            if value not in ON | OFF:
+                raise TargetError(f"xla={value}: use on or off")
+            settings["xla"] = value in ON
+        elif key in FIELDS:
+            settings[FIELDS[key]] = _int(key, value)
+        else:
+            raise TargetError(f"{text!r}: unknown setting {key!r}; the settings are "
+                              f"{', '.join(KEYS)}")
+    return Target(device, settings)

@@ -1,0 +1,478 @@
+"""The Compare tab: one workload on several targets, or a sweep along one axis, with verdicts.
+
+The base run is the Run tab's form (workload, mode, batch, size, duration...); each target line
+(``cpu threads=2``, ``gpu:0 bf16 xla``) overrides its device and settings. The study's runs go
+through the window's run queue one at a time (a :class:`~hwprof.core.study.Study` decides the
+next one, and ends a sweep at out-of-memory), land in Results and in the session's snapshot with
+their study tags, and the chart, table and verdicts update after every run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from pydantic import ValidationError
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hwprof.core.compare import environment_diff
+from hwprof.core.snapshot import Snapshot, SnapshotRun
+from hwprof.core.spec import RunSpec, validation_problems
+from hwprof.core.study import (
+    AXIS_LABEL,
+    PlannedRun,
+    Study,
+    StudyKind,
+    analyze,
+    group_study,
+    parse_values,
+    study_targets,
+)
+from hwprof.core.targets import TargetError, parse_target
+from hwprof.core.units import NA, fmt_eng
+from hwprof.gui.live_panel import COLORS
+from hwprof.gui.runs import RunQueue
+
+KINDS: tuple[tuple[StudyKind, str], ...] = (
+    ("compare", "Compare targets"),
+    ("batch", "Sweep batch size"),
+    ("threads", "Sweep CPU threads"),
+    ("precision_xla", "Precision x XLA grid"),
+    ("size", "Sweep model size (mlp, matmul)"),
+)
+DEFAULT_TARGETS = "cpu threads=1\ncpu threads=2"
+
+
+class QtStudyPanel(QWidget):
+    """Study form, Start/Stop, and the findings: chart, verdicts, table."""
+
+    study_finished = Signal(object)  # the analysis dict
+
+    def __init__(
+        self,
+        queue: RunQueue,
+        base_spec: Callable[[], RunSpec],
+        others: Callable[[], list[tuple[str, Snapshot]]] = list,
+        this_machine: Callable[[], Snapshot | None] = lambda: None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.queue = queue
+        self.base_spec = base_spec
+        self.others = others
+        self.this_machine = this_machine
+        self.study: Study | None = None
+        self._planned: PlannedRun | None = None
+        self.analysis: dict[str, Any] | None = None
+
+        self.kind = QComboBox()
+        for key, text in KINDS:
+            self.kind.addItem(text, key)
+        self.kind.setToolTip("Compare: the same run on each target, repeated. A sweep runs each "
+                             "target along one axis and finds where one overtakes another.")
+        self.base_label = QLabel()
+        self.base_label.setWordWrap(True)
+        self.base_label.setToolTip("The workload and settings come from the Run tab; each target "
+                                   "line overrides the device and the settings it names.")
+        self.targets = QPlainTextEdit(DEFAULT_TARGETS)
+        self.targets.setObjectName("study_targets")
+        self.targets.setMaximumHeight(90)
+        self.targets.setToolTip("One target per line: a device, then settings. Examples:\n"
+                                "cpu threads=1\ncpu threads=2 bf16\ncpu xla\ngpu:0 precision=bf16 "
+                                "xla=on batch=64\nSettings: threads, inter, precision (fp32, "
+                                "bf16, fp16), xla (on/off), batch, size.")
+        self.values = QLineEdit()
+        self.values.setPlaceholderText("default: batch 1, 2, 4 ... 4096; threads 1..cores; "
+                                       "size per workload")
+        self.values.setToolTip("The sweep's values, separated by commas (e.g. 16,64,256)")
+        self.trials = QSpinBox()
+        self.trials.setRange(0, 20)
+        self.trials.setSpecialValueText("default (3 for comparisons, 1 for sweeps)")
+        self.trials.setToolTip("How many times each run is repeated; comparisons interleave the "
+                               "trials (A B, B A, ...) so drift does not favour one target")
+        self.seconds = QDoubleSpinBox()
+        self.seconds.setRange(0.5, 600)
+        self.seconds.setValue(5.0)
+        self.seconds.setSuffix(" s")
+        self.seconds.setToolTip("Timed seconds of every run of the study")
+        self.memory = QDoubleSpinBox()
+        self.memory.setRange(0, 4096)
+        self.memory.setSpecialValueText("none")
+        self.memory.setSuffix(" GiB")
+        self.memory.setToolTip("Sweeps: end a target's sweep once a run's peak memory goes over "
+                               "this (running out of memory ends it too)")
+        self.baseline = QComboBox()
+        self.baseline.setToolTip("The target the others are measured against")
+        self.start_button = QPushButton("Start study")
+        self.start_button.setObjectName("study_start")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.progress = QLabel("No study yet")
+        self.error = QLabel()
+        self.error.setObjectName("study_error")
+        self.error.setStyleSheet("color: #c0392b")
+        self.error.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Study", self.kind)
+        form.addRow("Base run", self.base_label)
+        form.addRow("Targets", self.targets)
+        form.addRow("Sweep values", self.values)
+        form.addRow("Trials", self.trials)
+        form.addRow("Seconds per run", self.seconds)
+        form.addRow("Memory limit", self.memory)
+        form.addRow("Baseline", self.baseline)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.progress, 1)
+
+        self.findings = QLabel("Start a study to see which target wins, by how much, and where "
+                               "the lines cross.")
+        self.findings.setObjectName("study_findings")
+        self.findings.setWordWrap(True)
+        self.findings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.chart = pg.PlotWidget()
+        self.chart.setMinimumHeight(220)
+        self.chart.showGrid(x=True, y=True, alpha=0.25)
+        self.chart.setMouseEnabled(x=False, y=False)
+        self.chart.hideButtons()
+        self.latency = pg.PlotWidget()
+        self.latency.setObjectName("study_latency")
+        self.latency.setMinimumHeight(160)
+        self.latency.showGrid(x=True, y=True, alpha=0.25)
+        self.latency.setMouseEnabled(x=False, y=False)
+        self.latency.hideButtons()
+        self.latency.setLabel("bottom", "step latency (ms)")
+        self.latency.setLabel("left", "share ≤ x")
+        self.latency.setToolTip("Inference: each target's latency distribution (CDF). Left and "
+                                "steep is fast and steady; a long tail to the right is jitter.")
+        self.latency.addLegend(offset=(-10, 10))
+        self.latency.hide()
+        self.table = QTableWidget(0, 0)
+        self.table.setObjectName("study_table")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(form)
+        top_layout.addLayout(buttons)
+        top_layout.addWidget(self.error)
+        results = QSplitter(Qt.Orientation.Vertical)
+        results.addWidget(self.chart)
+        results.addWidget(self.latency)
+        results.addWidget(self.table)
+        results.setStretchFactor(0, 3)
+        results.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(top)
+        layout.addWidget(self.findings)
+        layout.addWidget(results, 1)
+
+        self.kind.currentIndexChanged.connect(self._on_kind_changed)
+        self.targets.textChanged.connect(self._refresh_baselines)
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self._on_kind_changed()
+        self._refresh_baselines()
+
+    # -- the form ---------------------------------------------------------------------------------
+    @property
+    def current_kind(self) -> StudyKind:
+        """The study chosen in the form."""
+        return self.kind.currentData()
+
+    @Slot()
+    def _on_kind_changed(self) -> None:
+        sweep = self.current_kind in ("batch", "threads", "size")
+        self.values.setEnabled(sweep)
+        self.memory.setEnabled(self.current_kind in ("batch", "size"))
+        self.baseline.setEnabled(self.current_kind in ("compare", "precision_xla"))
+        self.refresh_base()
+
+    def refresh_base(self) -> None:
+        """Show the Run tab's settings as the base run."""
+        try:
+            self.base_label.setText(f"{self._base().label()}  (set on the Run tab)")
+        except (ValidationError, ValueError) as err:
+            self.base_label.setText(f"the Run tab's settings are not valid: {err}")
+
+    def _target_lines(self) -> list[str]:
+        return [ln.strip() for ln in self.targets.toPlainText().splitlines() if ln.strip()]
+
+    @Slot()
+    def _refresh_baselines(self) -> None:
+        current = self.baseline.currentText()
+        self.baseline.clear()
+        for line in self._target_lines():
+            try:
+                self.baseline.addItem(parse_target(line).label)
+            except TargetError:
+                continue
+        i = self.baseline.findText(current)
+        if i >= 0:
+            self.baseline.setCurrentIndex(i)
+
+    def _base(self) -> RunSpec:
+        base = self.base_spec()
+        return base.model_copy(update={"duration_seconds": float(self.seconds.value()),
+                                       "steady_cv": None, "steps": None})
+
+    def build(self) -> Study:
+        """The study the form describes; TargetError with a plain message when it cannot be."""
+        try:
+            base = RunSpec(**self._base().model_dump())
+        except ValidationError as err:
+            raise TargetError("the Run tab: " + "; ".join(
+                f"{w}: {m}" if w else m for w, m in validation_problems(err))) from None
+        kind = self.current_kind
+        targets = study_targets(kind, [parse_target(line) for line in self._target_lines()])
+        xs = parse_values(self.values.text()) if kind in ("batch", "threads", "size") else None
+        memory = self.memory.value() * 2**30 if self.memory.value() > 0 else None
+        return Study(kind, base, targets, xs=xs, trials=self.trials.value() or None,
+                     max_memory_bytes=memory)
+
+    # -- running ----------------------------------------------------------------------------------
+    @Slot()
+    def start(self) -> None:
+        """Start the study the form describes, or say in red why not."""
+        if self.study is not None:
+            self.error.setText("a study is running: stop it first")
+            return
+        try:
+            study = self.build()
+        except TargetError as err:
+            self.error.setText(str(err))
+            return
+        self.error.clear()
+        self.study = study
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self._enqueue_next()
+
+    @Slot()
+    def stop(self) -> None:
+        """End the study: the run in progress ends and what was measured stays."""
+        if self.study is None:
+            return
+        study = self.study
+        self._planned = None
+        if self.queue.current is not None:
+            self.queue.stop()
+        self._finish(study, stopped=True)
+
+    def _enqueue_next(self) -> None:
+        study = self.study
+        if study is None:
+            return
+        planned = study.next_run()
+        if planned is None:
+            self._finish(study)
+            return
+        self._planned = planned
+        done = len(study.runs)
+        where = (f" at {AXIS_LABEL[study.kind]} {planned.x:g}"
+                 if isinstance(planned.x, float | int) else "")
+        self.progress.setText(f"run {done + 1} of at most {study.planned}: {planned.target}"
+                              f"{where}, trial {planned.trial + 1}")
+        self.queue.add([planned.spec], tags=study.tags_for(planned))
+
+    @Slot(object)
+    def on_run_finished(self, record: SnapshotRun) -> None:
+        """A run ended (connected after the window's own handler): record it, queue the next."""
+        study, planned = self.study, self._planned
+        if study is None or planned is None or f"study:{study.id}" not in record.tags:
+            return
+        study.record(planned, record)
+        self._planned = None
+        self.show_findings(study)
+        self._enqueue_next()
+
+    def _finish(self, study: Study, *, stopped: bool = False) -> None:
+        self.study = None
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.progress.setText(f"{'Stopped' if stopped else 'Done'}: {len(study.runs)} runs")
+        self.show_findings(study)
+        if self.analysis is not None:
+            self.study_finished.emit(self.analysis)
+
+    # -- findings ---------------------------------------------------------------------------------
+    def show_findings(self, study: Study) -> None:
+        """Analyse the runs so far and show chart, verdicts and table."""
+        groups = group_study(study.runs).get(study.id, {})
+        others = self.others()
+        if study.kind in ("compare", "precision_xla"):
+            for name, snap in others:
+                for run in snap.runs:
+                    if (run.spec.workload, run.spec.mode) == (study.base.workload,
+                                                              study.base.mode) and run.result.ok:
+                        label = f"{name}: {run.spec.device} {run.spec.precision}" + (
+                            " xla" if run.spec.xla else "")
+                        groups.setdefault(label, []).append(run)
+        if not groups:
+            return
+        baseline = self.baseline.currentText() or None
+        a = analyze(study.kind, groups, baseline)
+        self.analysis = a
+        lines: list[str] = []
+        if a["kind"] in ("compare", "precision_xla"):
+            lines += a["verdicts"]
+        else:
+            lines += [c["text"] for c in a["crossovers"]]
+            for k, s in a.get("scaling", {}).items():
+                n = s["stops_paying_off_after"]
+                lines.append(f"{k}: adding threads stops paying off after {n}" if n else
+                             f"{k}: every added thread still pays off in this range")
+        lines += study.notes
+        if others:
+            mine = self.this_machine()
+            if mine is not None:
+                diff = environment_diff([mine] + [s for _, s in others])
+                if diff:
+                    lines.append("what differs between the machines: " + "; ".join(
+                        f"{fact}: {' | '.join(values)}" for fact, values in diff[:8]))
+        self.findings.setText("\n".join(f"• {x}" for x in lines) or "Running…")
+        self._draw(study, a)
+        self._fill_table(study, a)
+
+    def _draw(self, study: Study, a: dict[str, Any]) -> None:
+        self.chart.clear()
+        plot = self.chart.getPlotItem()
+        legend = plot.legend
+        if legend is not None:
+            legend.clear()
+        label = study.base.info.sample_label
+        plot.setLabel("left", "throughput", units=f"{label}/s")
+        if a["kind"] in ("compare", "precision_xla"):
+            rows = a["rows"]
+            xs = list(range(len(rows)))
+            heights = [r["throughput_per_second"] or 0.0 for r in rows]
+            brushes = [pg.mkBrush(COLORS[i % len(COLORS)]) for i in xs]
+            self.chart.addItem(pg.BarGraphItem(x=xs, height=heights, width=0.6, brushes=brushes))
+            tops = [(r["ci95"][1] - r["throughput_per_second"]) if r["ci95"] else 0.0
+                    for r in rows]
+            bottoms = [(r["throughput_per_second"] - r["ci95"][0]) if r["ci95"] else 0.0
+                       for r in rows]
+            self.chart.addItem(pg.ErrorBarItem(x=np.array(xs, dtype=float),
+                                               y=np.array(heights), top=np.array(tops),
+                                               bottom=np.array(bottoms), beam=0.2,
+                                               pen=pg.mkPen("k")))
+            plot.getAxis("bottom").setTicks([[(i, r["target"]) for i, r in enumerate(rows)]])
+            plot.setLabel("bottom", "target (bars: mean of trials; whiskers: 95% CI)")
+            plot.setLogMode(x=False, y=False)
+            self._draw_latency(study, a)
+            return
+        self.latency.hide()
+        log_x = a["kind"] in ("batch", "size")
+        plot.setLogMode(x=False, y=False)
+
+        def pos(x: float) -> float:  # batch and size double: equal steps on a log2 scale
+            return math.log2(x) if log_x else x
+
+        # a tick at each value swept, labelled as it is (64, not 2^6)
+        plot.getAxis("bottom").setTicks([[(pos(x), f"{x:g}") for x in a["x"]]])
+        plot.setLabel("bottom", a["axis"] + (" (log scale)" if log_x else ""))
+        if legend is None:
+            plot.addLegend(offset=(5, 5))
+        for i, (k, series) in enumerate(a["series"].items()):
+            pts = [(pos(x), m["mean"]) for x, m in zip(a["x"], series, strict=True) if m]
+            if pts:
+                self.chart.plot([p[0] for p in pts], [p[1] for p in pts], name=k,
+                                pen=pg.mkPen(COLORS[i % len(COLORS)], width=2), symbol="o",
+                                symbolSize=6, symbolBrush=COLORS[i % len(COLORS)])
+        for c in a["crossovers"]:
+            for x in c["at"]:
+                self.chart.addItem(pg.InfiniteLine(
+                    pos=pos(x), angle=90, pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine),
+                    label=f"crossover {x:.3g}", labelOpts={"position": 0.9, "color": "#555"}))
+
+    def _draw_latency(self, study: Study, a: dict[str, Any]) -> None:
+        groups = group_study(study.runs).get(study.id, {})
+        self.latency.clear()
+        legend = self.latency.getPlotItem().legend
+        if legend is not None:
+            legend.clear()
+        if study.base.mode != "infer":
+            self.latency.hide()
+            return
+        self.latency.show()
+        for i, r in enumerate(a["rows"]):
+            steps = sorted(s for run in groups.get(r["target"], []) if run.result.ok
+                           and run.result.report is not None
+                           for s in run.result.report.steps.seconds)
+            if steps:
+                ms = np.asarray(steps) * 1e3
+                share = np.arange(1, len(ms) + 1) / len(ms)
+                self.latency.plot(ms, share, name=r["target"],
+                                  pen=pg.mkPen(COLORS[i % len(COLORS)], width=2))
+
+    def _fill_table(self, study: Study, a: dict[str, Any]) -> None:
+        if a["kind"] in ("compare", "precision_xla"):
+            cols = ["target", "throughput", "95% CI", "speedup (95% CI)", "p50 / p99", "% peak",
+                    "J/sample", "trials", "verdict"]
+            rows = []
+            for r in a["rows"]:
+                ci, sp, spci = r["ci95"], r["speedup"], r["speedup_ci95"]
+                rows.append([
+                    r["target"], fmt_eng(r["throughput_per_second"]),
+                    f"{fmt_eng(ci[0])} – {fmt_eng(ci[1])}" if ci else NA,
+                    "baseline" if r["target"] == a["baseline"] else
+                    (f"{sp:.2f}x" + (f" ({spci[0]:.2f}–{spci[1]:.2f})" if spci else ""))
+                    if sp is not None else NA,
+                    f"{r['latency_p50_s'] * 1e3:.2f} / {r['latency_p99_s'] * 1e3:.2f} ms"
+                    if r["latency_p50_s"] is not None else NA,
+                    f"{r['percent_of_peak']:.0f}%" if r["percent_of_peak"] is not None else NA,
+                    f"{r['energy_per_sample_joules']:.3g}"
+                    if r["energy_per_sample_joules"] is not None else NA,
+                    f"{r['ok_trials']}/{r['trials']}",
+                    r["verdict"] or ("failed: " + "; ".join(r["failures"]) if r["failures"]
+                                     else ""),
+                ])
+        else:
+            cols = [a["axis"]]
+            for k in a["series"]:
+                cols.append(k)
+                if a["kind"] == "threads":
+                    cols.append(f"{k}: efficiency")
+            rows = []
+            for i, x in enumerate(a["x"]):
+                row = [f"{x:g}"]
+                for k, series in a["series"].items():
+                    m = series[i]
+                    row.append(fmt_eng(m["mean"]) if m else "—")
+                    if a["kind"] == "threads":
+                        eff = a["scaling"][k]["efficiency"][i]
+                        row.append(f"{eff * 100:.0f}%" if eff is not None else "—")
+                rows.append(row)
+        self.table.clear()
+        self.table.setColumnCount(len(cols))
+        self.table.setHorizontalHeaderLabels(cols)
+        self.table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                self.table.setItem(i, j, QTableWidgetItem(str(text)))

@@ -1,0 +1,162 @@
+"""Running studies (comparisons, sweeps) and measuring the roofline's ceilings.
+
+The plan and the statistics are pure (:mod:`hwprof.core.study`, :mod:`hwprof.core.roofline`); this
+module runs them: one worker process at a time through :func:`hwprof.services.runs.execute_run`.
+The window drives the same :class:`~hwprof.core.study.Study` through its run queue instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hwprof.core.paths import data_dir
+from hwprof.core.roofline import Ceilings
+from hwprof.core.snapshot import SnapshotRun
+from hwprof.core.spec import RunSpec
+from hwprof.core.study import PlannedRun, Study, tag_value
+from hwprof.services.runs import EventCallback, execute_run
+
+CEILINGS_FILE = "roofline-ceilings.json"
+CEILING_SECONDS = 6.0
+
+
+def run_study(
+    study: Study,
+    *,
+    on_start: Callable[[PlannedRun, int], None] | None = None,
+    on_done: Callable[[PlannedRun, SnapshotRun], None] | None = None,
+    on_event: EventCallback | None = None,
+    cancel: threading.Event | None = None,
+    env: dict[str, str] | None = None,
+) -> Study:
+    """Do the study's runs one after another; ``cancel`` ends the run in progress and the study."""
+    cancel = cancel or threading.Event()
+    k = 0
+    while not cancel.is_set():
+        planned = study.next_run()
+        if planned is None:
+            break
+        k += 1
+        if on_start is not None:
+            on_start(planned, k)
+        record = execute_run(planned.spec, on_event=on_event, cancel=cancel, env=env)
+        tagged = study.record(planned, record)
+        if on_done is not None:
+            on_done(planned, tagged)
+    return study
+
+
+# -- roofline ceilings -----------------------------------------------------------------------------
+def ceilings_path() -> Path:
+    """The cache of measured ceilings, one entry per device, in the data folder."""
+    return data_dir() / CEILINGS_FILE
+
+
+def device_key(device: str, device_label: str, tensorflow_version: str | None) -> str:
+    """What a cached ceiling is valid for: the device model and the TensorFlow that ran it."""
+    return f"{device}|{device_label}|tf {tensorflow_version or '?'}"
+
+
+def load_all_ceilings() -> dict[str, Ceilings]:
+    """Every cached ceiling (an unreadable cache is treated as empty: it is only a cache)."""
+    try:
+        raw = json.loads(ceilings_path().read_text())
+        return {k: Ceilings(**v) for k, v in raw.items()}
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def cached_ceilings(device: str) -> Ceilings | None:
+    """The newest cached ceilings of ``device`` ("cpu", "gpu:0") on this machine, if measured."""
+    found = [c for k, c in load_all_ceilings().items() if k.split("|", 1)[0] == device]
+    return max(found, key=lambda c: c.measured_at) if found else None
+
+
+def _store(c: Ceilings) -> None:
+    from hwprof.core.snapshot_io import atomic_write_bytes
+
+    all_ = load_all_ceilings()
+    all_[c.device_key] = c
+    data = {k: vars(v) for k, v in all_.items()}
+    atomic_write_bytes(ceilings_path(), json.dumps(data, indent=2).encode())
+
+
+def ceiling_specs(device: str, seconds: float | None = None) -> list[RunSpec]:
+    """The runs that measure a device's ceilings: big-N matmul (fp32, bf16), big-vector copy."""
+    big = 4096 if device.startswith("gpu") else 1024
+    seconds = seconds or CEILING_SECONDS
+    return [
+        RunSpec(workload="matmul", mode="infer", device=device, size=big, precision=p,
+                duration_seconds=seconds, steady_cv=None)
+        for p in ("fp32", "mixed_bfloat16")
+    ] + [RunSpec(workload="bandwidth", mode="infer", device=device, duration_seconds=seconds,
+                 steady_cv=None)]
+
+
+def ceilings_from_runs(device: str, device_label: str, runs: list[SnapshotRun]) -> Ceilings:
+    """Ceilings from the measuring runs (fp32 matmul and bandwidth must have worked)."""
+    by_kind = {(r.spec.workload, r.spec.precision): r for r in runs}
+    compute = by_kind.get(("matmul", "fp32"))
+    memory = by_kind.get(("bandwidth", "fp32"))
+    for run in (compute, memory):
+        if run is None or not run.result.ok:
+            raise ValueError(f"{run.spec.workload if run else 'a measuring run'} failed: "
+                             f"{run.result.reason if run else 'missing'}")
+    assert compute is not None and memory is not None
+    flops = compute.result.achieved_flops
+    bandwidth = memory.result.throughput_per_second  # bandwidth's unit is bytes
+    if not flops or not bandwidth:
+        raise ValueError("the measuring runs gave no FLOP/s or no bandwidth")
+    reduced: dict[str, float] = {str(p): r.result.achieved_flops for (w, p), r in by_kind.items()
+               if w == "matmul" and p != "fp32" and r.result.ok and r.result.achieved_flops}
+    tf_version = compute.result.report.tensorflow_version if compute.result.report else None
+    c = Ceilings(
+        device_key=device_key(device, device_label, tf_version),
+        device_label=device_label,
+        peak_flops=flops,
+        bandwidth_bytes_per_second=bandwidth,
+        measured_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        reduced_precision_flops=reduced,
+    )
+    _store(c)
+    return c
+
+
+def measure_ceilings(
+    device: str,
+    device_label: str,
+    *,
+    on_event: EventCallback | None = None,
+    cancel: threading.Event | None = None,
+    seconds: float | None = None,
+) -> Ceilings:
+    """Measure and cache ``device``'s ceilings (three runs of 6 s plus their start-up)."""
+    runs = [execute_run(s, on_event=on_event, cancel=cancel)
+            for s in ceiling_specs(device, seconds)]
+    return ceilings_from_runs(device, device_label, runs)
+
+
+def study_json(study: Study, analysis: dict[str, Any]) -> dict[str, Any]:
+    """What `--json` prints: the study, its findings, and each run's headline numbers."""
+    return {
+        "study": study.id,
+        "kind": study.kind,
+        "base": study.base.model_dump(mode="json"),
+        "targets": [t.label for t in study.targets],
+        "trials": study.trials,
+        "notes": study.notes,
+        "analysis": analysis,
+        "runs": [
+            {"target": tag_value(r, "target"),
+             "x": tag_value(r, "x"),
+             "spec": r.spec.label(), "status": r.result.status,
+             "throughput_per_second": r.result.throughput_per_second,
+             "reason": r.result.reason}
+            for r in study.runs
+        ],
+    }
