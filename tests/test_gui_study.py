@@ -105,3 +105,21 @@ def test_roofline_measures_and_places_runs(qtbot: QtBot, window: QtMainWindow) -
     rows = [roof.table.item(i, 0).text() for i in range(roof.table.rowCount())]
     assert any(r.startswith("matmul infer cpu") for r in rows)
     assert roof.table.item(0, 1).text() != "unknown"
+
+
+def test_scaling_over_devices_in_the_window(qtbot: QtBot, window: QtMainWindow) -> None:
+    run = window.run_panel
+    run.mode.setCurrentIndex(run.mode.findData("train"))
+    study = window.study_panel
+    study.kind.setCurrentIndex(study.kind.findData("replicas"))
+    study.targets.setPlainText("cpu")
+    study.values.setText("1,2")
+    study.seconds.setValue(1.0)
+    with qtbot.waitSignal(study.study_finished, timeout=STUDY_TIMEOUT_MS) as done:
+        study.start()
+    a = done.args[0]
+    assert a["x"] == [1.0, 2.0] and a["scaling"]["cpu"]["efficiency"][0] == 1.0
+    headers = [study.table.horizontalHeaderItem(i).text() for i in range(study.table.columnCount())]
+    assert headers == ["replicas (devices)", "cpu", "cpu: efficiency"]
+    assert study.table.item(0, 2).text() == "100%" and study.table.item(1, 2).text().endswith("%")
+    assert "still pays off" in study.findings.text() or "stops paying off" in study.findings.text()

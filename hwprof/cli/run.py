@@ -29,7 +29,7 @@ from hwprof.core.snapshot import SnapshotRun, append_run, new_snapshot, save_sna
 from hwprof.core.snapshot_io import SnapshotError
 from hwprof.core.spec import PRECISIONS, SCENARIOS, RunSpec, validation_problems
 from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
-from hwprof.services.runs import DeviceError, check_device, execute_run
+from hwprof.services.runs import DEFAULT_STALL_SECONDS, DeviceError, check_device, execute_run
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 AUTO_NAME = Path("<data folder>")  # --save without a file name
@@ -82,6 +82,21 @@ def register(sub: Any) -> None:
                    help="run the whole duration even once throughput is steady")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="give up after S seconds in all (default: duration + 600)")
+    p.add_argument("--replicas", type=int, default=None, metavar="N",
+                   help="train data-parallel on N devices of this machine with "
+                   "tf.distribute.MirroredStrategy (N logical CPU devices, or GPUs from --device "
+                   "on); --batch-size is per replica")
+    p.add_argument("--cluster", default=None, metavar="HOST:PORT,...",
+                   help="train across machines with tf.distribute.MultiWorkerMirroredStrategy: "
+                   "every worker's host:port, the same list on every node (task 0 is the chief: "
+                   "it gathers every node's result into one snapshot)")
+    p.add_argument("--task-index", type=int, default=None, metavar="I",
+                   help="with --cluster: this node's place in the list (0 = chief)")
+    p.add_argument("--peer-timeout", type=float, default=60.0, metavar="S",
+                   help="with --cluster: a peer silent this long fails the run (default 60)")
+    p.add_argument("--gather-timeout", type=float, default=120.0, metavar="S",
+                   help="with --cluster: how long the chief waits for the other nodes' results "
+                   "after its own run (default 120)")
     p.add_argument("--json", action="store_true", help="print the spec and result as JSON")
     p.add_argument("--save", type=Path, metavar="FILE", nargs="?", const=AUTO_NAME,
                    help="save a new snapshot (*.hwprof.json[.gz]) with this run; without FILE, "
@@ -139,6 +154,13 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         fields["warmup_steps"] = args.warmup
     if args.no_steady_stop:
         fields["steady_cv"] = None
+    if args.replicas is not None:
+        fields["replicas"] = args.replicas
+    if args.cluster is not None:
+        fields["cluster"] = tuple(n.strip() for n in args.cluster.split(",") if n.strip())
+        fields["task_index"] = args.task_index
+    elif args.task_index is not None:
+        raise ValueError("--task-index goes with --cluster")
     return RunSpec(**fields)
 
 
@@ -148,6 +170,7 @@ def _validation_message(err: ValidationError) -> str:
 
 
 _FLAGS = {
+    "replicas": "--replicas", "cluster": "--cluster", "task_index": "--task-index",
     "batch_size": "--batch-size", "size": "--size", "intra_op_threads": "--intra-threads",
     "inter_op_threads": "--inter-threads", "duration_seconds": "--duration", "steps": "--steps",
     "warmup_steps": "--warmup", "device": "--device", "workload": "WORKLOAD", "mode": "--mode",
@@ -296,6 +319,8 @@ def run_command(args: argparse.Namespace) -> int:
         return _usage(str(err.args[0]))
     except ValidationError as err:
         return _usage(_validation_message(err))
+    except ValueError as err:
+        return _usage(str(err))
     if args.timeout is not None and args.timeout <= 0:
         return _usage("--timeout must be a positive number of seconds")
     if args.save and args.append:
@@ -312,13 +337,32 @@ def run_command(args: argparse.Namespace) -> int:
     except DeviceError as err:
         return _usage(str(err))
 
+    gatherer = None
+    run_env: dict[str, str] | None = None
+    stall_s = DEFAULT_STALL_SECONDS
+    if spec.cluster is not None:
+        from hwprof.services import cluster
+
+        if args.gather_timeout <= 0 or args.peer_timeout <= 0:
+            return _usage("--gather-timeout and --peer-timeout must be positive seconds")
+        # a silent peer fails a collective after the peer timeout; a worker that cannot even
+        # form the cluster (an unreachable peer) sends nothing and is ended soon after
+        run_env = {cluster.PEER_TIMEOUT_ENV: str(args.peer_timeout)}
+        stall_s = args.peer_timeout + cluster.STALL_MARGIN_S
+        if spec.task_index == 0:
+            try:
+                gatherer = cluster.Gatherer(spec.cluster)
+            except OSError as err:
+                host, port = cluster.gather_address(spec.cluster)
+                return _usage(f"the chief cannot listen for results on {host}:{port} (its port "
+                              f"+ 1): {err}")
     view = ProgressView(spec, enabled=True)
     cancel = threading.Event()
     box: dict[str, SnapshotRun] = {}
 
     def work() -> None:
         box["run"] = execute_run(spec, on_event=view.on_event, cancel=cancel,
-                                 timeout_s=args.timeout)
+                                 timeout_s=args.timeout, stall_s=stall_s, env=run_env)
 
     interrupted = threading.Event()
 
@@ -342,8 +386,12 @@ def run_command(args: argparse.Namespace) -> int:
     view.stop()
     record = box.get("run")
     if record is None:
+        if gatherer is not None:
+            gatherer.close()
         print("hwprof run: the run ended without a result", file=sys.stderr)
         return EXIT_FAILED
+    if spec.cluster is not None:
+        return _cluster_finish(args, spec, record, gatherer, target, interrupted.is_set())
     result = record.result
     if args.json:
         print(json.dumps({"spec": spec.model_dump(mode="json"),
@@ -363,6 +411,77 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     cancelled = interrupted.is_set() or result.error_kind == "cancelled"
     return EXIT_CANCELLED if cancelled else EXIT_FAILED
+
+
+def _cluster_finish(args: argparse.Namespace, spec: RunSpec, record: SnapshotRun,
+                    gatherer: Any, target: Path | None, cancelled: bool) -> int:
+    """A cluster run has ended on this node: send the result to the chief, or gather them all."""
+    from hwprof.services import cluster
+    from hwprof.services.detect import detect_all
+
+    assert spec.cluster is not None and spec.task_index is not None
+    me = spec.cluster[spec.task_index]
+    record = record.model_copy(update={"tags": (*record.tags, f"task:{spec.task_index}",
+                                                f"node:{me}")})
+    result = record.result
+    console = make_console()
+    console.print(result_table(spec, result))
+    if not result.ok and not cancelled:
+        print(f"hwprof run: the cluster run failed on this node ({me}): {result.reason}. A peer "
+              "may be unreachable, started with another --cluster, or have stopped.",
+              file=sys.stderr)
+        for line in result.stderr_tail[-5:]:
+            print(f"  | {line}", file=sys.stderr)
+    machine = detect_all(with_tensorflow=False)
+    if gatherer is None:  # a worker: hand the result to the chief
+        try:
+            cluster.send_result(spec.cluster, spec.task_index, record, machine)
+            print(f"hwprof run: sent this node's result to the chief ({spec.cluster[0]})",
+                  file=sys.stderr)
+        except OSError as err:
+            print(f"hwprof run: {err}", file=sys.stderr)
+            return EXIT_FAILED
+        return EXIT_OK if result.ok else (EXIT_CANCELLED if cancelled else EXIT_FAILED)
+    # the chief: wait (bounded) for the others, then one snapshot with every node
+    wait_s = args.gather_timeout
+    print(f"hwprof run: waiting up to {wait_s:g} s for the other nodes' results…",
+          file=sys.stderr, flush=True)
+    missing = gatherer.wait(wait_s)
+    gatherer.close()
+    for problem in gatherer.errors:
+        print(f"hwprof run: {problem}", file=sys.stderr)
+    nodes = sorted(gatherer.results.values(), key=lambda n: n.task_index)
+    t = Table(title="cluster: every node", title_justify="left")
+    for col in ("task", "node", "status", "throughput (cluster)", "host"):
+        t.add_column(col)
+    t.add_row("0 (chief)", me, result.status, _rate(result.throughput_per_second, spec),
+              machine.host.hostname)
+    for n in nodes:
+        t.add_row(str(n.task_index), spec.cluster[n.task_index], n.run.result.status,
+                  _rate(n.run.result.throughput_per_second, n.run.spec),
+                  n.machine.host.hostname)
+    console.print(t)
+    if missing:
+        print(f"hwprof run: no result from task(s) {', '.join(map(str, missing))} within "
+              f"{wait_s:g} s: the snapshot has the others", file=sys.stderr)
+    path = target or auto_snapshot_path(spec)
+    from hwprof.core.snapshot import ClusterNode
+
+    snap = new_snapshot(machine).with_run(record)
+    for n in nodes:
+        snap = snap.with_run(n.run)
+    snap = snap.model_copy(update={"cluster_nodes": tuple(
+        ClusterNode(task_index=n.task_index, address=spec.cluster[n.task_index],
+                    machine=n.machine) for n in nodes)})
+    try:
+        save_snapshot(snap, path)
+    except SnapshotError as err:
+        print(f"hwprof run: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"hwprof run: saved every node's run to {path}", file=sys.stderr)
+    if cancelled:
+        return EXIT_CANCELLED
+    return EXIT_OK if result.ok and not missing else EXIT_FAILED
 
 
 def _store(record: SnapshotRun, path: Path, *, append: bool) -> int:

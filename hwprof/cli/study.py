@@ -17,7 +17,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pydantic import ValidationError
 from rich.table import Table
 
@@ -29,6 +28,7 @@ from hwprof.core.snapshot_io import SnapshotError
 from hwprof.core.spec import RunSpec, validation_problems
 from hwprof.core.study import (
     AXIS_LABEL,
+    SCALING_KINDS,
     PlannedRun,
     Study,
     StudyKind,
@@ -41,7 +41,8 @@ from hwprof.core.targets import SHORT_PRECISION, TargetError, parse_target
 from hwprof.core.units import NA, fmt_count, fmt_eng, fmt_flops, fmt_rate
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
-OVER = {"batch": "batch", "threads": "threads", "precision-xla": "precision_xla", "size": "size"}
+OVER = {"batch": "batch", "threads": "threads", "precision-xla": "precision_xla", "size": "size",
+        "replicas": "replicas"}
 STUDY_SECONDS = 5.0
 
 
@@ -79,7 +80,9 @@ def register(sub: Any) -> None:
         help="run a workload along one axis and find where targets cross",
         description="Run one workload along an axis (batch size: powers of two until out of "
         "memory or --max-memory-gb; intra-op threads 1..N with scaling efficiency; the "
-        "precision x XLA grid; model size for mlp and matmul), for each --target, and find "
+        "precision x XLA grid; model size for mlp and matmul; data-parallel replicas 1..N "
+        "with tf.distribute.MirroredStrategy, with scaling efficiency), for each --target, "
+        "and find "
         "where one target overtakes another.",
     )
     add_base_arguments(p, workload_flag=False)
@@ -328,62 +331,40 @@ def print_analysis(study: Study, a: dict[str, Any]) -> None:
     t.add_column(a["axis"])
     for k in a["series"]:
         t.add_column(k, overflow="fold")
-        if a["kind"] == "threads":
+        if a["kind"] in SCALING_KINDS:
             t.add_column("efficiency")
     for i, x in enumerate(xs):
         cells = [f"{x:g}"]
         for k, series in a["series"].items():
             m = series[i]
             cells.append(_rate(m["mean"], "samples", label) if m else "—")
-            if a["kind"] == "threads":
+            if a["kind"] in SCALING_KINDS:
                 eff = a["scaling"][k]["efficiency"][i]
                 cells.append(f"{eff * 100:.0f}%" if eff is not None else "—")
         t.add_row(*cells)
     console.print(t)
     for c in a["crossovers"]:
         console.print(f"- {c['text']}")
-    if a["kind"] == "threads":
+    if a["kind"] in SCALING_KINDS:
         for k, s in a["scaling"].items():
             n = s["stops_paying_off_after"]
-            console.print(f"- {k}: " + (f"adding threads stops paying off after {n} (the next "
+            what = "threads" if a["kind"] == "threads" else "replicas"
+            console.print(f"- {k}: " + (f"adding {what} stops paying off after {n} (the next "
                                        "adds less than 5%)" if n else
-                                       "every added thread still pays off in this range"))
+                                       f"every added {what[:-1]} still pays off in this range"))
 
 
 def draw(study: Study, a: dict[str, Any], groups: dict[str, list[SnapshotRun]],
          path: Path) -> None:
-    """The study's chart as PNG: bars with CIs, or lines with the crossovers marked."""
+    """The study's charts as PNG (and, for inference comparisons, a latency chart beside it)."""
     from hwprof.services import charts
+    from hwprof.services.studies import study_figures
 
-    label = study.base.info.sample_label
-    if a["kind"] in ("compare", "precision_xla"):
-        rows = a["rows"]
-        fig = charts.bar_chart(
-            [r["target"] for r in rows], [r["throughput_per_second"] for r in rows],
-            lows=[r["ci95"][0] if r["ci95"] else None for r in rows],
-            highs=[r["ci95"][1] if r["ci95"] else None for r in rows],
-            title=f"{title(study)}: mean of trials, 95% CI", ylabel=f"{label}/s")
-    else:
-        series = {k: (a["x"], [m["mean"] if m else None for m in v])
-                  for k, v in a["series"].items()}
-        marks = [(x, f"{c['a']} / {c['b']}") for c in a["crossovers"] for x in c["at"]]
-        fig = charts.line_chart(series, title=f"{title(study)} along {a['axis']}",
-                                xlabel=a["axis"], ylabel=f"{label}/s",
-                                log_x=a["kind"] in ("batch", "size"), markers=True, vlines=marks)
-    charts.to_png(fig, str(path))
-    if a["kind"] in ("compare", "precision_xla") and study.base.mode == "infer":
-        percentiles = (50.0, 90.0, 99.0, 99.9)
-        lat_series: dict[str, list[float | None]] = {}
-        for label_, runs in groups.items():
-            steps = [s for r in runs if r.result.ok and r.result.report is not None
-                     for s in r.result.report.steps.seconds]
-            if steps:
-                lat_series[label_] = [float(np.percentile(steps, q)) * 1e3
-                                      for q in percentiles]
-        if lat_series:
-            lat = charts.category_lines([f"p{q:g}" for q in percentiles], lat_series,
-                                        title=f"{title(study)}: step latency", ylabel="ms")
-            charts.to_png(lat, str(path.with_name(f"{path.stem}-latency{path.suffix}")))
+    figs = study_figures(title(study), study.base.info.sample_label, study.base.mode, a, groups)
+    charts.to_png(figs[0], str(path))
+    for k, fig in enumerate(figs[1:], start=1):
+        charts.to_png(fig, str(path.with_name(f"{path.stem}-{'latency' if k == 1 else k}"
+                                              f"{path.suffix}")))
 
 
 # -- commands --------------------------------------------------------------------------------------

@@ -72,6 +72,14 @@ class SnapshotRun(_Model):
     tags: tuple[str, ...] = ()
 
 
+class ClusterNode(_Model):
+    """Another machine of a multi-worker run, as its own ``hwprof detect`` saw it."""
+
+    task_index: int
+    address: str  # its host:port in the cluster
+    machine: DetectReport
+
+
 class Snapshot(_Model):
     """A profile snapshot (schema v1)."""
 
@@ -86,6 +94,8 @@ class Snapshot(_Model):
     machine: DetectReport
     environment_variables: dict[str, str] = Field(default_factory=dict)
     runs: tuple[SnapshotRun, ...] = ()
+    cluster_nodes: tuple[ClusterNode, ...] = Field(
+        default=(), description="a multi-machine run: every other node's machine, by task index")
 
     def with_run(self, run: SnapshotRun) -> Snapshot:
         """A copy with one more run."""

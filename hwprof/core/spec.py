@@ -36,6 +36,11 @@ DEFAULT_STEADY_CV = 0.02
 STEADY_WINDOWS = 5
 
 
+# Keras models that train data-parallel under tf.distribute (the raw-op workloads have no model)
+DISTRIBUTED_WORKLOADS = ("mlp", "conv", "cifar10_cnn", "resnet50", "mobilenet_v2", "lstm",
+                         "transformer")
+
+
 class RunSpec(BaseModel):
     """One run's full settings. ``None`` means "the workload's default" where that applies."""
 
@@ -71,6 +76,31 @@ class RunSpec(BaseModel):
         "None runs the whole duration",
     )
     seed: int = 0
+    replicas: int | None = Field(
+        default=None, ge=1, le=1024,
+        description="data-parallel replicas on this machine (tf.distribute.MirroredStrategy): "
+        "N logical CPU devices, or GPUs N..N+replicas-1; batch_size is per replica",
+    )
+    cluster: tuple[str, ...] | None = Field(
+        default=None,
+        description="host:port of every worker, for tf.distribute.MultiWorkerMirroredStrategy",
+    )
+    task_index: int | None = Field(default=None, ge=0, description="this node's place in cluster")
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_form(cls, cluster: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if cluster is None:
+            return None
+        if len(cluster) < 1:
+            raise ValueError("a cluster needs at least one host:port")
+        for node in cluster:
+            host, sep, port = node.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{node!r} is not host:port (e.g. 10.0.0.2:12345)")
+        if len(set(cluster)) != len(cluster):
+            raise ValueError("a host:port appears twice in the cluster")
+        return cluster
 
     @field_validator("workload")
     @classmethod
@@ -108,7 +138,38 @@ class RunSpec(BaseModel):
             raise ValueError("the single-stream scenario runs batch 1: leave the batch size out")
         if self.duration_seconds is None and self.steps is None:
             raise ValueError("give a duration or a number of steps")
+        if self.distributed:
+            if self.mode != "train" or self.workload not in DISTRIBUTED_WORKLOADS:
+                raise ValueError("distributed runs train a Keras model: "
+                                 f"{', '.join(DISTRIBUTED_WORKLOADS)} in train mode")
+            if self.xla:
+                raise ValueError("distributed runs are measured without XLA")
+        if (self.cluster is None) != (self.task_index is None):
+            raise ValueError("a cluster run needs both the cluster and this node's task index")
+        if self.cluster is not None and self.task_index is not None:
+            if self.task_index >= len(self.cluster):
+                raise ValueError(f"task index {self.task_index} is not in a cluster of "
+                                 f"{len(self.cluster)} (0 to {len(self.cluster) - 1})")
+            if self.replicas not in (None, 1):
+                raise ValueError("a cluster run uses one device per node: leave replicas out")
         return self
+
+    @property
+    def distributed(self) -> bool:
+        """Whether tf.distribute runs it (replicas on this machine, or a cluster)."""
+        return self.replicas is not None or self.cluster is not None
+
+    @property
+    def replicas_in_sync(self) -> int:
+        """How many replicas train together: local replicas, or one per cluster node."""
+        if self.cluster is not None:
+            return len(self.cluster)
+        return self.replicas or 1
+
+    @property
+    def global_batch_size(self) -> int:
+        """The batch of one step over every replica."""
+        return self.effective_batch_size * self.replicas_in_sync
 
     @property
     def info(self) -> WorkloadInfo:
@@ -151,6 +212,10 @@ class RunSpec(BaseModel):
             parts.append(f"inter={self.inter_op_threads}")
         if self.scenario != "offline":
             parts.append(self.scenario)
+        if self.replicas is not None:
+            parts.append(f"x{self.replicas} replicas")
+        if self.cluster is not None:
+            parts.append(f"cluster of {len(self.cluster)} (task {self.task_index})")
         return " ".join(parts)
 
 

@@ -35,10 +35,13 @@ from hwprof.core.snapshot import SnapshotRun
 from hwprof.core.spec import RunSpec
 from hwprof.core.targets import Target, TargetError
 
-StudyKind = Literal["compare", "batch", "threads", "precision_xla", "size"]
-STUDY_KINDS: tuple[StudyKind, ...] = ("compare", "batch", "threads", "precision_xla", "size")
+StudyKind = Literal["compare", "batch", "threads", "precision_xla", "size", "replicas"]
+STUDY_KINDS: tuple[StudyKind, ...] = ("compare", "batch", "threads", "precision_xla", "size",
+                                      "replicas")
 AXIS_LABEL = {"compare": "target", "batch": "batch size", "threads": "intra-op threads",
-              "precision_xla": "precision and XLA", "size": "model size"}
+              "precision_xla": "precision and XLA", "size": "model size",
+              "replicas": "replicas (devices)"}
+SCALING_KINDS = ("threads", "replicas")  # sweeps that report scaling efficiency
 
 
 # -- tags ------------------------------------------------------------------------------------------
@@ -246,11 +249,12 @@ def study_targets(kind: StudyKind, targets: Sequence[Target]) -> list[Target]:
         d = targets[0] if targets else Target("cpu")
         return [Target(d.device, {**d.settings, "precision": p, "xla": x})
                 for p in ("fp32", "mixed_bfloat16") for x in (False, True)]
-    if kind == "threads":
+    if kind in ("threads", "replicas"):
         targets = targets or [Target("cpu")]
+        setting = "intra_op_threads" if kind == "threads" else "replicas"
         for t in targets:
-            if "intra_op_threads" in t.settings:
-                raise TargetError(f"{t.label}: a thread sweep sets threads itself")
+            if setting in t.settings:
+                raise TargetError(f"{t.label}: this sweep sets {kind} itself")
         return targets
     if not targets:
         raise TargetError("name at least one target, e.g. cpu")
@@ -339,6 +343,10 @@ class Study:
             return list(DEFAULT_SIZES[self.base.workload])
         if self.kind == "threads":
             return list(range(1, (os.cpu_count() or 1) + 1))
+        if self.kind == "replicas":
+            if any(t.device != "cpu" for t in self.targets):
+                raise TargetError("say how many GPUs to scale over, e.g. values 1,2,4,8")
+            return list(range(1, (os.cpu_count() or 1) + 1))
         return []
 
     def _make_plan(self) -> list[PlannedRun]:
@@ -350,8 +358,8 @@ class Study:
                     t = self.targets[(k + trial) % n]
                     plan.append(PlannedRun(t.apply(self.base), t.label, None, trial))
             return plan
-        field_name = {"batch": "batch_size", "size": "size", "threads": "intra_op_threads"}[
-            self.kind]
+        field_name = {"batch": "batch_size", "size": "size", "threads": "intra_op_threads",
+                      "replicas": "replicas"}[self.kind]
         for x in self.xs:
             for trial in range(self.trials):
                 for t in self.targets:
@@ -384,7 +392,7 @@ class Study:
             update={"tags": tuple(run.tags) + mine})
         self.runs.append(tagged)
         r = run.result
-        if self.kind in ("batch", "size", "threads"):
+        if self.kind in ("batch", "size", "threads", "replicas"):
             where = f"{AXIS_LABEL[self.kind]} {planned.x:g}" if isinstance(planned.x, float | int) \
                 else ""
             memory = r.report.peak_memory_bytes if r.report is not None else None
@@ -455,7 +463,7 @@ def analyze(kind: StudyKind, groups: dict[str, list[SnapshotRun]],
          "text": crossover_text(a, b, xs, means[a], means[b], AXIS_LABEL[kind])}
         for i, a in enumerate(labels) for b in labels[i + 1:]
     ]
-    if kind == "threads":
+    if kind in SCALING_KINDS:
         out["scaling"] = {}
         for k, ys in means.items():
             threads = [int(x) for x in xs]

@@ -41,6 +41,7 @@ from hwprof.core.snapshot import Snapshot, SnapshotRun
 from hwprof.core.spec import RunSpec, validation_problems
 from hwprof.core.study import (
     AXIS_LABEL,
+    SCALING_KINDS,
     PlannedRun,
     Study,
     StudyKind,
@@ -58,6 +59,7 @@ KINDS: tuple[tuple[StudyKind, str], ...] = (
     ("compare", "Compare targets"),
     ("batch", "Sweep batch size"),
     ("threads", "Sweep CPU threads"),
+    ("replicas", "Scale over devices (tf.distribute)"),
     ("precision_xla", "Precision x XLA grid"),
     ("size", "Sweep model size (mlp, matmul)"),
 )
@@ -208,7 +210,7 @@ class QtStudyPanel(QWidget):
 
     @Slot()
     def _on_kind_changed(self) -> None:
-        sweep = self.current_kind in ("batch", "threads", "size")
+        sweep = self.current_kind in ("batch", "threads", "size", "replicas")
         self.values.setEnabled(sweep)
         self.memory.setEnabled(self.current_kind in ("batch", "size"))
         self.baseline.setEnabled(self.current_kind in ("compare", "precision_xla"))
@@ -251,7 +253,8 @@ class QtStudyPanel(QWidget):
                 f"{w}: {m}" if w else m for w, m in validation_problems(err))) from None
         kind = self.current_kind
         targets = study_targets(kind, [parse_target(line) for line in self._target_lines()])
-        xs = parse_values(self.values.text()) if kind in ("batch", "threads", "size") else None
+        xs = (parse_values(self.values.text())
+              if kind in ("batch", "threads", "size", "replicas") else None)
         memory = self.memory.value() * 2**30 if self.memory.value() > 0 else None
         return Study(kind, base, targets, xs=xs, trials=self.trials.value() or None,
                      max_memory_bytes=memory)
@@ -346,8 +349,10 @@ class QtStudyPanel(QWidget):
             lines += [c["text"] for c in a["crossovers"]]
             for k, s in a.get("scaling", {}).items():
                 n = s["stops_paying_off_after"]
-                lines.append(f"{k}: adding threads stops paying off after {n}" if n else
-                             f"{k}: every added thread still pays off in this range")
+                what = "threads" if study.kind == "threads" else "replicas"
+                lines.append(f"{k}: adding {what} stops paying off after {n}" if n else
+                             f"{k}: every added {what[:-1]} still pays off in this range "
+                             "(labels: scaling efficiency)")
         lines += study.notes
         if others:
             mine = self.this_machine()
@@ -384,6 +389,7 @@ class QtStudyPanel(QWidget):
                                                pen=pg.mkPen("k")))
             plot.getAxis("bottom").setTicks([[(i, r["target"]) for i, r in enumerate(rows)]])
             plot.setLabel("bottom", "target (bars: mean of trials; whiskers: 95% CI)")
+            plot.enableAutoRange(axis="y")
             plot.setLogMode(x=False, y=False)
             self._draw_latency(study, a)
             return
@@ -405,6 +411,15 @@ class QtStudyPanel(QWidget):
                 self.chart.plot([p[0] for p in pts], [p[1] for p in pts], name=k,
                                 pen=pg.mkPen(COLORS[i % len(COLORS)], width=2), symbol="o",
                                 symbolSize=6, symbolBrush=COLORS[i % len(COLORS)])
+        tops = [m["mean"] for v in a["series"].values() for m in v if m]
+        if tops:  # from zero, with room for the labels: a 12% gain should look like one
+            plot.setYRange(0, max(tops) * 1.15, padding=0)
+        for k, sc in a.get("scaling", {}).items():  # each point's scaling efficiency
+            for x, m, eff in zip(a["x"], a["series"][k], sc["efficiency"], strict=True):
+                if m and eff is not None:
+                    text = pg.TextItem(f"{eff * 100:.0f}%", anchor=(0.5, 1.3), color="#444")
+                    text.setPos(pos(x), m["mean"])
+                    self.chart.addItem(text)
         for c in a["crossovers"]:
             for x in c["at"]:
                 self.chart.addItem(pg.InfiniteLine(
@@ -457,7 +472,7 @@ class QtStudyPanel(QWidget):
             cols = [a["axis"]]
             for k in a["series"]:
                 cols.append(k)
-                if a["kind"] == "threads":
+                if a["kind"] in SCALING_KINDS:
                     cols.append(f"{k}: efficiency")
             rows = []
             for i, x in enumerate(a["x"]):
@@ -465,7 +480,7 @@ class QtStudyPanel(QWidget):
                 for k, series in a["series"].items():
                     m = series[i]
                     row.append(fmt_eng(m["mean"]) if m else "—")
-                    if a["kind"] == "threads":
+                    if a["kind"] in SCALING_KINDS:
                         eff = a["scaling"][k]["efficiency"][i]
                         row.append(f"{eff * 100:.0f}%" if eff is not None else "—")
                 rows.append(row)

@@ -11,6 +11,7 @@ of memory, crashes, hangs, is cancelled), :meth:`WorkerRun.wait` returns: a
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import signal
@@ -47,7 +48,15 @@ def worker_env(spec: RunSpec) -> dict[str, str]:
     env = {"KERAS_HOME": str(keras_home()), "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
     # NVML and CUDA number GPUs alike in PCI bus order, so gpu:N is the N-th GPU in both; a CPU
     # run sees no GPU at all, so TensorFlow cannot place anything there or take its memory.
-    env["CUDA_VISIBLE_DEVICES"] = str(spec.gpu_index) if spec.is_gpu else ""
+    if spec.is_gpu and spec.gpu_index is not None:
+        first, count = spec.gpu_index, spec.replicas or 1  # replicas: this GPU and the next ones
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(first + i) for i in range(count))
+    else:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    if spec.cluster is not None and spec.task_index is not None:
+        # tf.distribute.MultiWorkerMirroredStrategy reads the cluster from TF_CONFIG
+        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": list(spec.cluster)},
+                                       "task": {"type": "worker", "index": spec.task_index}})
     return env
 
 

@@ -93,8 +93,9 @@ def line_chart(
     log_y: bool = False,
     markers: bool = False,
     vlines: Sequence[tuple[float, str]] = (),
+    annotations: Sequence[tuple[float, float, str]] = (),
 ) -> Any:
-    """One line per named series of (x, y); None in y is a gap."""
+    """One line per named series of (x, y); None in y is a gap; text at (x, y) annotations."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
     for i, (name, (xs, ys)) in enumerate(series.items()):
@@ -120,6 +121,9 @@ def line_chart(
             fontsize=7,
             color="grey",
         )
+    for x, y, text in annotations:
+        ax.annotate(text, (x, y), xytext=(0, 6), textcoords="offset points", ha="center",
+                    fontsize=7)
     if log_x:
         from matplotlib.ticker import FuncFormatter
 

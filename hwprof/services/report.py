@@ -97,6 +97,35 @@ RUN_HEADERS = (
 )  # fmt: skip
 
 
+def _study_sections(snapshot: Snapshot) -> list[str]:
+    """Each comparison or sweep of the snapshot: its verdicts, crossovers, scaling and charts."""
+    from hwprof.core.study import analyze, group_study, tag_value
+    from hwprof.services.studies import study_figures
+
+    out: list[str] = []
+    for sid, groups in group_study(snapshot.runs).items():
+        first = next(iter(groups.values()))[0]
+        kind = tag_value(first, "kind") or "compare"
+        try:
+            a = analyze(kind, groups)  # type: ignore[arg-type]
+        except (ValueError, KeyError):
+            continue
+        title = f"{first.spec.workload} {first.spec.mode}"
+        if not out:
+            out.append("<h2>Comparisons and sweeps</h2>")
+        out.append(f"<h3>{_e(title)}: {_e(a['axis'])} (study {_e(sid)})</h3>")
+        lines = list(a.get("verdicts", [])) + [c["text"] for c in a.get("crossovers", [])]
+        for k, sc in a.get("scaling", {}).items():
+            effs = [f"{x:g}: {e * 100:.0f}%" for x, e in zip(a["x"], sc["efficiency"],
+                                                             strict=True) if e is not None]
+            lines.append(f"{k}: scaling efficiency {', '.join(effs)}")
+        out.append("<ul>" + "".join(f"<li>{_e(x)}</li>" for x in lines) + "</ul>")
+        for fig in study_figures(title, first.spec.info.sample_label, first.spec.mode, a,
+                                 groups):
+            out.append(charts.to_svg(fig))
+    return out
+
+
 def _telemetry_charts(run: SnapshotRun) -> list[str]:
     tel = run.telemetry
     if tel is None or tel.sample_count < 2:
@@ -188,6 +217,16 @@ def html_report(snapshot: Snapshot, *, source: str = "") -> str:
     for cpu in m.cpus:
         if cpu.peak is not None:
             parts.append(f"<p class='muted'>CPU peak estimate: {_e(cpu.peak.formula)}</p>")
+    if snapshot.cluster_nodes:
+        parts.append("<h2>Every node of the cluster</h2>")
+        chief = next((r.spec.cluster[0] for r in snapshot.runs if r.spec.cluster), "")
+        node_rows = [["0 (chief)", chief, m.host.hostname, m.cpus[0].model_name if m.cpus else "",
+                      str(len(m.gpus))]]
+        node_rows += [[str(n.task_index), n.address, n.machine.host.hostname,
+                       n.machine.cpus[0].model_name if n.machine.cpus else "",
+                       str(len(n.machine.gpus))] for n in snapshot.cluster_nodes]
+        parts.append(_table(("task", "address", "host", "CPU", "GPUs"),
+                            [[x or "" for x in r] for r in node_rows]))
     parts.append("<h2>Runs</h2>")
     rows = [run_row(i, run) for i, run in enumerate(snapshot.runs)]
     parts.append(_table(RUN_HEADERS, rows, numeric=frozenset({0, 3, 5, 6, 7})))
@@ -223,6 +262,7 @@ def html_report(snapshot: Snapshot, *, source: str = "") -> str:
                 ylabel="ms",
             )
             parts.append(charts.to_svg(fig))
+    parts += _study_sections(snapshot)
     parts.append("<h2>Each run</h2>")
     parts += [_run_section(i, run) for i, run in enumerate(snapshot.runs)]
     parts.append("<p class='muted'>Made by hwprof. This page loads nothing from the network.</p>")

@@ -160,3 +160,47 @@ def study_json(study: Study, analysis: dict[str, Any]) -> dict[str, Any]:
             for r in study.runs
         ],
     }
+
+
+def study_figures(title: str, sample_label: str, mode: str, a: dict[str, Any],
+                  groups: dict[str, list[SnapshotRun]]) -> list[Any]:
+    """A study's charts (matplotlib figures), for the CLI's PNGs and the HTML report.
+
+    Comparisons: bars with CIs and, for inference, latency percentiles. Sweeps: lines with the
+    crossovers marked and, for thread and replica sweeps, each point's scaling efficiency.
+    """
+    import numpy as np
+
+    from hwprof.services import charts
+
+    if a["kind"] in ("compare", "precision_xla"):
+        rows = a["rows"]
+        figs = [charts.bar_chart(
+            [r["target"] for r in rows], [r["throughput_per_second"] for r in rows],
+            lows=[r["ci95"][0] if r["ci95"] else None for r in rows],
+            highs=[r["ci95"][1] if r["ci95"] else None for r in rows],
+            title=f"{title}: mean of trials, 95% CI", ylabel=f"{sample_label}/s")]
+        if mode == "infer":
+            percentiles = (50.0, 90.0, 99.0, 99.9)
+            lat: dict[str, list[float | None]] = {}
+            for label, runs in groups.items():
+                steps = [s for r in runs if r.result.ok and r.result.report is not None
+                         for s in r.result.report.steps.seconds]
+                if steps:
+                    lat[label] = [float(np.percentile(steps, q)) * 1e3 for q in percentiles]
+            if lat:
+                figs.append(charts.category_lines([f"p{q:g}" for q in percentiles], lat,
+                                                  title=f"{title}: step latency", ylabel="ms"))
+        return figs
+    series = {k: (a["x"], [m["mean"] if m else None for m in v]) for k, v in a["series"].items()}
+    marks = [(x, f"{c['a']} / {c['b']}") for c in a["crossovers"] for x in c["at"]]
+    notes: list[tuple[float, float, str]] = []
+    for k, s in a.get("scaling", {}).items():
+        for x, m, eff in zip(a["x"], a["series"][k], s["efficiency"], strict=True):
+            if m and eff is not None:
+                notes.append((x, m["mean"], f"{eff * 100:.0f}%"))
+    return [charts.line_chart(
+        series, title=f"{title} along {a['axis']}" + (" (labels: scaling efficiency)"
+                                                       if notes else ""),
+        xlabel=a["axis"], ylabel=f"{sample_label}/s", log_x=a["kind"] in ("batch", "size"),
+        markers=True, vlines=marks, annotations=notes)]

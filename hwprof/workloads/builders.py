@@ -300,8 +300,65 @@ def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
     )
 
 
-def build(tf: Any, spec: RunSpec) -> BuiltWorkload:
+def build_distributed(tf: Any, spec: RunSpec, strategy: Any) -> BuiltWorkload:
+    """A Keras model trained data-parallel under ``strategy`` (MirroredStrategy or multi-worker).
+
+    Every replica gets ``batch_size`` samples a step (the global batch is that times the
+    replicas); gradients are all-reduced by the strategy, as in a user's own distributed training.
+    """
+    import keras
+
+    if spec.precision != "fp32":
+        keras.mixed_precision.set_global_policy(spec.precision)
+    keras.utils.set_random_seed(spec.seed)
+    replicas = strategy.num_replicas_in_sync
+    per_replica = spec.effective_batch_size
+    global_batch = per_replica * replicas
+    data_spec = spec.model_copy(update={"batch_size": global_batch, "replicas": None,
+                                        "cluster": None, "task_index": None})
+    with strategy.scope():
+        gen = tf.random.Generator.from_seed(spec.seed)
+        parts = MODEL_PARTS[spec.workload](tf, keras, gen, data_spec)
+        model = parts.model
+        optimizer: Any = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
+        if spec.precision == "mixed_float16":
+            optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, reduction="none")
+    scaled = spec.precision == "mixed_float16"
+    options = tf.distribute.InputOptions(experimental_fetch_to_device=True)
+    dataset = tf.data.Dataset.from_tensors((parts.x, parts.y)).unbatch().batch(
+        global_batch, drop_remainder=True).repeat()
+    iterator = iter(strategy.experimental_distribute_dataset(dataset, options))
+
+    def replica_step(inputs: Any) -> Any:
+        x, y = inputs
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = tf.nn.compute_average_loss(loss_fn(y, logits), global_batch_size=global_batch)
+            target = optimizer.scale_loss(loss) if scaled else loss
+        grads = tape.gradient(target, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    @tf.function
+    def train_step() -> Any:
+        per_replica_loss = strategy.run(replica_step, args=(next(iterator),))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)
+
+    flops = parts.forward_flops_per_sample
+    notes = [f"{type(strategy).__name__}: {replicas} replicas in sync, {per_replica} samples "
+             f"each, global batch {global_batch}"]
+    if flops is None:
+        notes.append("FLOPs unknown for distributed runs of this model")
+    return BuiltWorkload(train_step, global_batch,
+                         flops * TRAIN_FLOPS_FACTOR if flops else None, notes=notes)
+
+
+def build(tf: Any, spec: RunSpec, strategy: Any = None) -> BuiltWorkload:
     """Build the workload ``spec`` names (inside the device scope the caller opened)."""
+    if strategy is not None:
+        return build_distributed(tf, spec, strategy)
     if spec.workload == "matmul":
         return build_matmul(tf, spec)
     if spec.workload == "bandwidth":

@@ -9,6 +9,7 @@ duration is up or the step count is reached. Events go to the parent as JSON lin
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -90,6 +91,11 @@ def configure_tensorflow(tf: Any, spec: RunSpec) -> str:
     if spec.inter_op_threads:
         tf.config.threading.set_inter_op_parallelism_threads(spec.inter_op_threads)
     if not spec.is_gpu:
+        if spec.replicas and spec.replicas > 1:
+            # N logical CPU devices on the one physical CPU: MirroredStrategy's replicas here
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(spec.replicas)])
         return "/CPU:0"
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
@@ -101,6 +107,29 @@ def configure_tensorflow(tf: Any, spec: RunSpec) -> str:
     for gpu in gpus:
         tf.config.experimental.set_memory_growth(gpu, True)
     return "/GPU:0"  # the one GPU CUDA_VISIBLE_DEVICES leaves visible
+
+
+COLLECTIVE_TIMEOUT_S = 60.0  # a peer that stops answering fails the step instead of hanging it
+
+
+def make_strategy(tf: Any, spec: RunSpec) -> Any:
+    """The tf.distribute strategy a distributed run trains under (None for a plain run)."""
+    if spec.cluster is not None:
+        timeout = float(os.environ.get("HWPROF_PEER_TIMEOUT", COLLECTIVE_TIMEOUT_S))
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    if spec.replicas is None:
+        return None
+    kind = "GPU" if spec.is_gpu else "CPU"
+    devices = [d.name for d in tf.config.list_logical_devices(kind)][: spec.replicas]
+    if len(devices) < spec.replicas:
+        raise RuntimeError(f"{spec.replicas} replicas asked for, but TensorFlow sees "
+                           f"{len(devices)} {kind} device(s)")
+    if kind == "CPU":
+        # CPU devices have no NCCL: gather and broadcast through one device
+        ops = tf.distribute.ReductionToOneDevice(reduce_to_device=devices[0])
+        return tf.distribute.MirroredStrategy(devices=devices, cross_device_ops=ops)
+    return tf.distribute.MirroredStrategy(devices=devices)
 
 
 def peak_memory(tf: Any, spec: RunSpec) -> tuple[int | None, str]:
@@ -147,8 +176,9 @@ def run(spec: RunSpec, chan: Channel) -> WorkerReport:
         if spec.effective_batch_size > limit:
             raise tf.errors.ResourceExhaustedError(
                 None, None, f"OOM when allocating tensor (simulated: batch above {limit})")
-    with tf.device(device):
-        built = build(tf, spec)
+    strategy = make_strategy(tf, spec)
+    with contextlib.nullcontext() if strategy is not None else tf.device(device):
+        built = build(tf, spec, strategy)
         t0 = time.monotonic()
         built.step().numpy()
         first = time.monotonic() - t0
