@@ -38,11 +38,14 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
         return server, ":" + fh.readline().strip()
 
 
-def launch_once(env: dict[str, str]) -> float:
-    """Seconds from starting `python -m hwprof` to its window's first paint."""
+SOURCE = [sys.executable, "-m", "hwprof"]
+
+
+def launch_once(env: dict[str, str], command: list[str] = SOURCE) -> float:
+    """Seconds from starting the app (`python -m hwprof`, or a bundle) to its first paint."""
     t0 = time.perf_counter()
     app = subprocess.Popen(
-        [sys.executable, "-m", "hwprof"],
+        command,
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
@@ -68,6 +71,9 @@ def main() -> int:
     """Measure and print the median start-up time and its ratio to the goal."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--frozen", default=None, metavar="EXE",
+                        help="also time this frozen app (e.g. build/dist/hwprof/hwprof), "
+                        "alternating with the source one")
     args = parser.parse_args()
     env = dict(os.environ, HWPROF_REPORT_SHOWN="1")
     server = None
@@ -78,9 +84,16 @@ def main() -> int:
     else:
         env["QT_QPA_PLATFORM"] = "offscreen"
         platform = "offscreen"
+    frozen_times: list[float] = []
     try:
         launch_once(env)  # warm the file cache and the .pyc files; not counted
-        times = [launch_once(env) for _ in range(args.runs)]
+        if args.frozen:
+            launch_once(env, [args.frozen])
+        times = []
+        for _ in range(args.runs):
+            times.append(launch_once(env))
+            if args.frozen:
+                frozen_times.append(launch_once(env, [args.frozen]))
     finally:
         if server is not None:
             server.terminate()
@@ -92,6 +105,10 @@ def main() -> int:
         f"gui start-up to first paint: median {median:.3f} s; goal {GOAL_SECONDS:.1f} s; "
         f"ratio {median / GOAL_SECONDS:.2f} ({verdict})"
     )
+    if frozen_times:
+        fm = statistics.median(frozen_times)
+        print(f"frozen app ({args.frozen}): runs {', '.join(f'{t:.3f}' for t in frozen_times)} "
+              f"s; median {fm:.3f} s; frozen / source {fm / median:.2f}")
     return 0
 
 

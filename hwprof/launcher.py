@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 CHILD_ARG = "_child"
+SNAPSHOT_SUFFIXES = (".hwprof.json", ".hwprof.json.gz")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     import multiprocessing
 
     multiprocessing.freeze_support()
+    files = [a for a in args if a.endswith(SNAPSHOT_SUFFIXES)]
+    if args and len(files) == len(args):  # `hwprof a.hwprof.json`: open them in the window
+        if has_screen():
+            from hwprof.gui.app import main as gui_main
+
+            return gui_main([], files)
+        print("hwprof: no screen here to open the snapshot in; headless, use "
+              f"`hwprof compare {' '.join(files)}` or `hwprof report {files[0]} --html out.html`",
+              file=sys.stderr)
+        return 2
     if not args:
         if has_screen():
             from hwprof.gui.app import main as gui_main

@@ -87,7 +87,7 @@ def test_gpu_lost(nvml_scenario) -> None:  # type: ignore[no-untyped-def]
     assert lost.name is None
 
 
-def test_tensorflow_matching_by_pci_bus_order(nvml_scenario) -> None:  # type: ignore[no-untyped-def]
+def test_tensorflow_matching_by_pci_bus_order(nvml_scenario, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     fake = nvml_scenario("three_mixed")
     # NVML order T4, A100, H100; bus ids in another order, so PCI order differs from NVML order
     fake.sc.gpus[0].bus_id, fake.sc.gpus[1].bus_id, fake.sc.gpus[2].bus_id = (
@@ -120,6 +120,13 @@ def test_tensorflow_matching_by_pci_bus_order(nvml_scenario) -> None:  # type: i
     assert all(
         g.tensorflow_missing_reason == "this TensorFlow build has no CUDA support" for g in g3
     )
+    # on native Windows the reason says what a Windows user gets, and what to do
+    import hwprof.core.devices as devices
+
+    monkeypatch.setattr(devices.sys, "platform", "win32")
+    _, g4 = match_tensorflow_gpus(no_cuda, gpus, None)
+    assert all("no GPU support on native Windows since 2.10" in (g.tensorflow_missing_reason or "")
+               and "WSL2" in (g.tensorflow_missing_reason or "") for g in g4)
 
 
 def test_helpers() -> None:

@@ -94,3 +94,16 @@ def test_snapshots_lists_the_folder(two_snapshots: tuple[Path, Path]) -> None:
     table = hwprof("snapshots", str(folder)).stdout
     assert "unreadable" in table and "b.hwprof.json.gz" in table
     (folder / "broken.hwprof.json").unlink()
+
+
+def test_a_snapshot_path_alone_opens_the_window_or_says_what_to_do(tmp_path: Path) -> None:
+    """`hwprof a.hwprof.json` is what the desktop entry runs for a double-clicked snapshot."""
+    snap = tmp_path / "a.hwprof.json"
+    snap.write_text("{}")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, "-m", "hwprof", str(snap)], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert done.returncode == 2
+    assert "no screen here to open the snapshot in" in done.stderr
+    assert f"hwprof report {snap} --html" in done.stderr

@@ -7,6 +7,7 @@ These models are the stable structure of `hwprof detect --json` (schema ``hwprof
 
 from __future__ import annotations
 
+import sys
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -287,6 +288,9 @@ def match_tensorflow_gpus(
             reason = "the GPU could not be read"
         elif tf.status != "ok":
             reason = tf.message or f"TensorFlow unavailable ({tf.status})"
+        elif not tf.built_with_cuda and sys.platform == "win32":
+            reason = ("TensorFlow has no GPU support on native Windows since 2.10: hwprof shows "
+                      "this GPU's telemetry, workloads run on the CPU (use WSL2 for the GPU)")
         elif not tf.built_with_cuda:
             reason = "this TensorFlow build has no CUDA support"
         elif g.index not in visible_ids:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -33,8 +34,8 @@ def make_application(argv: list[str]) -> QApplication:
     return app
 
 
-def main(argv: list[str]) -> int:
-    """Open the window, start detection, run the event loop; return the exit code."""
+def main(argv: list[str], files: list[str] | None = None) -> int:
+    """Open the window (and ``files``, snapshots), start detection, run the event loop."""
     app = make_application(argv)
     from hwprof.gui.main_window import QtMainWindow
 
@@ -52,4 +53,6 @@ def main(argv: list[str]) -> int:
         QTimer.singleShot(0, lambda: print(SHOWN_MARKER, file=sys.stderr, flush=True))
     # detection starts once the event loop runs, so the first paint is not delayed by it
     QTimer.singleShot(0, window.start_detection)
+    for f in files or []:  # from the desktop entry: a snapshot double-clicked in a file manager
+        QTimer.singleShot(0, lambda path=f: window.open_snapshot(Path(path)))
     return int(app.exec())
