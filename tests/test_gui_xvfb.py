@@ -35,9 +35,8 @@ def wait_for(condition: object, timeout_s: float, what: str, poll_s: float = 0.1
         time.sleep(poll_s)
 
 
-@pytest.fixture
-def xvfb() -> Iterator[str]:
-    """A fresh X server on a free display; -displayfd makes it choose and tell the number."""
+def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    """Xvfb on a free display (-displayfd makes it choose and tell the number), ready to use."""
     read_fd, write_fd = os.pipe()
     server = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
@@ -48,6 +47,21 @@ def xvfb() -> Iterator[str]:
     os.close(write_fd)
     with os.fdopen(read_fd) as fh:
         display = ":" + fh.readline().strip()
+    socket_path = Path(f"/tmp/.X11-unix/X{display[1:]}")
+    wait_for(lambda: socket_path.exists() or server.poll() is not None, 10, "Xvfb's socket")
+    return server, display
+
+
+@pytest.fixture
+def xvfb() -> Iterator[str]:
+    """A fresh X server. Xvfb was seen to end at start now and then (a display being freed by a
+    server just ended): such a start is tried again, twice at most."""
+    for _ in range(3):
+        server, display = start_xvfb()
+        if server.poll() is None:
+            break
+    else:
+        pytest.fail(f"Xvfb ended at start three times (code {server.returncode})")
     try:
         yield display
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 import time
@@ -21,7 +20,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hwprof.cli.console import make_console
+from hwprof.cli.console import make_console, run_interruptibly
 from hwprof.core import events
 from hwprof.core.catalog import WORKLOADS, get_workload
 from hwprof.core.results import RunResult
@@ -364,25 +363,13 @@ def run_command(args: argparse.Namespace) -> int:
         box["run"] = execute_run(spec, on_event=view.on_event, cancel=cancel,
                                  timeout_s=args.timeout, stall_s=stall_s, env=run_env)
 
-    interrupted = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
+    def on_interrupt() -> None:
         # Ctrl-C or SIGTERM (`timeout`, a CI runner): end the worker, report what was measured
-        if not interrupted.is_set():
-            interrupted.set()
-            cancel.set()
-            view.stop()
-            print("hwprof run: cancelling (ending the worker)…", file=sys.stderr, flush=True)
+        cancel.set()
+        view.stop()
+        print("hwprof run: cancelling (ending the worker)…", file=sys.stderr, flush=True)
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    thread = threading.Thread(target=work, name="hwprof-run", daemon=True)
-    try:
-        thread.start()
-        while thread.is_alive():
-            thread.join(0.2)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    interrupted = run_interruptibly(work, "hwprof-run", on_interrupt)
     view.stop()
     record = box.get("run")
     if record is None:
@@ -391,7 +378,7 @@ def run_command(args: argparse.Namespace) -> int:
         print("hwprof run: the run ended without a result", file=sys.stderr)
         return EXIT_FAILED
     if spec.cluster is not None:
-        return _cluster_finish(args, spec, record, gatherer, target, interrupted.is_set())
+        return _cluster_finish(args, spec, record, gatherer, target, interrupted)
     result = record.result
     if args.json:
         print(json.dumps({"spec": spec.model_dump(mode="json"),
@@ -409,7 +396,7 @@ def run_command(args: argparse.Namespace) -> int:
             return code
     if result.ok:
         return EXIT_OK
-    cancelled = interrupted.is_set() or result.error_kind == "cancelled"
+    cancelled = interrupted or result.error_kind == "cancelled"
     return EXIT_CANCELLED if cancelled else EXIT_FAILED
 
 

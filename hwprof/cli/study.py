@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from rich.table import Table
 
-from hwprof.cli.console import make_console
+from hwprof.cli.console import make_console, run_interruptibly
 from hwprof.core.catalog import get_workload
 from hwprof.core.roofline import Ceilings, place
 from hwprof.core.snapshot import Snapshot, SnapshotRun, load_snapshot, new_snapshot, save_snapshot
@@ -33,7 +32,6 @@ from hwprof.core.study import (
     Study,
     StudyKind,
     analyze,
-    group_study,
     parse_values,
     study_targets,
 )
@@ -152,11 +150,12 @@ def build_study(cmd: str, args: argparse.Namespace, kind: StudyKind) -> Study:
         raise TargetError("--trials must be at least 1")
     study = Study(kind, base, targets, xs=xs, trials=args.trials,
                   max_memory_bytes=limit * 2**30 if limit else None)
-    if args.baseline is not None and args.baseline not in [t.label for t in study.targets]:
-        wanted = parse_target(args.baseline).label
-        if wanted not in [t.label for t in study.targets]:
+    labels = [t.label for t in study.targets]
+    if args.baseline is not None and args.baseline not in labels:
+        wanted = parse_target(args.baseline).label  # "cpu threads=1" however it was written
+        if wanted not in labels:
             raise TargetError(f"--baseline {args.baseline!r} is not one of the targets: "
-                              f"{', '.join(t.label for t in study.targets)}")
+                              f"{', '.join(labels)}")
         args.baseline = wanted
     return study
 
@@ -180,26 +179,15 @@ def run_with_progress(cmd: str, study: Study) -> tuple[Study, bool]:
             else f"{r.status}: {r.reason}"
         print(f"    {text}", file=sys.stderr, flush=True)
 
-    def on_signal(signum: int, _frame: object) -> None:
-        if not cancel.is_set():
-            cancel.set()
-            print(f"hwprof {cmd}: cancelling (ending the run in progress)…", file=sys.stderr,
-                  flush=True)
+    def on_interrupt() -> None:
+        cancel.set()
+        print(f"hwprof {cmd}: cancelling (ending the run in progress)…", file=sys.stderr,
+              flush=True)
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    box: dict[str, Study] = {}
-    thread = threading.Thread(
-        target=lambda: box.update(s=run_study(study, on_start=on_start, on_done=on_done,
-                                              cancel=cancel)),
-        name="hwprof-study", daemon=True)
-    try:
-        thread.start()
-        while thread.is_alive():
-            thread.join(0.2)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return study, cancel.is_set()
+    interrupted = run_interruptibly(
+        lambda: run_study(study, on_start=on_start, on_done=on_done, cancel=cancel),
+        "hwprof-study", on_interrupt)
+    return study, interrupted
 
 
 def _rate(value: float | None, unit: str, label: str) -> str:
@@ -214,12 +202,8 @@ def save_runs(cmd: str, runs: list[SnapshotRun], path: Path, name: str) -> int:
     from hwprof.services.detect import detect_all
 
     if str(path) == "-auto-":
-        path = auto_snapshot_path(runs[0].spec).with_name(
-            f"{name}-{auto_snapshot_path(runs[0].spec).name}")
-    if not str(path).endswith((".hwprof.json", ".hwprof.json.gz")):
-        print(f"hwprof {cmd}: {path}: a snapshot file name ends in .hwprof.json or "
-              ".hwprof.json.gz", file=sys.stderr)
-        return EXIT_FAILED
+        auto = auto_snapshot_path(runs[0].spec)
+        path = auto.with_name(f"{name}-{auto.name}")
     snap = new_snapshot(detect_all())
     for r in runs:
         snap = snap.with_run(r)
@@ -246,16 +230,15 @@ def study_command(cmd: str, args: argparse.Namespace, kind: StudyKind,
             check_device(t.apply(study.base))
         except DeviceError as err:
             return _usage(cmd, f"{t.label}: {err}")
-    if args.save is not None and str(args.save) != "-auto-" and not args.save.parent.is_dir():
-        return _usage(cmd, f"{args.save}: the folder {args.save.parent} does not exist")
+    if args.save is not None and str(args.save) != "-auto-":
+        # checked before minutes of runs, not after them
+        if not str(args.save).endswith((".hwprof.json", ".hwprof.json.gz")):
+            return _usage(cmd, f"{args.save}: a snapshot file name ends in .hwprof.json or "
+                          ".hwprof.json.gz")
+        if not args.save.parent.is_dir():
+            return _usage(cmd, f"{args.save}: the folder {args.save.parent} does not exist")
     study, cancelled = run_with_progress(cmd, study)
-    groups = group_study(study.runs).get(study.id, {})
-    for name, snap in extra or []:  # runs from other machines join as more targets
-        for run in snap.runs:
-            if run.spec.workload == study.base.workload and run.spec.mode == study.base.mode \
-                    and run.result.ok:
-                groups.setdefault(f"{name}: {run.spec.device} {run.spec.precision}"
-                                  f"{' xla' if run.spec.xla else ''}", []).append(run)
+    groups = study.groups(extra or ())  # runs from other machines join as more targets
     analysis = analyze(kind, groups, args.baseline)
     if args.json:
         from hwprof.services.studies import study_json

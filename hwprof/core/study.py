@@ -31,7 +31,7 @@ from hwprof.core.compare import (
     t975,
     verdict,
 )
-from hwprof.core.snapshot import SnapshotRun
+from hwprof.core.snapshot import Snapshot, SnapshotRun
 from hwprof.core.spec import RunSpec
 from hwprof.core.targets import Target, TargetError
 
@@ -380,6 +380,26 @@ class Study:
             if p.target not in self._ended:
                 return p
         return None
+
+    def groups(
+        self, others: Sequence[tuple[str, Snapshot]] = ()
+    ) -> dict[str, list[SnapshotRun]]:
+        """The runs so far by target, plus, in a comparison, other machines' runs.
+
+        ``others`` are (name, snapshot): their runs of the same workload and mode join as more
+        targets, labelled by the name.
+        """
+        groups = group_study(self.runs).get(self.id, {})
+        if self.kind not in ("compare", "precision_xla"):
+            return groups
+        for name, snap in others:
+            for run in snap.runs:
+                if (run.spec.workload, run.spec.mode) == (self.base.workload, self.base.mode) \
+                        and run.result.ok:
+                    label = f"{name}: {run.spec.device} {run.spec.precision}" + (
+                        " xla" if run.spec.xla else "")
+                    groups.setdefault(label, []).append(run)
+        return groups
 
     def tags_for(self, planned: PlannedRun) -> tuple[str, ...]:
         """The tags that put ``planned``'s run into this study."""

@@ -169,7 +169,6 @@ class QtMainWindow(QMainWindow):
         self.queue.queue_changed.connect(self._update_run_actions)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self._units_per_step = 1.0
-        self.opened: list[Path] = []
         self.confirm_close: Callable[[], bool] = self._ask_to_stop_run
         self.setAcceptDrops(True)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -613,7 +612,6 @@ class QtMainWindow(QMainWindow):
         self.results_panel.clear_source(source)
         for run in snapshot.runs:
             self.results_panel.add_run(run, source)
-        self.opened.append(path)
         self._remember_recent(path)
         self.tabs.setCurrentWidget(self.results_panel)
         self.statusBar().showMessage(f"Opened {path}: {len(snapshot.runs)} runs", 5000)

@@ -12,11 +12,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from hwprof.core.snapshot import SnapshotRun
 from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
+from hwprof.gui.widgets import readonly_table
 
 COLUMNS = (
     ("#", "Order of the runs"),
@@ -105,20 +104,14 @@ class QtResultsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runs: list[tuple[str, SnapshotRun]] = []
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("results_table")
-        self.table.setHorizontalHeaderLabels([c for c, _ in COLUMNS])
+        self.table = readonly_table("results_table", [c for c, _ in COLUMNS], select_rows=True,
+                                    stretch_last=True)
         for i, (_, tip) in enumerate(COLUMNS):
             header = self.table.horizontalHeaderItem(i)
             if header is not None:
                 header.setToolTip(tip)
         self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.facts = QLabel("Select a run to see its details")
         self.facts.setObjectName("run_facts")
         self.facts.setWordWrap(True)

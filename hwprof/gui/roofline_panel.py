@@ -15,14 +15,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -34,6 +31,7 @@ from hwprof.core.targets import SHORT_PRECISION
 from hwprof.core.units import NA, fmt_flops, fmt_rate
 from hwprof.gui.live_panel import COLORS
 from hwprof.gui.runs import RunQueue
+from hwprof.gui.widgets import readonly_table, static_plot
 
 CEILING_TAG = "roofline-ceiling"
 
@@ -84,23 +82,15 @@ class QtRooflinePanel(QWidget):
         self.summary.setObjectName("roofline_summary")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.chart = pg.PlotWidget(axisItems={"left": PlainLogAxis("left"),
-                                              "bottom": PlainLogAxis("bottom")})
+        self.chart = static_plot(axisItems={"left": PlainLogAxis("left"),
+                                            "bottom": PlainLogAxis("bottom")})
         self.chart.setLogMode(x=True, y=True)
-        self.chart.showGrid(x=True, y=True, alpha=0.25)
         self.chart.setLabel("bottom", "arithmetic intensity (FLOPs per byte of memory traffic)")
         self.chart.setLabel("left", "GFLOP/s")
-        self.chart.setMouseEnabled(x=False, y=False)
-        self.chart.hideButtons()
         self.chart.setToolTip("Lines: what the device can do at each intensity (bandwidth-bound "
                               "left of the ridge, compute-bound right of it). Dots: your runs.")
-        self.table = QTableWidget(0, 5)
-        self.table.setObjectName("roofline_table")
-        self.table.setHorizontalHeaderLabels(["run", "FLOP/byte", "achieved", "% of roof",
-                                              "bound by"])
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table = readonly_table("roofline_table",
+                                    ["run", "FLOP/byte", "achieved", "% of roof", "bound by"])
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Device"))
         bar.addWidget(self.device)

@@ -15,12 +15,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QHeaderView,
     QLabel,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -30,6 +27,7 @@ from hwprof.core.devices import DetectReport
 from hwprof.core.paths import snapshots_dir
 from hwprof.core.snapshot import Snapshot, SnapshotRun, new_snapshot, save_snapshot
 from hwprof.core.snapshot_io import SnapshotError
+from hwprof.gui.widgets import readonly_table
 from hwprof.services.snapshots import list_snapshots
 
 SNAPSHOT_FILTER = "hwprof snapshots (*.hwprof.json *.hwprof.json.gz)"
@@ -102,15 +100,9 @@ class QtSnapshotBrowser(QDialog):
         self.resize(900, 420)
         self.chosen: Path | None = None
         rows = list_snapshots(folder)
-        self.table = QTableWidget(len(rows), 6)
-        self.table.setObjectName("snapshot_table")
-        self.table.setHorizontalHeaderLabels(["created (UTC)", "file", "host", "devices", "runs",
-                                              "tags"])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = readonly_table(
+            "snapshot_table", ["created (UTC)", "file", "host", "devices", "runs", "tags"],
+            rows=len(rows), select_rows=True, stretch_last=True)
         for i, r in enumerate(rows):
             name = Path(r["path"]).name
             if r["error"]:

@@ -18,19 +18,16 @@ import pyqtgraph as pg
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -46,7 +43,6 @@ from hwprof.core.study import (
     Study,
     StudyKind,
     analyze,
-    group_study,
     parse_values,
     study_targets,
 )
@@ -54,6 +50,7 @@ from hwprof.core.targets import TargetError, parse_target
 from hwprof.core.units import NA, fmt_eng
 from hwprof.gui.live_panel import COLORS
 from hwprof.gui.runs import RunQueue
+from hwprof.gui.widgets import readonly_table, static_plot
 
 KINDS: tuple[tuple[StudyKind, str], ...] = (
     ("compare", "Compare targets"),
@@ -155,28 +152,17 @@ class QtStudyPanel(QWidget):
         self.findings.setObjectName("study_findings")
         self.findings.setWordWrap(True)
         self.findings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.chart = pg.PlotWidget()
+        self.chart = static_plot()
         self.chart.setMinimumHeight(220)
-        self.chart.showGrid(x=True, y=True, alpha=0.25)
-        self.chart.setMouseEnabled(x=False, y=False)
-        self.chart.hideButtons()
-        self.latency = pg.PlotWidget()
-        self.latency.setObjectName("study_latency")
+        self.latency = static_plot("study_latency")
         self.latency.setMinimumHeight(160)
-        self.latency.showGrid(x=True, y=True, alpha=0.25)
-        self.latency.setMouseEnabled(x=False, y=False)
-        self.latency.hideButtons()
         self.latency.setLabel("bottom", "step latency (ms)")
         self.latency.setLabel("left", "share ≤ x")
         self.latency.setToolTip("Inference: each target's latency distribution (CDF). Left and "
                                 "steep is fast and steady; a long tail to the right is jitter.")
         self.latency.addLegend(offset=(-10, 10))
         self.latency.hide()
-        self.table = QTableWidget(0, 0)
-        self.table.setObjectName("study_table")
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table = readonly_table("study_table")
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -327,16 +313,8 @@ class QtStudyPanel(QWidget):
     # -- findings ---------------------------------------------------------------------------------
     def show_findings(self, study: Study) -> None:
         """Analyse the runs so far and show chart, verdicts and table."""
-        groups = group_study(study.runs).get(study.id, {})
         others = self.others()
-        if study.kind in ("compare", "precision_xla"):
-            for name, snap in others:
-                for run in snap.runs:
-                    if (run.spec.workload, run.spec.mode) == (study.base.workload,
-                                                              study.base.mode) and run.result.ok:
-                        label = f"{name}: {run.spec.device} {run.spec.precision}" + (
-                            " xla" if run.spec.xla else "")
-                        groups.setdefault(label, []).append(run)
+        groups = study.groups(others)
         if not groups:
             return
         baseline = self.baseline.currentText() or None
@@ -427,7 +405,7 @@ class QtStudyPanel(QWidget):
                     label=f"crossover {x:.3g}", labelOpts={"position": 0.9, "color": "#555"}))
 
     def _draw_latency(self, study: Study, a: dict[str, Any]) -> None:
-        groups = group_study(study.runs).get(study.id, {})
+        groups = study.groups()
         self.latency.clear()
         legend = self.latency.getPlotItem().legend
         if legend is not None:
