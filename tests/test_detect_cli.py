@@ -85,8 +85,9 @@ def test_bad_argument_exit_2(capsys) -> None:  # type: ignore[no-untyped-def]
         main(["detect", "--nonsense"])
     assert exc.value.code == 2
     assert "unrecognized arguments: --nonsense" in capsys.readouterr().err
-    code, out, _ = run_cli(capsys, "detect", "--probe-timeout", "-1")
-    assert code == 2 and "--probe-timeout must be a positive" in out
+    for bad in ("-1", "nan", "inf"):
+        code, out, err = run_cli(capsys, "detect", "--probe-timeout", bad)
+        assert code == 2 and "--probe-timeout must be a positive" in err and not out
 
 
 @pytest.mark.tf

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -41,8 +43,10 @@ def register(sub: Any) -> None:
 
 def run_detect(args: argparse.Namespace) -> int:
     """Detect and print."""
-    if args.probe_timeout is not None and args.probe_timeout <= 0:
-        print("hwprof detect: --probe-timeout must be a positive number of seconds")
+    timeout = args.probe_timeout
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        print("hwprof detect: --probe-timeout must be a positive number of seconds",
+              file=sys.stderr)
         return 2
     err = make_console(stderr=True)
     with err.status("detecting hardware…") if err.is_terminal else _nullcontext():

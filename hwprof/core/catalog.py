@@ -18,7 +18,7 @@ ThroughputUnit = Literal["samples", "bytes"]
 class WorkloadInfo(BaseModel):
     """What a workload is, for people and for validation."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: str
     description: str = Field(description="one line, shown by `hwprof run --list` and the window")

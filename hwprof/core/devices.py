@@ -48,7 +48,7 @@ DL_EXTENSIONS_ARM: tuple[str, ...] = (
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class CacheLevel(_Model):
@@ -222,7 +222,8 @@ class DetectReport(_Model):
     tensorflow: TensorFlowInfo
     detect_seconds: float | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
+                              populate_by_name=True)
 
     def gpu(self, index: int) -> GpuInfo | None:
         """The NVML GPU with this index."""

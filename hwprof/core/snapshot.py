@@ -53,7 +53,7 @@ PERFORMANCE_ENV_VARS = (
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def utc_now() -> str:

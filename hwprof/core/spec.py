@@ -44,7 +44,7 @@ DISTRIBUTED_WORKLOADS = ("mlp", "conv", "cifar10_cnn", "resnet50", "mobilenet_v2
 class RunSpec(BaseModel):
     """One run's full settings. ``None`` means "the workload's default" where that applies."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     workload: str
     mode: Mode = "train"

@@ -22,7 +22,7 @@ LATENCY_PERCENTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0, 99.9)
 class Spread(BaseModel):
     """Centre and spread of one quantity measured many times."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     count: int
     median: float

@@ -24,7 +24,7 @@ MetricKind = Literal["gauge", "counter", "bitmask"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class MetricInfo(_Model):
@@ -322,7 +322,8 @@ class TelemetryRecord(_Model):
     timestamps_s: tuple[float, ...]
     values: dict[str, tuple[float | None, ...]]
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
+                              populate_by_name=True)
 
     @field_validator("values", mode="before")
     @classmethod
