@@ -212,3 +212,16 @@ def test_fuzz_mutated_snapshots_only_raise_the_documented_error(  # type: ignore
     except SnapshotError:
         return
     assert isinstance(snap, Snapshot)
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinities_in_a_file_are_refused(machine, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                  literal: str) -> None:
+    doc = valid_doc(machine)
+    doc["runs"][0]["result"]["throughput_per_second"] = 12.5  # type: ignore[index]
+    text = json.dumps(doc).replace("12.5", literal, 1)
+    path = tmp_path / "nan.hwprof.json"
+    path.write_text(text)
+    with pytest.raises(SnapshotError, match="throughput_per_second: Input should be a finite"):
+        load_snapshot(path)
+    assert path.read_text() == text
