@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from hwprof.cli.console import make_console, run_interruptibly
 from hwprof.core import events
@@ -88,7 +89,9 @@ def register(sub: Any) -> None:
     p.add_argument("--cluster", default=None, metavar="HOST:PORT,...",
                    help="train across machines with tf.distribute.MultiWorkerMirroredStrategy: "
                    "every worker's host:port, the same list on every node (task 0 is the chief: "
-                   "it gathers every node's result into one snapshot)")
+                   "it gathers every node's result into one snapshot, on the first port above "
+                   "its own that the list does not use); every node needs the same secret in "
+                   "HWPROF_CLUSTER_SECRET or --cluster-secret-file")
     p.add_argument("--task-index", type=int, default=None, metavar="I",
                    help="with --cluster: this node's place in the list (0 = chief)")
     p.add_argument("--peer-timeout", type=float, default=60.0, metavar="S",
@@ -96,6 +99,9 @@ def register(sub: Any) -> None:
     p.add_argument("--gather-timeout", type=float, default=120.0, metavar="S",
                    help="with --cluster: how long the chief waits for the other nodes' results "
                    "after its own run (default 120)")
+    p.add_argument("--cluster-secret-file", type=Path, default=None, metavar="FILE",
+                   help="with --cluster: a file whose first line is the secret every node shares "
+                   "(default: the HWPROF_CLUSTER_SECRET environment variable)")
     p.add_argument("--json", action="store_true", help="print the spec and result as JSON")
     p.add_argument("--save", type=Path, metavar="FILE", nargs="?", const=AUTO_NAME,
                    help="save a new snapshot (*.hwprof.json[.gz]) with this run; without FILE, "
@@ -337,24 +343,33 @@ def run_command(args: argparse.Namespace) -> int:
         return _usage(str(err))
 
     gatherer = None
+    secret = b""
     run_env: dict[str, str] | None = None
     stall_s = DEFAULT_STALL_SECONDS
     if spec.cluster is not None:
         from hwprof.services import cluster
 
-        if args.gather_timeout <= 0 or args.peer_timeout <= 0:
-            return _usage("--gather-timeout and --peer-timeout must be positive seconds")
+        for flag, seconds in (("--peer-timeout", args.peer_timeout),
+                              ("--gather-timeout", args.gather_timeout)):
+            problem = cluster.timeout_problem(flag, seconds)  # NaN would switch the limit off
+            if problem:
+                return _usage(problem)
+        try:
+            secret = cluster.load_secret(args.cluster_secret_file)
+        except cluster.ClusterError as err:
+            return _usage(str(err))
         # a silent peer fails a collective after the peer timeout; a worker that cannot even
         # form the cluster (an unreachable peer) sends nothing and is ended soon after
         run_env = {cluster.PEER_TIMEOUT_ENV: str(args.peer_timeout)}
         stall_s = args.peer_timeout + cluster.STALL_MARGIN_S
         if spec.task_index == 0:
+            host, port = cluster.gather_address(spec.cluster)
             try:
-                gatherer = cluster.Gatherer(spec.cluster)
+                gatherer = cluster.Gatherer(spec.cluster, secret)
             except OSError as err:
-                host, port = cluster.gather_address(spec.cluster)
-                return _usage(f"the chief cannot listen for results on {host}:{port} (its port "
-                              f"+ 1): {err}")
+                return _usage(f"the chief cannot listen for results on {host}:{port} (the first "
+                              f"port above its own that --cluster does not list): "
+                              f"{err.strerror or err}; free that port, or choose other ports")
     view = ProgressView(spec, enabled=True)
     cancel = threading.Event()
     box: dict[str, SnapshotRun] = {}
@@ -378,7 +393,7 @@ def run_command(args: argparse.Namespace) -> int:
         print("hwprof run: the run ended without a result", file=sys.stderr)
         return EXIT_FAILED
     if spec.cluster is not None:
-        return _cluster_finish(args, spec, record, gatherer, target, interrupted)
+        return _cluster_finish(args, spec, record, gatherer, target, interrupted, secret)
     result = record.result
     if args.json:
         print(json.dumps({"spec": spec.model_dump(mode="json"),
@@ -401,15 +416,15 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _cluster_finish(args: argparse.Namespace, spec: RunSpec, record: SnapshotRun,
-                    gatherer: Any, target: Path | None, cancelled: bool) -> int:
+                    gatherer: Any, target: Path | None, cancelled: bool, secret: bytes) -> int:
     """A cluster run has ended on this node: send the result to the chief, or gather them all."""
     from hwprof.services import cluster
     from hwprof.services.detect import detect_all
 
     assert spec.cluster is not None and spec.task_index is not None
-    me = spec.cluster[spec.task_index]
-    record = record.model_copy(update={"tags": (*record.tags, f"task:{spec.task_index}",
-                                                f"node:{me}")})
+    nodes, task = spec.cluster, spec.task_index
+    me = nodes[task]
+    record = cluster.node_run(spec, record)
     result = record.result
     console = make_console()
     console.print(result_table(spec, result))
@@ -420,55 +435,67 @@ def _cluster_finish(args: argparse.Namespace, spec: RunSpec, record: SnapshotRun
         for line in result.stderr_tail[-5:]:
             print(f"  | {line}", file=sys.stderr)
     machine = detect_all(with_tensorflow=False)
+    stop = threading.Event()
     if gatherer is None:  # a worker: hand the result to the chief
-        try:
-            cluster.send_result(spec.cluster, spec.task_index, record, machine)
-            print(f"hwprof run: sent this node's result to the chief ({spec.cluster[0]})",
+        # after Ctrl-C, one quick try (the chief may be gone); Ctrl-C while sending stops it
+        retry_s = 0.0 if cancelled else cluster.CONNECT_RETRY_S
+        problem: list[str] = []
+
+        def send() -> None:
+            try:
+                cluster.send_result(nodes, task, record, machine, secret, retry_s=retry_s,
+                                    cancel=stop)
+            except cluster.ClusterError as err:
+                problem.append(str(err))
+
+        cancelled = run_interruptibly(send, "hwprof-send", stop.set) or cancelled
+        if problem:
+            print(f"hwprof run: {problem[0]}", file=sys.stderr)
+        else:
+            print(f"hwprof run: sent this node's result to the chief ({nodes[0]})",
                   file=sys.stderr)
-        except OSError as err:
-            print(f"hwprof run: {err}", file=sys.stderr)
-            return EXIT_FAILED
-        return EXIT_OK if result.ok else (EXIT_CANCELLED if cancelled else EXIT_FAILED)
-    # the chief: wait (bounded) for the others, then one snapshot with every node
-    wait_s = args.gather_timeout
-    print(f"hwprof run: waiting up to {wait_s:g} s for the other nodes' results…",
-          file=sys.stderr, flush=True)
-    missing = gatherer.wait(wait_s)
-    gatherer.close()
-    for problem in gatherer.errors:
-        print(f"hwprof run: {problem}", file=sys.stderr)
-    nodes = sorted(gatherer.results.values(), key=lambda n: n.task_index)
+        if cancelled:
+            return EXIT_CANCELLED
+        return EXIT_FAILED if problem or not result.ok else EXIT_OK
+    # the chief: wait (bounded; not at all once cancelled) for the others, then one snapshot
+    wait_s = 0.0 if cancelled else args.gather_timeout
+    if wait_s:
+        print(f"hwprof run: waiting up to {wait_s:g} s for the other nodes' results "
+              "(Ctrl-C stops waiting and saves what came)…", file=sys.stderr, flush=True)
+    box: dict[str, cluster.ClusterOutcome] = {}
+
+    def wait() -> None:
+        box["outcome"] = cluster.gather(gatherer, record, wait_s, cancel=stop)
+
+    cancelled = run_interruptibly(wait, "hwprof-gather-wait", stop.set) or cancelled
+    outcome = box["outcome"]
+    for problem_line in outcome.problems:
+        print(f"hwprof run: {problem_line}", file=sys.stderr)
     t = Table(title="cluster: every node", title_justify="left")
     for col in ("task", "node", "status", "throughput (cluster)", "host"):
         t.add_column(col)
-    t.add_row("0 (chief)", me, result.status, _rate(result.throughput_per_second, spec),
-              machine.host.hostname)
-    for n in nodes:
-        t.add_row(str(n.task_index), spec.cluster[n.task_index], n.run.result.status,
+    # addresses ("[::1]:2222") and host names are shown as text, never as rich markup
+    t.add_row("0 (chief)", Text(me), result.status, _rate(result.throughput_per_second, spec),
+              Text(machine.host.hostname))
+    for n in outcome.nodes:
+        t.add_row(str(n.task_index), Text(nodes[n.task_index]), n.run.result.status,
                   _rate(n.run.result.throughput_per_second, n.run.spec),
-                  n.machine.host.hostname)
+                  Text(n.machine.host.hostname))
     console.print(t)
-    if missing:
-        print(f"hwprof run: no result from task(s) {', '.join(map(str, missing))} within "
-              f"{wait_s:g} s: the snapshot has the others", file=sys.stderr)
+    if outcome.missing:
+        when = "before the wait was cancelled" if cancelled else f"within {wait_s:g} s"
+        print(f"hwprof run: no result from task(s) {', '.join(map(str, outcome.missing))} "
+              f"{when}: the snapshot has the others", file=sys.stderr)
     path = target or auto_snapshot_path(spec)
-    from hwprof.core.snapshot import ClusterNode
-
-    snap = new_snapshot(machine).with_run(record)
-    for n in nodes:
-        snap = snap.with_run(n.run)
-    snap = snap.model_copy(update={"cluster_nodes": tuple(
-        ClusterNode(task_index=n.task_index, address=spec.cluster[n.task_index],
-                    machine=n.machine) for n in nodes)})
     try:
-        save_snapshot(snap, path)
+        save_snapshot(outcome.into(new_snapshot(machine)), path)
     except SnapshotError as err:
         print(f"hwprof run: {err}", file=sys.stderr)
         return EXIT_FAILED
     print(f"hwprof run: saved every node's run to {path}", file=sys.stderr)
     if cancelled:
         return EXIT_CANCELLED
-    return EXIT_OK if result.ok and not missing else EXIT_FAILED
+    return EXIT_OK if result.ok and not outcome.missing else EXIT_FAILED
 
 
 def _store(record: SnapshotRun, path: Path, *, append: bool) -> int:
