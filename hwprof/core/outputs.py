@@ -64,6 +64,8 @@ def check_output(path: str | os.PathLike[str], *, inputs: Iterable[str | os.Path
     target = resolve_link(p)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
+        if folder.exists():
+            raise OutputPathError(f"{name}: {folder} is a file, not a folder")
         raise OutputPathError(f"{name}: the folder {folder} does not exist")
     for source in inputs:
         if same_file(target, Path(source)):
