@@ -59,6 +59,7 @@ def register(sub: Any) -> None:
         "--seconds", type=float, default=None, metavar="N", help="stop after N seconds"
     )
     p.add_argument("--csv", metavar="FILE", help="record every tick to this CSV file")
+    p.add_argument("--force", action="store_true", help="let --csv overwrite an existing file")
     p.add_argument(
         "--json", action="store_true", help="print one JSON object per tick to stdout"
     )
@@ -84,6 +85,12 @@ def run_monitor(args: argparse.Namespace) -> int:
     if args.csv is not None:
         if os.path.isdir(args.csv):
             return _fail(f"cannot write the CSV file {args.csv}: it is a directory")
+        from hwprof.core.outputs import OutputPathError, check_output
+
+        try:  # never over an existing file (a snapshot, say) unless --force
+            check_output(args.csv, force=args.force, flag="--csv")
+        except OutputPathError as err:
+            return _fail(f"cannot write the CSV file: {err}")
         try:
             csv_file = open(args.csv, "w", newline="", encoding="utf-8")  # noqa: SIM115
         except OSError as err:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hwprof.core.outputs import OutputPathError, check_output, check_output_folder
 from hwprof.core.snapshot import load_snapshot
 from hwprof.core.snapshot_io import SnapshotError
 
@@ -23,6 +24,8 @@ def register(sub: Any) -> None:
     p.add_argument("snapshot", type=Path, help="a *.hwprof.json[.gz] file")
     p.add_argument("--html", type=Path, metavar="FILE", help="write the HTML page here")
     p.add_argument("--csv", type=Path, metavar="DIR", help="write CSV files into this folder")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite existing files (never the snapshot itself)")
     p.set_defaults(handler=run_report)
 
 
@@ -31,18 +34,25 @@ def run_report(args: argparse.Namespace) -> int:
     if args.html is None and args.csv is None:
         print("hwprof report: say what to write: --html FILE and/or --csv DIR", file=sys.stderr)
         return 2
-    if args.html is not None and not args.html.parent.is_dir():
-        print(f"hwprof report: the folder {args.html.parent} does not exist", file=sys.stderr)
-        return 2
-    if args.csv is not None and args.csv.exists() and not args.csv.is_dir():
-        print(f"hwprof report: {args.csv} exists and is not a folder", file=sys.stderr)
+    from hwprof.services.report import CSV_NAMES, write_csv, write_html
+
+    try:  # before the snapshot is read: a report never replaces its own input
+        if args.html is not None:
+            check_output(args.html, inputs=[args.snapshot], force=args.force, flag="--html")
+        if args.csv is not None:
+            check_output_folder(args.csv, CSV_NAMES, inputs=[args.snapshot], force=args.force,
+                                flag="--csv")
+            if args.html is not None and any(
+                    args.html.resolve() == (args.csv / n).resolve() for n in CSV_NAMES):
+                raise OutputPathError(f"--html {args.html} is one of the CSV files --csv writes")
+    except OutputPathError as err:
+        print(f"hwprof report: {err}", file=sys.stderr)
         return 2
     try:
         snapshot = load_snapshot(args.snapshot)
     except SnapshotError as err:
         print(f"hwprof report: {err}", file=sys.stderr)
         return 2
-    from hwprof.services.report import write_csv, write_html
 
     try:
         if args.html is not None:

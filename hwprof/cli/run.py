@@ -24,8 +24,16 @@ from rich.text import Text
 from hwprof.cli.console import make_console, run_interruptibly
 from hwprof.core import events
 from hwprof.core.catalog import WORKLOADS, get_workload
+from hwprof.core.outputs import OutputPathError, check_output
 from hwprof.core.results import RunResult
-from hwprof.core.snapshot import SnapshotRun, append_run, new_snapshot, save_snapshot
+from hwprof.core.snapshot import (
+    SUFFIXES,
+    SnapshotRun,
+    append_run,
+    load_snapshot,
+    new_snapshot,
+    save_snapshot,
+)
 from hwprof.core.snapshot_io import SnapshotError
 from hwprof.core.spec import PRECISIONS, SCENARIOS, RunSpec, validation_problems
 from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
@@ -105,9 +113,12 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the spec and result as JSON")
     p.add_argument("--save", type=Path, metavar="FILE", nargs="?", const=AUTO_NAME,
                    help="save a new snapshot (*.hwprof.json[.gz]) with this run; without FILE, "
-                   "into hwprof's data folder (see `hwprof snapshots`)")
+                   "into hwprof's data folder (see `hwprof snapshots`); an existing FILE is "
+                   "refused unless --force")
     p.add_argument("--append", type=Path, metavar="FILE",
                    help="add this run to a snapshot (made if it does not exist)")
+    p.add_argument("--force", action="store_true",
+                   help="let --save overwrite an existing snapshot")
     p.add_argument("--verbose", action="store_true", help="show the worker's stderr on failure")
     p.set_defaults(handler=run_command)
 
@@ -333,10 +344,12 @@ def run_command(args: argparse.Namespace) -> int:
     if args.save == AUTO_NAME:
         args.save = auto_snapshot_path(spec)
     target = args.save or args.append
-    if target is not None and not str(target).endswith((".hwprof.json", ".hwprof.json.gz")):
+    if target is not None and not str(target).endswith(SUFFIXES):
         return _usage(f"{target}: a snapshot file name ends in .hwprof.json or .hwprof.json.gz")
-    if target is not None and not target.parent.is_dir():
-        return _usage(f"{target}: the folder {target.parent} does not exist")
+    if target is not None and (spec.cluster is None or spec.task_index == 0):  # who saves
+        problem = check_snapshot_target(target, append=bool(args.append), force=args.force)
+        if problem:
+            return _usage(problem)
     try:
         check_device(spec)
     except DeviceError as err:
@@ -351,9 +364,9 @@ def run_command(args: argparse.Namespace) -> int:
 
         for flag, seconds in (("--peer-timeout", args.peer_timeout),
                               ("--gather-timeout", args.gather_timeout)):
-            problem = cluster.timeout_problem(flag, seconds)  # NaN would switch the limit off
-            if problem:
-                return _usage(problem)
+            why = cluster.timeout_problem(flag, seconds)  # NaN would switch the limit off
+            if why:
+                return _usage(why)
         try:
             secret = cluster.load_secret(args.cluster_secret_file)
         except cluster.ClusterError as err:
@@ -406,7 +419,7 @@ def run_command(args: argparse.Namespace) -> int:
         for line in tail:
             print(f"  | {line}", file=sys.stderr)
     if target is not None:
-        code = _store(record, target, append=bool(args.append))
+        code = _store(record, target, append=bool(args.append), force=args.force)
         if code:
             return code
     if result.ok:
@@ -488,17 +501,38 @@ def _cluster_finish(args: argparse.Namespace, spec: RunSpec, record: SnapshotRun
               f"{when}: the snapshot has the others", file=sys.stderr)
     path = target or auto_snapshot_path(spec)
     try:
-        save_snapshot(outcome.into(new_snapshot(machine)), path)
+        cluster.store_outcome(outcome, path, machine, append=bool(args.append),
+                              force=args.force)
     except SnapshotError as err:
         print(f"hwprof run: {err}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"hwprof run: saved every node's run to {path}", file=sys.stderr)
+    print(f"hwprof run: {'added' if args.append else 'saved'} every node's run to {path}",
+          file=sys.stderr)
     if cancelled:
         return EXIT_CANCELLED
     return EXIT_OK if result.ok and not outcome.missing else EXIT_FAILED
 
 
-def _store(record: SnapshotRun, path: Path, *, append: bool) -> int:
+def check_snapshot_target(path: Path, *, append: bool, force: bool) -> str:
+    """Why ``--save``/``--append`` ``path`` cannot be written, or "" (checked before any run).
+
+    ``--save`` refuses an existing file unless ``--force``; ``--append`` needs an existing file
+    to be a snapshot it can read (so a damaged one is found now, not after the run). Links are
+    followed; a dangling link or a loop is refused.
+    """
+    flag = "--append" if append else "--save"
+    try:
+        real = check_output(path, force=force or append, flag=flag)
+        if append and real.exists():
+            load_snapshot(real)
+    except OutputPathError as err:
+        return str(err)
+    except SnapshotError as err:
+        return f"{flag} {err}: it cannot be added to (nothing was run)"
+    return ""
+
+
+def _store(record: SnapshotRun, path: Path, *, append: bool, force: bool) -> int:
     from hwprof.services.detect import detect_all
 
     try:
@@ -506,7 +540,7 @@ def _store(record: SnapshotRun, path: Path, *, append: bool) -> int:
             snap = append_run(path, record, lambda: detect_all())
             print(f"hwprof run: added to {path} ({len(snap.runs)} runs)", file=sys.stderr)
         else:
-            save_snapshot(new_snapshot(detect_all()).with_run(record), path)
+            save_snapshot(new_snapshot(detect_all()).with_run(record), path, overwrite=force)
             print(f"hwprof run: saved {path}", file=sys.stderr)
     except SnapshotError as err:
         print(f"hwprof run: {err} (the run's result is above; nothing was overwritten)",

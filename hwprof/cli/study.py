@@ -21,8 +21,16 @@ from rich.table import Table
 
 from hwprof.cli.console import make_console, run_interruptibly
 from hwprof.core.catalog import get_workload
+from hwprof.core.outputs import OutputPathError, check_output
 from hwprof.core.roofline import Ceilings, place
-from hwprof.core.snapshot import Snapshot, SnapshotRun, load_snapshot, new_snapshot, save_snapshot
+from hwprof.core.snapshot import (
+    SUFFIXES,
+    Snapshot,
+    SnapshotRun,
+    load_snapshot,
+    new_snapshot,
+    save_snapshot,
+)
 from hwprof.core.snapshot_io import SnapshotError
 from hwprof.core.spec import RunSpec, validation_problems
 from hwprof.core.study import (
@@ -68,7 +76,9 @@ def add_base_arguments(p: argparse.ArgumentParser, *, workload_flag: bool) -> No
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.add_argument("--png", type=Path, metavar="FILE", help="also draw the chart to FILE")
     p.add_argument("--save", type=Path, metavar="FILE", nargs="?", const=Path("-auto-"),
-                   help="save every run into a snapshot (default: the data folder)")
+                   help="save every run into a new snapshot (default: the data folder)")
+    p.add_argument("--force", action="store_true",
+                   help="let --png and --save overwrite existing files")
 
 
 def register(sub: Any) -> None:
@@ -108,6 +118,7 @@ def register(sub: Any) -> None:
                    help="timed seconds of each measuring run (default 6)")
     r.add_argument("--json", action="store_true", help="print as JSON")
     r.add_argument("--png", type=Path, metavar="FILE", help="also draw the roofline to FILE")
+    r.add_argument("--force", action="store_true", help="let --png overwrite an existing file")
     r.set_defaults(handler=run_roofline)
 
 
@@ -196,7 +207,8 @@ def _rate(value: float | None, unit: str, label: str) -> str:
     return fmt_rate(value, "B/s") if unit == "bytes" else fmt_count(value, f"{label}/s")
 
 
-def save_runs(cmd: str, runs: list[SnapshotRun], path: Path, name: str) -> int:
+def save_runs(cmd: str, runs: list[SnapshotRun], path: Path, name: str, *,
+              force: bool = False) -> int:
     """Save the study's runs into a new snapshot (0, or EXIT_FAILED with a message)."""
     from hwprof.cli.run import auto_snapshot_path
     from hwprof.services.detect import detect_all
@@ -208,7 +220,7 @@ def save_runs(cmd: str, runs: list[SnapshotRun], path: Path, name: str) -> int:
     for r in runs:
         snap = snap.with_run(r)
     try:
-        save_snapshot(snap, path)
+        save_snapshot(snap, path, overwrite=force)
     except SnapshotError as err:
         print(f"hwprof {cmd}: {err}", file=sys.stderr)
         return EXIT_FAILED
@@ -230,13 +242,9 @@ def study_command(cmd: str, args: argparse.Namespace, kind: StudyKind,
             check_device(t.apply(study.base))
         except DeviceError as err:
             return _usage(cmd, f"{t.label}: {err}")
-    if args.save is not None and str(args.save) != "-auto-":
-        # checked before minutes of runs, not after them
-        if not str(args.save).endswith((".hwprof.json", ".hwprof.json.gz")):
-            return _usage(cmd, f"{args.save}: a snapshot file name ends in .hwprof.json or "
-                          ".hwprof.json.gz")
-        if not args.save.parent.is_dir():
-            return _usage(cmd, f"{args.save}: the folder {args.save.parent} does not exist")
+    problem = output_problem(args, study)  # checked before minutes of runs, not after them
+    if problem:
+        return _usage(cmd, problem)
     study, cancelled = run_with_progress(cmd, study)
     groups = study.groups(extra or ())  # runs from other machines join as more targets
     analysis = analyze(kind, groups, args.baseline)
@@ -248,19 +256,39 @@ def study_command(cmd: str, args: argparse.Namespace, kind: StudyKind,
         print_analysis(study, analysis)
     for note in study.notes:
         print(f"hwprof {cmd}: {note}", file=sys.stderr)
+    failed = False
     if args.png is not None and groups:
         try:
             draw(study, analysis, groups, args.png)
             print(f"hwprof {cmd}: drew {args.png}", file=sys.stderr)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, SnapshotError) as err:
             print(f"hwprof {cmd}: cannot draw {args.png}: {err}", file=sys.stderr)
+            failed = True
     if args.save is not None and study.runs:
-        code = save_runs(cmd, study.runs, args.save, kind)
-        if code:
-            return code
+        failed |= bool(save_runs(cmd, study.runs, args.save, kind, force=args.force))
     if cancelled:
         return EXIT_CANCELLED
-    return EXIT_OK if any(r.result.ok for r in study.runs) else EXIT_FAILED
+    return EXIT_OK if any(r.result.ok for r in study.runs) and not failed else EXIT_FAILED
+
+
+def output_problem(args: argparse.Namespace, study: Study) -> str:
+    """Why the study's --png or --save cannot be written, or "" (see hwprof.core.outputs)."""
+    inputs = list(getattr(args, "snapshots", None) or ())  # compare's snapshots are inputs
+    try:
+        if args.png is not None:
+            for path in png_paths(args.png, chart_count(study)):
+                check_output(path, inputs=inputs, force=args.force, flag="--png")
+        if args.save is not None and str(args.save) != "-auto-":
+            if not str(args.save).endswith(SUFFIXES):
+                return (f"{args.save}: a snapshot file name ends in .hwprof.json or "
+                        ".hwprof.json.gz")
+            check_output(args.save, inputs=inputs, force=args.force, flag="--save")
+            if args.png is not None and any(args.save.resolve() == p.resolve()
+                                            for p in png_paths(args.png, chart_count(study))):
+                return f"--png and --save name the same file ({args.save})"
+    except OutputPathError as err:
+        return str(err)
+    return ""
 
 
 # -- output ----------------------------------------------------------------------------------------
@@ -337,6 +365,17 @@ def print_analysis(study: Study, a: dict[str, Any]) -> None:
                                        f"every added {what[:-1]} still pays off in this range"))
 
 
+def chart_count(study: Study) -> int:
+    """How many charts :func:`draw` makes: inference comparisons add a latency chart."""
+    return 2 if study.kind in ("compare", "precision_xla") and study.base.mode == "infer" else 1
+
+
+def png_paths(path: Path, count: int) -> list[Path]:
+    """Where :func:`draw` puts ``count`` charts: FILE, then FILE-latency beside it."""
+    return [path, *(path.with_name(f"{path.stem}-{'latency' if k == 1 else k}{path.suffix}")
+                    for k in range(1, count))]
+
+
 def draw(study: Study, a: dict[str, Any], groups: dict[str, list[SnapshotRun]],
          path: Path) -> None:
     """The study's charts as PNG (and, for inference comparisons, a latency chart beside it)."""
@@ -344,10 +383,8 @@ def draw(study: Study, a: dict[str, Any], groups: dict[str, list[SnapshotRun]],
     from hwprof.services.studies import study_figures
 
     figs = study_figures(title(study), study.base.info.sample_label, study.base.mode, a, groups)
-    charts.to_png(figs[0], str(path))
-    for k, fig in enumerate(figs[1:], start=1):
-        charts.to_png(fig, str(path.with_name(f"{path.stem}-{'latency' if k == 1 else k}"
-                                              f"{path.suffix}")))
+    for fig, where in zip(figs, png_paths(path, len(figs)), strict=True):
+        charts.to_png(fig, str(where))
 
 
 # -- commands --------------------------------------------------------------------------------------
@@ -368,6 +405,11 @@ def run_roofline(args: argparse.Namespace) -> int:
         try:
             runs += load_snapshot(path).runs
         except SnapshotError as err:
+            return _usage("roofline", str(err))
+    if args.png is not None:  # before minutes of measuring
+        try:
+            check_output(args.png, inputs=args.snapshots, force=args.force, flag="--png")
+        except OutputPathError as err:
             return _usage("roofline", str(err))
     ceilings: Ceilings | None = None if args.measure else studies.cached_ceilings(device)
     if ceilings is None:
@@ -433,7 +475,7 @@ def run_roofline(args: argparse.Namespace) -> int:
         try:
             charts.to_png(fig, str(args.png))
             print(f"hwprof roofline: drew {args.png}", file=sys.stderr)
-        except OSError as err:
+        except (OSError, SnapshotError) as err:
             print(f"hwprof roofline: cannot draw {args.png}: {err}", file=sys.stderr)
             return EXIT_FAILED
     return EXIT_OK

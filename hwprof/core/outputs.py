@@ -61,9 +61,14 @@ def check_output(path: str | os.PathLike[str], *, inputs: Iterable[str | os.Path
     """
     p = Path(path)
     name = f"{flag} {p}" if flag else str(p)
-    target = resolve_link(p)
+    try:
+        target = resolve_link(p)
+    except OutputPathError as err:
+        raise OutputPathError(f"{flag} {err}" if flag else str(err)) from err
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
+        if folder.exists():
+            raise OutputPathError(f"{name}: {folder} is a file, not a folder")
         raise OutputPathError(f"{name}: the folder {folder} does not exist")
     for source in inputs:
         if same_file(target, Path(source)):

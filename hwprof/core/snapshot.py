@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hwprof.core.devices import DetectReport
 from hwprof.core.results import RunResult
-from hwprof.core.snapshot_io import SnapshotError, parse_json, read_text, write_json
+from hwprof.core.snapshot_io import SnapshotError, parse_json, read_text, write_json, write_lock
 from hwprof.core.spec import RunSpec
 from hwprof.core.telemetry import TelemetryRecord
 
@@ -100,6 +100,14 @@ class Snapshot(_Model):
     def with_run(self, run: SnapshotRun) -> Snapshot:
         """A copy with one more run."""
         return self.model_copy(update={"runs": (*self.runs, run), "modified_at": utc_now()})
+
+    def with_new_runs(self, runs: tuple[SnapshotRun, ...] | list[SnapshotRun]) -> Snapshot:
+        """A copy with those of ``runs`` it does not hold yet (by ``run_id``), in their order."""
+        have = {r.run_id for r in self.runs}
+        new = tuple(r for r in runs if r.run_id not in have)
+        if not new:
+            return self
+        return self.model_copy(update={"runs": (*self.runs, *new), "modified_at": utc_now()})
 
     @property
     def hostname(self) -> str:
@@ -223,13 +231,47 @@ def snapshot_json(snapshot: Snapshot) -> str:
     return snapshot.model_dump_json(by_alias=True)
 
 
-def save_snapshot(snapshot: Snapshot, path: str | os.PathLike[str]) -> Path:
-    """Write a snapshot atomically (gzip when the name ends in .gz). Returns the path."""
+def _check_name(path: Path) -> None:
+    if not str(path).endswith(SUFFIXES):
+        raise SnapshotError(path, f"a snapshot file name ends in {' or '.join(SUFFIXES)}")
+
+
+def save_snapshot(
+    snapshot: Snapshot, path: str | os.PathLike[str], *, overwrite: bool = True
+) -> Path:
+    """Write a snapshot atomically (gzip when the name ends in .gz). Returns the path.
+
+    Holds the file's lock while it writes, so a save never interleaves with another process's
+    append. With ``overwrite=False`` an existing file is refused (checked under the lock, so a
+    file made by another process since the caller last looked is refused too). A symbolic link is
+    written through to its target.
+    """
     p = Path(path)
-    if not str(p).endswith(SUFFIXES):
-        raise SnapshotError(p, f"a snapshot file name ends in {' or '.join(SUFFIXES)}")
-    write_json(p, snapshot_json(snapshot))
+    _check_name(p)
+    with write_lock(p) as target:
+        if not overwrite and target.exists():
+            raise SnapshotError(p, "exists already, and it is not overwritten unasked: choose "
+                                "another name, add to it with --append, or pass --force")
+        write_json(target, snapshot_json(snapshot))
     return p
+
+
+def update_snapshot(
+    path: str | os.PathLike[str], change: Callable[[Snapshot | None], Snapshot]
+) -> Snapshot:
+    """Read the snapshot at ``path``, change it, write it back: one step no other writer splits.
+
+    ``change`` gets the snapshot on disk (None when there is no file yet) and returns the one to
+    write. The whole read-change-write holds the file's lock (see
+    :func:`~hwprof.core.snapshot_io.write_lock`), so two processes adding runs at once both
+    land; a failure leaves the old file as it was. Returns what was written.
+    """
+    p = Path(path)
+    _check_name(p)
+    with write_lock(p) as target:
+        updated = change(load_snapshot(target) if target.exists() else None)
+        write_json(target, snapshot_json(updated))
+    return updated
 
 
 def append_run(
@@ -237,14 +279,10 @@ def append_run(
 ) -> Snapshot:
     """Add a run to the snapshot at ``path`` (made for this machine when it does not exist yet).
 
-    The file is read, the run added and the whole written back atomically: a failure leaves the old
-    file as it was. ``machine`` is called only when a new snapshot has to be made.
+    The file is read, the run added and the whole written back atomically, under the file's lock
+    (see :func:`update_snapshot`). ``machine`` is called only when a new snapshot has to be made.
     """
-    p = Path(path)
-    snapshot = load_snapshot(p) if p.exists() else new_snapshot(machine())
-    updated = snapshot.with_run(run)
-    save_snapshot(updated, p)
-    return updated
+    return update_snapshot(path, lambda old: (old or new_snapshot(machine())).with_run(run))
 
 
 def json_schema() -> dict[str, Any]:

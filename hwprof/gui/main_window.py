@@ -128,6 +128,7 @@ class QtMainWindow(QMainWindow):
         self.live_panel = QtLivePanel(self.sampler)
         self.results_panel = QtResultsPanel()
         self.opened_snapshots: dict[str, Snapshot] = {}  # file name -> snapshot, for comparisons
+        self.opened_paths: list[Path] = []  # never overwritten by Save or Export from here
         self.study_panel = QtStudyPanel(
             self.queue, self.run_panel.base_spec,
             others=lambda: list(self.opened_snapshots.items()),
@@ -609,6 +610,7 @@ class QtMainWindow(QMainWindow):
             return False
         source = path.name
         self.opened_snapshots[source] = snapshot
+        self.opened_paths.append(path)
         self.results_panel.clear_source(source)
         for run in snapshot.runs:
             self.results_panel.add_run(run, source)
@@ -626,14 +628,27 @@ class QtMainWindow(QMainWindow):
             return False
         if not str(path).endswith(SUFFIXES):
             path = path.with_name(path.name + ".hwprof.json")
+        if self._refuse_opened(path, "cannot save the snapshot"):
+            return False
         try:
-            save_snapshot(snapshot, path)
+            save_snapshot(snapshot, path)  # the file dialog asked before overwriting
         except SnapshotError as err:
             self._warn("hwprof — cannot save the snapshot", str(err))
             return False
         self._remember_recent(path)
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
+
+    def _refuse_opened(self, path: Path, what: str) -> bool:
+        """Warn and say True when ``path`` is a snapshot this window opened or autosaves to."""
+        from hwprof.core.outputs import same_file
+
+        own = [*self.opened_paths, *([self.session.path] if self.session.path else [])]
+        if any(same_file(path, p) for p in own):
+            self._warn(f"hwprof — {what}", f"{path} is a snapshot this window has open or saves "
+                       "its runs to; writing there would replace its runs. Choose another file.")
+            return True
+        return False
 
     def _warn(self, title: str, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
@@ -686,6 +701,8 @@ class QtMainWindow(QMainWindow):
             return False
         from hwprof.services.report import write_html
 
+        if self._refuse_opened(path, "cannot write the report"):
+            return False
         try:
             write_html(self.session.snapshot, path, source="this session")
         except (OSError, SnapshotError) as err:

@@ -1,9 +1,10 @@
 """Snapshots in the window: the session's autosave, and a browser of the data folder.
 
-Each finished run is added to the session's snapshot and the whole file is written again,
-atomically, on a background thread (a long session's telemetry takes a fraction of a second to
-write, which the window must not spend): closing the window or a crash loses at most the run that
-was still going.
+Each finished run is added to the session's snapshot and the file is brought up to date,
+atomically and under the file's lock, on a background thread (a long session's telemetry takes a
+fraction of a second to write, which the window must not spend): closing the window or a crash
+loses at most the run that was still going. Runs another process added to the file meanwhile
+(`hwprof run --append` onto it) are kept.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from hwprof.core.devices import DetectReport
 from hwprof.core.paths import snapshots_dir
-from hwprof.core.snapshot import Snapshot, SnapshotRun, new_snapshot, save_snapshot
+from hwprof.core.snapshot import Snapshot, SnapshotRun, new_snapshot, update_snapshot
 from hwprof.core.snapshot_io import SnapshotError
 from hwprof.gui.widgets import readonly_table
 from hwprof.services.snapshots import list_snapshots
@@ -72,8 +73,9 @@ class SessionSnapshot(QObject):
         self._pending.append(self._pool.submit(self._write, snapshot, path))
 
     def _write(self, snapshot: Snapshot, path: Path) -> None:
-        try:
-            save_snapshot(snapshot, path)
+        try:  # the file gains this session's runs it lacks; nothing on it is dropped
+            update_snapshot(path, lambda on_disk: snapshot if on_disk is None
+                            else on_disk.with_new_runs(snapshot.runs))
         except SnapshotError as err:
             self.failed.emit(f"autosave failed: {err}")
             return

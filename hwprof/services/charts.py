@@ -226,7 +226,13 @@ def to_svg(fig: Any) -> str:
 
 
 def to_png(fig: Any, path: str) -> None:
-    """Save the figure as PNG, and close it."""
+    """Save the figure as PNG, atomically (a full disk leaves no half picture), and close it."""
+    from hwprof.core.snapshot_io import atomic_write_bytes
+
     plt = _plt()
-    fig.savefig(path, format="png")
-    plt.close(fig)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png")
+    finally:
+        plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())

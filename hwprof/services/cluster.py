@@ -50,7 +50,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from hwprof.core.devices import DetectReport
-from hwprof.core.snapshot import ClusterNode, Snapshot, SnapshotRun
+from hwprof.core.snapshot import (
+    ClusterNode,
+    Snapshot,
+    SnapshotRun,
+    new_snapshot,
+    save_snapshot,
+    update_snapshot,
+)
 from hwprof.core.spec import RunSpec
 
 PROTOCOL = "hwprof-gather/2"
@@ -508,6 +515,20 @@ class ClusterOutcome:
         nodes = (*snapshot.cluster_nodes,
                  *(n for n in self.cluster_nodes if n not in snapshot.cluster_nodes))
         return snapshot.model_copy(update={"cluster_nodes": nodes})
+
+
+def store_outcome(outcome: ClusterOutcome, path: Path, machine: DetectReport, *, append: bool,
+                  force: bool) -> Snapshot:
+    """The chief's snapshot of a cluster run: added to ``path`` (``--append``) or a new file.
+
+    Appending holds the file's lock across the read-add-write; ``--save`` refuses an existing
+    file unless ``force``, as everywhere. Raises SnapshotError.
+    """
+    if append:
+        return update_snapshot(path, lambda old: outcome.into(old or new_snapshot(machine)))
+    snap = outcome.into(new_snapshot(machine))
+    save_snapshot(snap, path, overwrite=force)
+    return snap
 
 
 def gather(gatherer: Gatherer, own: SnapshotRun, timeout_s: float,

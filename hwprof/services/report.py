@@ -8,10 +8,12 @@ telemetry.csv (every reading, one column a metric, one block a run).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
+import io
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from hwprof.core.compare import WINDOW_SECONDS, environment
@@ -269,12 +271,28 @@ def html_report(snapshot: Snapshot, *, source: str = "") -> str:
     return "".join(parts)
 
 
+CSV_NAMES = ("runs.csv", "steps.csv", "telemetry.csv")
+
+
+@contextlib.contextmanager
+def _atomic_csv(path: Path) -> Iterator[io.StringIO]:
+    """A text buffer for one CSV file, stored at ``path`` atomically when the block ends."""
+    from hwprof.core.snapshot_io import atomic_write_bytes
+
+    buf = io.StringIO(newline="")
+    yield buf
+    atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
+
+
 def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
-    """runs.csv, steps.csv and telemetry.csv in ``folder`` (made if needed)."""
+    """runs.csv, steps.csv and telemetry.csv in ``folder`` (made if needed).
+
+    Each file is written whole or not at all (a temporary file renamed into place): a full disk
+    leaves the previous file as it was, never an empty or half one. UTF-8 on every platform.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    runs_path, steps_path, tel_path = (folder / n for n in ("runs.csv", "steps.csv",
-                                                           "telemetry.csv"))
-    with open(runs_path, "w", newline="") as fh:
+    runs_path, steps_path, tel_path = (folder / n for n in CSV_NAMES)
+    with _atomic_csv(runs_path) as fh:
         w = csv.writer(fh)
         w.writerow(["run", "run_id", "recorded_at", "workload", "mode", "device", "batch_size",
                     "size", "precision", "xla", "intra_op_threads", "inter_op_threads",
@@ -296,7 +314,7 @@ def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
                         rep.peak_memory_bytes if rep else None, r.energy_per_sample_joules,
                         rep.time_to_first_step_s if rep else None,
                         len(rep.steps) if rep else 0])
-    with open(steps_path, "w", newline="") as fh:
+    with _atomic_csv(steps_path) as fh:
         w = csv.writer(fh)
         w.writerow(["run", "step", "start_monotonic_s", "seconds"])
         for i, run in enumerate(snapshot.runs):
@@ -305,7 +323,7 @@ def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
             steps = run.result.report.steps
             for k, (t, dt) in enumerate(zip(steps.start_s, steps.seconds, strict=True)):
                 w.writerow([i + 1, k, repr(t), repr(dt)])
-    with open(tel_path, "w", newline="") as fh:
+    with _atomic_csv(tel_path) as fh:
         w = csv.writer(fh)
         names: list[str] = []
         for run in snapshot.runs:

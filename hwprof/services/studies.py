@@ -64,10 +64,12 @@ def device_key(device: str, device_label: str, tensorflow_version: str | None) -
 
 def load_all_ceilings() -> dict[str, Ceilings]:
     """Every cached ceiling (an unreadable cache is treated as empty: it is only a cache)."""
-    try:
-        raw = json.loads(ceilings_path().read_text())
+    from hwprof.core.snapshot_io import SnapshotError, read_json
+
+    try:  # read_json: plain files only, size capped (a pipe there must not hang the command)
+        raw = read_json(ceilings_path())
         return {k: Ceilings(**v) for k, v in raw.items()}
-    except (OSError, ValueError, TypeError):
+    except (SnapshotError, ValueError, TypeError, AttributeError):
         return {}
 
 
@@ -78,12 +80,13 @@ def cached_ceilings(device: str) -> Ceilings | None:
 
 
 def _store(c: Ceilings) -> None:
-    from hwprof.core.snapshot_io import atomic_write_bytes
+    from hwprof.core.snapshot_io import atomic_write_bytes, write_lock
 
-    all_ = load_all_ceilings()
-    all_[c.device_key] = c
-    data = {k: vars(v) for k, v in all_.items()}
-    atomic_write_bytes(ceilings_path(), json.dumps(data, indent=2).encode())
+    with write_lock(ceilings_path()) as path:  # two roofline commands at once both land
+        all_ = load_all_ceilings()
+        all_[c.device_key] = c
+        data = {k: vars(v) for k, v in all_.items()}
+        atomic_write_bytes(path, json.dumps(data, indent=2).encode())
 
 
 def ceiling_specs(device: str, seconds: float | None = None) -> list[RunSpec]:
