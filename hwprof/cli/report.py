@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hwprof.cli.console import safe
 from hwprof.core.snapshot import load_snapshot
 from hwprof.core.snapshot_io import SnapshotError
 
@@ -32,26 +33,27 @@ def run_report(args: argparse.Namespace) -> int:
         print("hwprof report: say what to write: --html FILE and/or --csv DIR", file=sys.stderr)
         return 2
     if args.html is not None and not args.html.parent.is_dir():
-        print(f"hwprof report: the folder {args.html.parent} does not exist", file=sys.stderr)
+        print(f"hwprof report: the folder {safe(args.html.parent)} does not exist",
+              file=sys.stderr)
         return 2
     if args.csv is not None and args.csv.exists() and not args.csv.is_dir():
-        print(f"hwprof report: {args.csv} exists and is not a folder", file=sys.stderr)
+        print(f"hwprof report: {safe(args.csv)} exists and is not a folder", file=sys.stderr)
         return 2
     try:
         snapshot = load_snapshot(args.snapshot)
     except SnapshotError as err:
-        print(f"hwprof report: {err}", file=sys.stderr)
+        print(f"hwprof report: {safe(err)}", file=sys.stderr)
         return 2
     from hwprof.services.report import write_csv, write_html
 
     try:
         if args.html is not None:
             write_html(snapshot, args.html, source=args.snapshot.name)
-            print(f"hwprof report: wrote {args.html}", file=sys.stderr)
+            print(f"hwprof report: wrote {safe(args.html)}", file=sys.stderr)
         if args.csv is not None:
             for path in write_csv(snapshot, args.csv):
-                print(f"hwprof report: wrote {path}", file=sys.stderr)
+                print(f"hwprof report: wrote {safe(path)}", file=sys.stderr)
     except (OSError, SnapshotError) as err:
-        print(f"hwprof report: could not write: {err}", file=sys.stderr)
+        print(f"hwprof report: could not write: {safe(err)}", file=sys.stderr)
         return 1
     return 0

@@ -2,7 +2,8 @@
 
 The page embeds its charts as inline SVG and its style in a <style> element: no script, no
 network, no CDN, so it opens the same anywhere, offline, years later. Every value from the file is
-HTML-escaped. The CSV export writes runs.csv (one row a run), steps.csv (every timed step) and
+HTML-escaped, with its control characters (escape sequences, bidirectional overrides) written as
+visible escapes. The CSV export writes runs.csv (one row a run), steps.csv (every timed step) and
 telemetry.csv (every reading, one column a metric, one block a run).
 """
 
@@ -11,12 +12,17 @@ from __future__ import annotations
 import csv
 import html
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from hwprof.core.compare import WINDOW_SECONDS, environment
 from hwprof.core.snapshot import Snapshot, SnapshotRun
 from hwprof.core.stats import window_series
+from hwprof.core.text import printable
 from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
 from hwprof.services import charts
 
@@ -42,8 +48,18 @@ th{background:#f4f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 
+def _charts(make: Callable[[], Any]) -> list[str]:
+    """The charts ``make`` draws, as inline SVG; a short note where the numbers cannot be drawn."""
+    drawn = charts.svgs_or_none(make)
+    if drawn is None:
+        return ["<p class='muted'>(a chart is left out here: its numbers are out of the range a "
+                "chart can show)</p>"]
+    return drawn
+
+
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    # white space is only layout in a page; every other control character is shown escaped
+    return html.escape(printable(value, keep="\t\n"), quote=True)
 
 
 def _rate(run: SnapshotRun, value: float | None) -> str:
@@ -114,14 +130,14 @@ def _study_sections(snapshot: Snapshot) -> list[str]:
             out.append("<h2>Comparisons and sweeps</h2>")
         out.append(f"<h3>{_e(title)}: {_e(a['axis'])} (study {_e(sid)})</h3>")
         lines = list(a.get("verdicts", [])) + [c["text"] for c in a.get("crossovers", [])]
+        lines += a.get("notes", [])  # runs the analysis had to leave out, and why
         for k, sc in a.get("scaling", {}).items():
             effs = [f"{x:g}: {e * 100:.0f}%" for x, e in zip(a["x"], sc["efficiency"],
                                                              strict=True) if e is not None]
             lines.append(f"{k}: scaling efficiency {', '.join(effs)}")
         out.append("<ul>" + "".join(f"<li>{_e(x)}</li>" for x in lines) + "</ul>")
-        for fig in study_figures(title, first.spec.info.sample_label, first.spec.mode, a,
-                                 groups):
-            out.append(charts.to_svg(fig))
+        out += _charts(partial(study_figures, title, first.spec.info.sample_label,
+                               first.spec.mode, a, groups))
     return out
 
 
@@ -150,9 +166,8 @@ def _telemetry_charts(run: SnapshotRun) -> list[str]:
             info = tel.metric(name)
             series[info.label if info else name] = (xs, ys)
         if series:
-            fig = charts.line_chart(series, title=f"{title} ({unit})", xlabel="seconds",
-                                    ylabel=unit, vlines=marks)
-            out.append(charts.to_svg(fig))
+            out += _charts(partial(charts.line_chart, series, title=f"{title} ({unit})",
+                                   xlabel="seconds", ylabel=unit, vlines=marks))
     return out
 
 
@@ -181,15 +196,14 @@ def _run_section(i: int, run: SnapshotRun) -> str:
                                            else 1.0)
         ends, rates = window_series(rep.steps.seconds, per_step, WINDOW_SECONDS)
         if rates.size > 1:
-            fig = charts.line_chart({"throughput": (ends.tolist(), rates.tolist())},
-                                    title="throughput over the timed phase (0.5 s windows)",
-                                    xlabel="seconds of timed steps", ylabel="per second")
-            parts.append(charts.to_svg(fig))
-        fig = charts.histogram([s * 1e3 for s in rep.steps.seconds], title="step times",
-                               xlabel="milliseconds")
-        parts.append(charts.to_svg(fig))
+            parts += _charts(lambda: charts.line_chart(
+                {"throughput": (ends.tolist(), rates.tolist())},
+                title="throughput over the timed phase (0.5 s windows)",
+                xlabel="seconds of timed steps", ylabel="per second"))
+        parts += _charts(lambda: charts.histogram([s * 1e3 for s in rep.steps.seconds],
+                                                  title="step times", xlabel="milliseconds"))
     elif r.stderr_tail:
-        parts.append("<pre>" + _e("\n".join(r.stderr_tail[-15:])) + "</pre>")
+        parts.append("<pre>" + "\n".join(_e(line) for line in r.stderr_tail[-15:]) + "</pre>")
     parts += _telemetry_charts(run)
     parts.append("</div>")
     return "".join(parts)
@@ -197,6 +211,13 @@ def _run_section(i: int, run: SnapshotRun) -> str:
 
 def html_report(snapshot: Snapshot, *, source: str = "") -> str:
     """The whole page."""
+    # a snapshot's numbers may be anything a float holds: arithmetic that overflows gives inf,
+    # which the page shows as such, without numpy's warnings on the user's terminal
+    with np.errstate(all="ignore"):
+        return _html_report(snapshot, source=source)
+
+
+def _html_report(snapshot: Snapshot, *, source: str) -> str:
     title = snapshot.title or f"hwprof snapshot of {snapshot.hostname}"
     env = environment(snapshot)
     m = snapshot.machine
@@ -241,26 +262,24 @@ def html_report(snapshot: Snapshot, *, source: str = "") -> str:
             return value / units * rep.flops_per_sample / 1e9
 
         st = [run.result.step_throughput for run in ok]
-        fig = charts.bar_chart(
+        parts += _charts(lambda: charts.bar_chart(
             labels,
             [gflops(run, s.median if s else None) for run, s in zip(ok, st, strict=True)],
             lows=[gflops(run, s.q1 if s else None) for run, s in zip(ok, st, strict=True)],
             highs=[gflops(run, s.q3 if s else None) for run, s in zip(ok, st, strict=True)],
             title="compute throughput per step: median with IQR",
             ylabel="GFLOP/s",
-        )
-        parts.append(charts.to_svg(fig))
+        ))
         infer = [(i, run) for i, run in enumerate(snapshot.runs) if run.result.latency_s]
         if infer:
-            first = infer[0][1].result.latency_s or {}
-            fig = charts.category_lines(
-                list(first),
-                {f"{i + 1}. {run.spec.workload}": [v * 1e3 for v in (run.result.latency_s or {})
-                                                   .values()] for i, run in infer},
-                title="inference latency percentiles (per step = per batch)",
-                ylabel="ms",
-            )
-            parts.append(charts.to_svg(fig))
+            first = list(infer[0][1].result.latency_s or {})
+            # by name: a run from another tool or version may have other percentiles, or fewer
+            lines = {f"{i + 1}. {run.spec.workload}": [
+                v * 1e3 if (v := (run.result.latency_s or {}).get(k)) is not None else None
+                for k in first] for i, run in infer}
+            parts += _charts(lambda: charts.category_lines(
+                first, lines, title="inference latency percentiles (per step = per batch)",
+                ylabel="ms"))
     parts += _study_sections(snapshot)
     parts.append("<h2>Each run</h2>")
     parts += [_run_section(i, run) for i, run in enumerate(snapshot.runs)]
@@ -269,12 +288,16 @@ def html_report(snapshot: Snapshot, *, source: str = "") -> str:
     return "".join(parts)
 
 
+# UTF-8 on every platform; a lone surrogate (a JSON "\udcff" escape) is written as that escape
+CSV_ERRORS = "backslashreplace"
+
+
 def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
     """runs.csv, steps.csv and telemetry.csv in ``folder`` (made if needed)."""
     folder.mkdir(parents=True, exist_ok=True)
     runs_path, steps_path, tel_path = (folder / n for n in ("runs.csv", "steps.csv",
                                                            "telemetry.csv"))
-    with open(runs_path, "w", newline="") as fh:
+    with open(runs_path, "w", newline="", encoding="utf-8", errors=CSV_ERRORS) as fh:
         w = csv.writer(fh)
         w.writerow(["run", "run_id", "recorded_at", "workload", "mode", "device", "batch_size",
                     "size", "precision", "xla", "intra_op_threads", "inter_op_threads",
@@ -296,7 +319,7 @@ def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
                         rep.peak_memory_bytes if rep else None, r.energy_per_sample_joules,
                         rep.time_to_first_step_s if rep else None,
                         len(rep.steps) if rep else 0])
-    with open(steps_path, "w", newline="") as fh:
+    with open(steps_path, "w", newline="", encoding="utf-8", errors=CSV_ERRORS) as fh:
         w = csv.writer(fh)
         w.writerow(["run", "step", "start_monotonic_s", "seconds"])
         for i, run in enumerate(snapshot.runs):
@@ -305,7 +328,7 @@ def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
             steps = run.result.report.steps
             for k, (t, dt) in enumerate(zip(steps.start_s, steps.seconds, strict=True)):
                 w.writerow([i + 1, k, repr(t), repr(dt)])
-    with open(tel_path, "w", newline="") as fh:
+    with open(tel_path, "w", newline="", encoding="utf-8", errors=CSV_ERRORS) as fh:
         w = csv.writer(fh)
         names: list[str] = []
         for run in snapshot.runs:
