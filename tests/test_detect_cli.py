@@ -85,9 +85,11 @@ def test_bad_argument_exit_2(capsys) -> None:  # type: ignore[no-untyped-def]
         main(["detect", "--nonsense"])
     assert exc.value.code == 2
     assert "unrecognized arguments: --nonsense" in capsys.readouterr().err
-    for bad in ("-1", "nan", "inf"):
-        code, out, err = run_cli(capsys, "detect", "--probe-timeout", bad)
-        assert code == 2 and "--probe-timeout must be a positive" in err and not out
+    with pytest.raises(SystemExit) as exc:
+        main(["detect", "--probe-timeout", "nan"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --probe-timeout: 'nan' is not a finite number" in err
 
 
 @pytest.mark.tf
@@ -106,8 +108,10 @@ def test_detect_as_a_user_runs_it() -> None:
     data = json.loads(proc.stdout)
     assert data["tensorflow"]["status"] == "ok"
     assert any(d["device_type"] == "CPU" for d in data["tensorflow"]["devices"])
-    assert data["nvml"]["available"] is False  # no NVIDIA driver on this machine
-    assert "no NVIDIA driver" in data["nvml"]["message"]
+    if data["nvml"]["available"]:  # a GPU host: NVML's GPUs, each described or its error said
+        assert all(g["name"] or g["error"] for g in data["gpus"])
+    else:  # no NVIDIA driver on this machine: said in words
+        assert "no NVIDIA driver" in data["nvml"]["message"]
 
 
 def test_version_and_help(capsys) -> None:  # type: ignore[no-untyped-def]

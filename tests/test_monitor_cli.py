@@ -124,7 +124,7 @@ def test_plain_lines_when_piped(nvml_scenario, capsys) -> None:  # type: ignore[
     [
         (["--interval", "0.05"], "--interval must be at least 0.1 s (got 0.05)"),
         (["--interval", "nan"], "--interval must be at least 0.1 s"),
-        (["--seconds", "0"], "--seconds must be a positive number"),
+        (["--seconds", "0"], "--duration must be a positive number of seconds (got 0)"),
         (["--csv", "{tmp}/missing-dir/t.csv"], "cannot write the CSV file"),
         (["--csv", "{tmp}"], "it is a directory"),
         (["--csv", "{tmp}/a-file/t.csv"], "cannot write the CSV file"),
@@ -185,3 +185,50 @@ def test_view_shows_a_lost_gpu_and_clock_reasons(nvml_scenario) -> None:  # type
     assert "GPU 0" in text and "356 W / 400 W" in text and "clocks held by: power cap" in text
     assert "GPU 1" in text and "no reading (GPU lost?)" in text
     assert "cores" in text and "memory" in text and "recording to x.csv (7 rows)" in text
+
+
+def test_an_interval_longer_than_the_duration_still_ends_on_time() -> None:
+    for interval, duration, rows in (("1000", "0.5", 0), ("0.3", "0.5", 1)):
+        t0 = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "hwprof", "monitor", "--interval", interval, "--duration",
+             duration, "--json"],
+            cwd=REPO, capture_output=True, text=True, timeout=30,
+        )
+        elapsed = time.monotonic() - t0
+        assert done.returncode == 0, done.stderr
+        assert len(done.stdout.splitlines()) == rows
+        assert elapsed < 10  # Python's start-up and imports, then half a second of monitoring
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE (POSIX)")
+def test_a_full_disk_ends_with_whole_rows_and_exit_1(tmp_path: Path) -> None:
+    """A file size limit stands in for a full disk: the write fails part way through a row."""
+    import resource
+
+    def run(path: Path, limit: int | None) -> subprocess.CompletedProcess[str]:
+        def cap() -> None:
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        return subprocess.run(
+            [sys.executable, "-m", "hwprof", "monitor", "--interval", "0.1", "--duration", "3",
+             "--csv", str(path)],
+            cwd=REPO, capture_output=True, text=True, timeout=60, preexec_fn=cap,
+        )
+
+    sizes = tmp_path / "sizes.csv"
+    assert run(sizes, None).returncode == 0
+    lines = sizes.read_bytes().splitlines(keepends=True)
+    header, row = len(lines[0]), max(len(x) for x in lines[1:])
+    limit = header + 2 * row + row // 2  # room for two rows and half of the third
+    out = tmp_path / "full.csv"
+    done = run(out, limit)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"hwprof monitor: could not write to the CSV file {out}: File too large" in done.stderr
+    names, rows = read_csv(out)
+    assert names == read_csv(sizes)[0] and 2 <= len(rows) <= 3
+    assert all(len(r) == len(names) for r in rows)
+    assert out.read_bytes().endswith(b"\r\n")  # no half row at the end
+    assert f"It keeps the {len(rows)} whole rows written before" in done.stderr

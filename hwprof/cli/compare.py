@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
-from hwprof.cli.console import make_console
+from hwprof.cli.console import make_console, plain, safe
 from hwprof.cli.study import add_base_arguments, study_command
 from hwprof.core.compare import compare_results, environment_diff, match_runs, verdict
 from hwprof.core.snapshot import Snapshot, load_snapshot
@@ -91,7 +92,7 @@ def run_compare(args: argparse.Namespace) -> int:
         try:
             snapshots.append(load_snapshot(path))
         except SnapshotError as err:
-            print(f"hwprof compare: {err}", file=sys.stderr)
+            print(f"hwprof compare: {safe(err)}", file=sys.stderr)
             return 2
     if args.workload is not None:
         if snapshots:
@@ -115,20 +116,20 @@ def run_compare(args: argparse.Namespace) -> int:
     if not doc["runs"]:
         console.print("no runs in these snapshots")
         return 0
-    t = Table(title=f"runs (speedup against {names[0]}, 95% CI)", title_justify="left",
+    t = Table(title=plain(f"runs (speedup against {names[0]}, 95% CI)"), title_justify="left",
               show_lines=True)
     t.add_column("workload and settings", overflow="fold")
     for n in names:
-        t.add_column(n, overflow="fold")
+        t.add_column(plain(n), overflow="fold")
     verdicts: list[str] = []
     for row in doc["runs"]:
-        cells = []
+        cells: list[str | Text] = []
         for c in row["runs"]:
             if not c["present"]:
                 cells.append("—")
                 continue
             if c["status"] != "ok":
-                cells.append(c["status"])
+                cells.append(plain(c["status"]))
                 continue
             label = row["sample_label"]
             text = _rate(c["throughput_per_second"], c["unit"], label)
@@ -140,11 +141,11 @@ def run_compare(args: argparse.Namespace) -> int:
                 text += f"\n{c['speedup']:.2f}x" + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
             if c.get("verdict"):
                 verdicts.append(f"{row['settings']}: {c['verdict']}")
-            cells.append(text)
-        t.add_row(row["settings"], *cells)
+            cells.append(text)  # numbers and units: ours
+        t.add_row(plain(row["settings"]), *cells)
     console.print(t)
     for line in verdicts:
-        console.print(f"- {line}")
+        console.print(plain(f"- {line}"))
     return 0
 
 
@@ -153,9 +154,9 @@ def _print_environment(console: Any, paths: list[Path], snapshots: list[Snapshot
     env = Table(title="environment: what differs", title_justify="left")
     env.add_column("fact", style="bold")
     for p in paths:
-        env.add_column(p.name, overflow="fold")
+        env.add_column(plain(p.name), overflow="fold")
     for fact, values in diff:
-        env.add_row(fact, *values)
+        env.add_row(plain(fact), *(plain(v) for v in values))
     if diff:
         console.print(env)
     elif len(snapshots) > 1:

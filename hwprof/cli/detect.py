@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import sys
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from hwprof.cli.console import make_console
+from hwprof.cli.args import limit_seconds
+from hwprof.cli.console import make_console, plain
 from hwprof.core.devices import CpuInfo, DetectReport, GpuInfo, TensorFlowInfo
 from hwprof.core.units import NA, fmt_bytes, fmt_flops, fmt_hz, fmt_num
 from hwprof.services.detect import detect_all
@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--probe-timeout",
-        type=float,
+        type=limit_seconds,
         default=None,
         metavar="S",
         help="seconds to wait for TensorFlow to answer (default 90)",
@@ -43,11 +43,6 @@ def register(sub: Any) -> None:
 
 def run_detect(args: argparse.Namespace) -> int:
     """Detect and print."""
-    timeout = args.probe_timeout
-    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
-        print("hwprof detect: --probe-timeout must be a positive number of seconds",
-              file=sys.stderr)
-        return 2
     err = make_console(stderr=True)
     with err.status("detecting hardware…") if err.is_terminal else _nullcontext():
         report = detect_all(
@@ -68,8 +63,16 @@ class _nullcontext:
         return None
 
 
+class _KvTable(Table):
+    """Two columns, field and value; every value is shown as text (it comes from the system)."""
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> None:
+        super().add_row(*(plain(c) if isinstance(c, str) else c for c in cells), **kwargs)
+
+
 def _kv_table(title: str) -> Table:
-    t = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    t = _KvTable(title=plain(title), title_justify="left", show_header=False, box=None,
+                 pad_edge=False)
     t.add_column("field", style="bold", no_wrap=True)
     t.add_column("value", overflow="fold")
     return t
@@ -104,7 +107,8 @@ def render_report(report: DetectReport, console: Console) -> None:
     console.print()
     console.print(_tf_table(report.tensorflow))
     if report.detect_seconds is not None:
-        console.print(f"\n[dim]detected in {report.detect_seconds:.1f} s[/dim]")
+        console.print()
+        console.print(Text(f"detected in {report.detect_seconds:.1f} s", style="dim"))
 
 
 def _cpu_table(cpu: CpuInfo, i: int) -> Table:
@@ -157,7 +161,7 @@ def _gpu_section(report: DetectReport) -> Table:
         t = _kv_table(title)
         t.add_row("status", "NVML works but reports no GPUs")
         return t
-    t = Table(title=title, title_justify="left")
+    t = Table(title=plain(title), title_justify="left")
     for col in (
         "#",
         "name",
@@ -177,9 +181,9 @@ def _gpu_section(report: DetectReport) -> Table:
     return t
 
 
-def _gpu_row(g: GpuInfo) -> list[str]:
+def _gpu_row(g: GpuInfo) -> list[Text]:
     if g.error:
-        return [str(g.index), f"[red]{g.error}[/red]", *([""] * 9)]
+        return [plain(g.index), plain(g.error, style="red"), *([plain("")] * 9)]
     cc = f"{g.compute_capability[0]}.{g.compute_capability[1]}" if g.compute_capability else NA
     clocks = f"{fmt_num(g.sm_clock_max_mhz)} / {fmt_num(g.memory_clock_max_mhz)} MHz"
     power = (
@@ -196,7 +200,7 @@ def _gpu_row(g: GpuInfo) -> list[str]:
     mig = NA if g.mig_mode_current is None else ("on" if g.mig_mode_current else "off")
     peak = f"{fmt_flops(g.peak.fp32_flops)} / {fmt_flops(g.peak.fp16_flops)}" if g.peak else NA
     tf = g.tensorflow_device or f"not visible: {g.tensorflow_missing_reason or 'unknown'}"
-    return [
+    return [plain(cell) for cell in (
         str(g.index),
         g.name or NA,
         fmt_bytes(g.memory_total_bytes),
@@ -208,7 +212,7 @@ def _gpu_row(g: GpuInfo) -> list[str]:
         mig,
         peak,
         tf,
-    ]
+    )]
 
 
 def _tf_table(tf: TensorFlowInfo) -> Table:

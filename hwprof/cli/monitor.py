@@ -4,7 +4,8 @@ In a terminal it shows a table that refreshes every tick, with small bars whose 
 10% and 75% utilization (memory: 10% and 80%), as nvitop does. ``--csv FILE`` records every tick
 (the header is fixed at the start from the metric list; each row is flushed as it is written),
 ``--json`` prints one JSON object per tick to stdout for machines. Ctrl-C, SIGTERM or the end of
-``--seconds`` stops it with the file complete.
+``--duration`` stops it with the file complete. A row is written whole or not at all: when the disk
+fills up, the file keeps every whole row written before and the command says so and exits with 1.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import json
 import math
 import os
@@ -28,12 +30,13 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from hwprof.cli.console import make_console
+from hwprof.cli.console import make_console, plain, safe
 from hwprof.core.telemetry import clock_event_reason_labels
 from hwprof.core.units import NA, fmt_bytes, fmt_num
 from hwprof.sampling import MIN_INTERVAL_S, QueueSubscriber, Sampler, TelemetrySample
 
 TIME_COLUMNS = ("time_monotonic_s", "time_unix_s")
+MAX_INTERVAL_S = 86_400.0  # a reading a day; beyond that the sampler's clock arithmetic overflows
 UTIL_THRESHOLDS = (10.0, 75.0)
 MEMORY_THRESHOLDS = (10.0, 80.0)
 
@@ -45,7 +48,7 @@ def register(sub: Any) -> None:
         help="live CPU, memory and GPU telemetry (terminal view, CSV, JSON lines)",
         description="Watch CPU, memory, NVIDIA GPU and workload telemetry live, and record it. "
         "In a terminal: a refreshing table. --csv records every tick to a file; --json prints one "
-        "JSON object per tick to stdout. Ctrl-C (or the end of --seconds) stops it, leaving the "
+        "JSON object per tick to stdout. Ctrl-C (or the end of --duration) stops it, leaving the "
         "file complete.",
     )
     p.add_argument(
@@ -56,7 +59,8 @@ def register(sub: Any) -> None:
         help=f"seconds between readings, at least {MIN_INTERVAL_S} (default 0.5)",
     )
     p.add_argument(
-        "--seconds", type=float, default=None, metavar="N", help="stop after N seconds"
+        "--duration", "--seconds", dest="seconds", type=float, default=None, metavar="S",
+        help="stop after S seconds (--seconds is the old name)",
     )
     p.add_argument("--csv", metavar="FILE", help="record every tick to this CSV file")
     p.add_argument("--force", action="store_true", help="let --csv overwrite an existing file")
@@ -69,9 +73,9 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run_monitor)
 
 
-def _fail(message: str) -> int:
-    print(f"hwprof monitor: {message}", file=sys.stderr)
-    return 2
+def _fail(message: str, code: int = 2) -> int:
+    print(f"hwprof monitor: {safe(message)}", file=sys.stderr)
+    return code
 
 
 def run_monitor(args: argparse.Namespace) -> int:
@@ -79,8 +83,13 @@ def run_monitor(args: argparse.Namespace) -> int:
     interval = args.interval
     if not math.isfinite(interval) or interval < MIN_INTERVAL_S:
         return _fail(f"--interval must be at least {MIN_INTERVAL_S} s (got {interval:g})")
+    if interval > MAX_INTERVAL_S:
+        return _fail(f"--interval must be at most {MAX_INTERVAL_S:g} s, a day (got {interval:g})")
     if args.seconds is not None and (not math.isfinite(args.seconds) or args.seconds <= 0):
-        return _fail(f"--seconds must be a positive number (got {args.seconds:g})")
+        return _fail(f"--duration must be a positive number of seconds (got {args.seconds:g})")
+    if args.pid is not None and args.pid < 0:
+        return _fail(f"--pid {args.pid}: a process id is 0 or more (see `ps` or the task "
+                     "manager)")
     csv_file: IO[str] | None = None
     if args.csv is not None:
         if os.path.isdir(args.csv):
@@ -102,40 +111,81 @@ def run_monitor(args: argparse.Namespace) -> int:
             csv_file.close()
 
 
+class CsvWriteError(Exception):
+    """The CSV file took no more rows (a full disk, a quota, a file size limit)."""
+
+
+class CsvRows:
+    """The CSV file, written a whole row at a time straight to its descriptor.
+
+    Each row is formatted first, then written with ``os.write`` until all of it is in the file (so
+    a reader sees it at once). If the disk fills up part way, the file is cut back to where the
+    row began: a reader never finds half a row. The text wrapper that opened the file is never
+    written through, so closing it has nothing left to flush (and nothing left to fail).
+    """
+
+    def __init__(self, fh: IO[str]) -> None:
+        self._fd = fh.fileno()
+        self._size = os.lseek(self._fd, 0, os.SEEK_CUR)
+        self.rows = 0
+
+    def write(self, cells: list[str], *, header: bool = False) -> None:
+        """Append one row; CsvWriteError (the file as it was before) when it does not fit."""
+        text = io.StringIO()
+        csv.writer(text).writerow(cells)
+        data = memoryview(text.getvalue().encode("utf-8"))
+        written = 0
+        try:
+            while written < len(data):
+                n = os.write(self._fd, data[written:])
+                if n <= 0:
+                    raise OSError(28, "No space left on device")
+                written += n
+        except OSError as err:
+            with contextlib.suppress(OSError):  # cutting a file back frees space: it works
+                os.ftruncate(self._fd, self._size)
+                os.lseek(self._fd, self._size, os.SEEK_SET)
+            raise CsvWriteError(err.strerror or str(err)) from err
+        self._size += written
+        if not header:
+            self.rows += 1
+
+
+def _last_tick(interval: float, seconds: float) -> int:
+    """How many ticks fall within ``seconds`` (tick k is read at k * interval)."""
+    return math.floor(seconds / interval + 1e-6)
+
+
 def _monitor(args: argparse.Namespace, csv_file: IO[str] | None) -> int:
     sampler = Sampler(args.interval, process=args.pid is not None)
+    sink: CsvRows | None = None
     try:
         if args.pid is not None:
             try:
                 sampler.watch_process(args.pid)
-            except ProcessLookupError:
+            except (ProcessLookupError, ValueError, OverflowError):
                 return _fail(f"--pid {args.pid}: no such process")
         err = make_console(stderr=True)
         if sampler.gpu_unavailable_reason:
             err.print(
-                f"hwprof monitor: NVIDIA GPUs not monitored ({sampler.gpu_unavailable_reason});"
-                " monitoring the CPU",
+                plain(f"hwprof monitor: NVIDIA GPUs not monitored "
+                      f"({sampler.gpu_unavailable_reason}); monitoring the CPU"),
                 soft_wrap=True,
             )
-        writer = None
         if csv_file is not None:
-            writer = csv.writer(csv_file)
-            writer.writerow([*TIME_COLUMNS, *sampler.names])
-            csv_file.flush()
+            sink = CsvRows(csv_file)
+            sink.write([*TIME_COLUMNS, *sampler.names], header=True)
         out = make_console()
         live_view = not args.json and out.is_terminal
         lines = not args.json and not live_view and csv_file is None
-        rows = 0
         queue = QueueSubscriber(maxsize=4096)
         sampler.subscribe(queue)
         deadline: float | None = None
+        last_due = 0.0  # when the last tick within --duration is read
 
         def emit(sample: TelemetrySample) -> None:
-            nonlocal rows
-            if writer is not None and csv_file is not None:
-                writer.writerow(_csv_row(sample, sampler.names))
-                csv_file.flush()
-                rows += 1
+            if sink is not None:
+                sink.write(_csv_row(sample, sampler.names))
             if args.json:
                 print(json.dumps(_json_row(sample, sampler.names), allow_nan=False), flush=True)
             elif lines:
@@ -143,37 +193,63 @@ def _monitor(args: argparse.Namespace, csv_file: IO[str] | None) -> int:
 
         with _stop_on_signals() as stopped:
             sampler.start()
-            if args.seconds is not None and sampler.t0 is not None:
-                deadline = sampler.t0 + args.seconds
             with _live(out, live_view) as live:
-                done = False
+                done = last_seen = False
                 while not done and not stopped.is_set():
                     sample = queue.get(timeout=0.1)
                     if deadline is None and sampler.t0 is not None and args.seconds is not None:
                         deadline = sampler.t0 + args.seconds
+                        last_due = sampler.t0 + args.interval * _last_tick(args.interval,
+                                                                           args.seconds)
+                        last_seen = last_due <= sampler.t0  # no tick falls within: none to wait
                     if sample is not None:
+                        if deadline is not None and sample.scheduled_s > deadline + 1e-6:
+                            done = True  # read after the end: not part of the recording
+                            continue
                         emit(sample)
                         if live is not None:
+                            rows = sink.rows if sink is not None else 0
                             live.update(render_view(sample, sampler, args.csv, rows), refresh=True)
-                        done = deadline is not None and sample.scheduled_s >= deadline - 1e-6
-                    if deadline is not None and time.monotonic() > deadline + 2 * args.interval:
-                        done = True  # the sampler fell behind: stop on time anyway
+                        last_seen = last_seen or (deadline is not None
+                                                  and sample.scheduled_s >= last_due - 1e-6)
+                    if deadline is not None:
+                        now = time.monotonic()
+                        # stop on time, with the last reading due in the time; a sampler that
+                        # fell behind is not waited for long (nor an interval longer than it all)
+                        done = (last_seen and now >= deadline) or \
+                            now > deadline + min(2 * args.interval, 5.0)
             sampler.stop()
             for sample in queue.drain():  # what was read before the stop: keep it
                 if deadline is None or sample.scheduled_s <= deadline + 1e-6:
                     emit(sample)
-        if csv_file is not None:
-            err.print(f"hwprof monitor: wrote {rows} rows to {args.csv}", soft_wrap=True)
+        if sink is not None:
+            err.print(plain(f"hwprof monitor: wrote {sink.rows} rows to {args.csv}"),
+                      soft_wrap=True)
         if stopped.signum is not None:
             return 128 + stopped.signum
         return 0
+    except CsvWriteError as problem:
+        sampler.stop()
+        rows = sink.rows if sink is not None else 0
+        return _fail(f"could not write to the CSV file {args.csv}: {problem}. It keeps the "
+                     f"{rows} whole rows written before; free some space and run again.", code=1)
     except BrokenPipeError:  # `hwprof monitor --json | head`: the reader left
-        with contextlib.suppress(OSError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+        _quiet_stdout()
         return 0
+    except OSError as problem:  # stdout itself failed (`--json > file` on a full disk)
+        sampler.stop()
+        _quiet_stdout()
+        return _fail(f"could not write to standard output: {problem.strerror or problem}",
+                     code=1)
     finally:
         sampler.stop()
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so Python's own flush at exit has nothing to fail on."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 class _StopFlag(threading.Event):
@@ -464,7 +540,7 @@ def render_view(
             ),
         )
     # The missing driver was said once on stderr at the start; the other gaps are said here.
-    footer = [Text(n, style="dim") for n in sampler.notes if not n.startswith("NVIDIA GPUs")]
+    footer = [plain(n, style="dim") for n in sampler.notes if not n.startswith("NVIDIA GPUs")]
     if csv_path is not None:
-        footer.append(Text(f"recording to {csv_path} ({rows} rows)", style="dim"))
+        footer.append(plain(f"recording to {csv_path} ({rows} rows)", style="dim"))
     return Group(t, *footer)

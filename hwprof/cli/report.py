@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hwprof.cli.console import safe
 from hwprof.core.outputs import OutputPathError, check_output, check_output_folder
 from hwprof.core.snapshot import load_snapshot
 from hwprof.core.snapshot_io import SnapshotError
@@ -46,22 +47,22 @@ def run_report(args: argparse.Namespace) -> int:
                     args.html.resolve() == (args.csv / n).resolve() for n in CSV_NAMES):
                 raise OutputPathError(f"--html {args.html} is one of the CSV files --csv writes")
     except OutputPathError as err:
-        print(f"hwprof report: {err}", file=sys.stderr)
+        print(f"hwprof report: {safe(err)}", file=sys.stderr)
         return 2
     try:
         snapshot = load_snapshot(args.snapshot)
     except SnapshotError as err:
-        print(f"hwprof report: {err}", file=sys.stderr)
+        print(f"hwprof report: {safe(err)}", file=sys.stderr)
         return 2
 
     try:
         if args.html is not None:
             write_html(snapshot, args.html, source=args.snapshot.name)
-            print(f"hwprof report: wrote {args.html}", file=sys.stderr)
+            print(f"hwprof report: wrote {safe(args.html)}", file=sys.stderr)
         if args.csv is not None:
             for path in write_csv(snapshot, args.csv):
-                print(f"hwprof report: wrote {path}", file=sys.stderr)
+                print(f"hwprof report: wrote {safe(path)}", file=sys.stderr)
     except (OSError, SnapshotError) as err:
-        print(f"hwprof report: could not write: {err}", file=sys.stderr)
+        print(f"hwprof report: could not write: {safe(err)}", file=sys.stderr)
         return 1
     return 0

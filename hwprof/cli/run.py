@@ -21,7 +21,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from hwprof.cli.console import make_console, run_interruptibly
+from hwprof.cli.args import duration_seconds, flag_of, limit_seconds
+from hwprof.cli.console import make_console, plain, run_interruptibly, safe
 from hwprof.core import events
 from hwprof.core.catalog import WORKLOADS, get_workload
 from hwprof.core.outputs import OutputPathError, check_output
@@ -80,7 +81,7 @@ def register(sub: Any) -> None:
                    help="compile the step with XLA (jit_compile); default off")
     p.add_argument("--intra-threads", type=int, default=None, help="TensorFlow intra-op threads")
     p.add_argument("--inter-threads", type=int, default=None, help="TensorFlow inter-op threads")
-    p.add_argument("--duration", type=float, default=None, metavar="S",
+    p.add_argument("--duration", type=duration_seconds, default=None, metavar="S",
                    help="longest timed phase in seconds (default 10; ends sooner once steady)")
     p.add_argument("--steps", type=int, default=None, help="exactly this many timed steps")
     p.add_argument("--warmup", type=int, default=None, help="untimed warm-up steps (default 3)")
@@ -88,7 +89,7 @@ def register(sub: Any) -> None:
                    help="inference: offline (throughput) or single-stream (batch 1, latency)")
     p.add_argument("--no-steady-stop", action="store_true",
                    help="run the whole duration even once throughput is steady")
-    p.add_argument("--timeout", type=float, default=None, metavar="S",
+    p.add_argument("--timeout", type=limit_seconds, default=None, metavar="S",
                    help="give up after S seconds in all (default: duration + 600)")
     p.add_argument("--replicas", type=int, default=None, metavar="N",
                    help="train data-parallel on N devices of this machine with "
@@ -124,7 +125,7 @@ def register(sub: Any) -> None:
 
 
 def _usage(message: str) -> int:
-    print(f"hwprof run: {message}", file=sys.stderr)
+    print(f"hwprof run: {safe(message)}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -181,20 +182,8 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
 
 
 def _validation_message(err: ValidationError) -> str:
-    return "; ".join(f"{_flag(where)}: {msg}" if where else msg
+    return "; ".join(f"{flag_of(where)}: {msg}" if where else msg
                      for where, msg in validation_problems(err))
-
-
-_FLAGS = {
-    "replicas": "--replicas", "cluster": "--cluster", "task_index": "--task-index",
-    "batch_size": "--batch-size", "size": "--size", "intra_op_threads": "--intra-threads",
-    "inter_op_threads": "--inter-threads", "duration_seconds": "--duration", "steps": "--steps",
-    "warmup_steps": "--warmup", "device": "--device", "workload": "WORKLOAD", "mode": "--mode",
-}
-
-
-def _flag(field: str) -> str:
-    return _FLAGS.get(field, field)
 
 
 class ProgressView:
@@ -212,8 +201,10 @@ class ProgressView:
         self.progress: Progress | None = None
         self.task: Any = None
         if enabled and self.tty:
+            # the info field shows what the worker says (TensorFlow's device name): never markup
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                TextColumn("{task.description}", markup=False), BarColumn(),
+                TextColumn("{task.fields[info]}", markup=False),
                 TimeElapsedColumn(), console=self.console, transient=True,
             )
             self.task = self.progress.add_task("starting", total=None, info="importing TensorFlow")
@@ -226,7 +217,7 @@ class ProgressView:
 
     def _say(self, text: str) -> None:
         if self.enabled and not self.tty:
-            print(f"hwprof run: {text}", file=sys.stderr, flush=True)
+            print(f"hwprof run: {safe(text)}", file=sys.stderr, flush=True)
 
     def on_event(self, event: dict[str, Any]) -> None:
         """One worker event (called on the run's thread)."""
@@ -236,7 +227,7 @@ class ProgressView:
             self._say(f"TensorFlow {event.get('tensorflow_version')} on {event.get('tf_device')}; "
                       "building and compiling")
             if p:
-                p.update(t, description="compiling", info=str(event.get("tf_device")))
+                p.update(t, description="compiling", info=safe(event.get("tf_device")))
         elif kind == events.COMPILED:
             sps = float(event.get("samples_per_step") or 1)
             bps = event.get("bytes_per_sample")
@@ -280,10 +271,10 @@ def result_table(spec: RunSpec, result: RunResult) -> Table:
     t.add_column("what", style="bold", no_wrap=True)
     t.add_column("value", overflow="fold")
     status = result.status if result.ok else f"{result.status.upper()}: {result.reason}"
-    t.add_row("status", status)
+    t.add_row("status", plain(status))
     rep = result.report
     if rep is not None:
-        t.add_row("TensorFlow", f"{rep.tensorflow_version or NA} on {rep.tf_device or NA}")
+        t.add_row("TensorFlow", plain(f"{rep.tensorflow_version or NA} on {rep.tf_device or NA}"))
         t.add_row("first step", f"{fmt_seconds(rep.time_to_first_step_s)} (tracing, compilation; "
                   f"not timed), then {rep.warmup_steps} warm-up steps")
         timed = sum(rep.steps.seconds)
@@ -304,22 +295,23 @@ def result_table(spec: RunSpec, result: RunResult) -> Table:
         text = fmt_flops(result.achieved_flops)
         if result.percent_of_peak is not None:
             text += f" = {result.percent_of_peak:.0f}% of {fmt_flops(result.peak_flops)}"
-            text += f" ({result.peak_source})"
+            text += f" ({safe(result.peak_source)})"
             if result.percent_of_peak > 100:
                 text += ": above the estimate, so the estimate's clock or FLOP/cycle is too low"
-        t.add_row("compute", text)
+        t.add_row("compute", plain(text))
     if rep is not None:
-        t.add_row("memory", f"{fmt_bytes(rep.peak_memory_bytes)} peak ({rep.memory_source or NA})")
+        t.add_row("memory", plain(f"{fmt_bytes(rep.peak_memory_bytes)} peak "
+                                  f"({rep.memory_source or NA})"))
     if result.ok or result.energy_per_sample_joules is not None:
         if result.energy_per_sample_joules is not None:
-            t.add_row("energy", f"{result.energy_per_sample_joules:.4g} J per sample "
-                      f"({result.energy_source})")
+            t.add_row("energy", plain(f"{result.energy_per_sample_joules:.4g} J per sample "
+                                      f"({result.energy_source})"))
         else:
             t.add_row("energy", "n/a (no power or energy reading for this device here)")
     if rep is not None and rep.final_loss is not None and spec.mode == "train":
         t.add_row("final loss", f"{rep.final_loss:.4g}")
     for note in rep.notes if rep else ():
-        t.add_row("note", note)
+        t.add_row("note", plain(note))
     return t
 
 
@@ -337,8 +329,6 @@ def run_command(args: argparse.Namespace) -> int:
         return _usage(_validation_message(err))
     except ValueError as err:
         return _usage(str(err))
-    if args.timeout is not None and args.timeout <= 0:
-        return _usage("--timeout must be a positive number of seconds")
     if args.save and args.append:
         return _usage("use --save or --append, not both")
     if args.save == AUTO_NAME:
@@ -417,7 +407,7 @@ def run_command(args: argparse.Namespace) -> int:
         tail = result.stderr_tail if args.verbose else result.stderr_tail[-5:]
         print("hwprof run: the worker's last stderr lines:", file=sys.stderr)
         for line in tail:
-            print(f"  | {line}", file=sys.stderr)
+            print(f"  | {safe(line)}", file=sys.stderr)
     if target is not None:
         code = _store(record, target, append=bool(args.append), force=args.force)
         if code:
@@ -442,11 +432,11 @@ def _cluster_finish(args: argparse.Namespace, spec: RunSpec, record: SnapshotRun
     console = make_console()
     console.print(result_table(spec, result))
     if not result.ok and not cancelled:
-        print(f"hwprof run: the cluster run failed on this node ({me}): {result.reason}. A peer "
-              "may be unreachable, started with another --cluster, or have stopped.",
-              file=sys.stderr)
+        print(f"hwprof run: the cluster run failed on this node ({safe(me)}): "
+              f"{safe(result.reason)}. A peer may be unreachable, started with another "
+              "--cluster, or have stopped.", file=sys.stderr)
         for line in result.stderr_tail[-5:]:
-            print(f"  | {line}", file=sys.stderr)
+            print(f"  | {safe(line)}", file=sys.stderr)
     machine = detect_all(with_tensorflow=False)
     stop = threading.Event()
     if gatherer is None:  # a worker: hand the result to the chief
@@ -463,9 +453,9 @@ def _cluster_finish(args: argparse.Namespace, spec: RunSpec, record: SnapshotRun
 
         cancelled = run_interruptibly(send, "hwprof-send", stop.set) or cancelled
         if problem:
-            print(f"hwprof run: {problem[0]}", file=sys.stderr)
+            print(f"hwprof run: {safe(problem[0])}", file=sys.stderr)
         else:
-            print(f"hwprof run: sent this node's result to the chief ({nodes[0]})",
+            print(f"hwprof run: sent this node's result to the chief ({safe(nodes[0])})",
                   file=sys.stderr)
         if cancelled:
             return EXIT_CANCELLED
@@ -483,7 +473,7 @@ def _cluster_finish(args: argparse.Namespace, spec: RunSpec, record: SnapshotRun
     cancelled = run_interruptibly(wait, "hwprof-gather-wait", stop.set) or cancelled
     outcome = box["outcome"]
     for problem_line in outcome.problems:
-        print(f"hwprof run: {problem_line}", file=sys.stderr)
+        print(f"hwprof run: {safe(problem_line)}", file=sys.stderr)
     t = Table(title="cluster: every node", title_justify="left")
     for col in ("task", "node", "status", "throughput (cluster)", "host"):
         t.add_column(col)
@@ -504,9 +494,9 @@ def _cluster_finish(args: argparse.Namespace, spec: RunSpec, record: SnapshotRun
         cluster.store_outcome(outcome, path, machine, append=bool(args.append),
                               force=args.force)
     except SnapshotError as err:
-        print(f"hwprof run: {err}", file=sys.stderr)
+        print(f"hwprof run: {safe(err)}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"hwprof run: {'added' if args.append else 'saved'} every node's run to {path}",
+    print(f"hwprof run: {'added' if args.append else 'saved'} every node's run to {safe(path)}",
           file=sys.stderr)
     if cancelled:
         return EXIT_CANCELLED
@@ -538,12 +528,12 @@ def _store(record: SnapshotRun, path: Path, *, append: bool, force: bool) -> int
     try:
         if append:
             snap = append_run(path, record, lambda: detect_all())
-            print(f"hwprof run: added to {path} ({len(snap.runs)} runs)", file=sys.stderr)
+            print(f"hwprof run: added to {safe(path)} ({len(snap.runs)} runs)", file=sys.stderr)
         else:
             save_snapshot(new_snapshot(detect_all()).with_run(record), path, overwrite=force)
-            print(f"hwprof run: saved {path}", file=sys.stderr)
+            print(f"hwprof run: saved {safe(path)}", file=sys.stderr)
     except SnapshotError as err:
-        print(f"hwprof run: {err} (the run's result is above; nothing was overwritten)",
+        print(f"hwprof run: {safe(err)} (the run's result is above; nothing was overwritten)",
               file=sys.stderr)
         return EXIT_FAILED
     return 0

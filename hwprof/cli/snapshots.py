@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
-from hwprof.cli.console import make_console
+from hwprof.cli.console import make_console, plain, safe
 from hwprof.core.paths import snapshots_dir
 from hwprof.services.snapshots import list_snapshots
 
@@ -31,7 +32,8 @@ def run_snapshots(args: argparse.Namespace) -> int:
     """List them."""
     folder = args.folder or snapshots_dir()
     if not folder.is_dir():
-        print(f"hwprof snapshots: {folder} is not a folder")
+        print(f"hwprof snapshots: {safe(folder)} is not a folder (name a folder of snapshots, or "
+              "none for the data folder)", file=sys.stderr)
         return 2
     rows = list_snapshots(folder)
     if args.json:
@@ -39,23 +41,24 @@ def run_snapshots(args: argparse.Namespace) -> int:
         return 0
     console = make_console()
     if not rows:
-        console.print(f"no snapshots in {folder} (save one with `hwprof run ... --save FILE`)")
+        console.print(plain(f"no snapshots in {folder} (save one with "
+                            "`hwprof run ... --save FILE`)"))
         return 0
-    t = Table(title=f"snapshots in {folder}", title_justify="left")
+    t = Table(title=plain(f"snapshots in {folder}"), title_justify="left")
     for col in ("created (UTC)", "file", "host", "devices", "runs", "tags"):
         t.add_column(col, overflow="fold")
     for r in rows:
-        name = Path(r["path"]).name
+        name = plain(Path(r["path"]).name)
         if r["error"]:
-            t.add_row("", name, f"[red]unreadable: {r['error']}[/red]", "", "", "")
+            t.add_row("", name, plain(f"unreadable: {r['error']}", style="red"), "", "", "")
             continue
         t.add_row(
-            r["created_at"].replace("T", " ").replace("+00:00", ""),
+            plain(r["created_at"].replace("T", " ").replace("+00:00", "")),
             name,
-            r["host"],
-            ", ".join(r["devices"]),
+            plain(r["host"]),
+            plain(", ".join(r["devices"])),
             str(r["runs"]),
-            ", ".join(r["tags"]),
+            plain(", ".join(r["tags"])),
         )
     console.print(t)
     return 0

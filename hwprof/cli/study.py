@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import ValidationError
 from rich.table import Table
 
-from hwprof.cli.console import make_console, run_interruptibly
+from hwprof.cli.args import duration_seconds, flag_of, positive_number
+from hwprof.cli.console import make_console, plain, run_interruptibly, safe
 from hwprof.core.catalog import get_workload
 from hwprof.core.outputs import OutputPathError, check_output
 from hwprof.core.roofline import Ceilings, place
@@ -50,6 +51,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 OVER = {"batch": "batch", "threads": "threads", "precision-xla": "precision_xla", "size": "size",
         "replicas": "replicas"}
 STUDY_SECONDS = 5.0
+MAX_TRIALS = 1000  # the plan is made up front: a billion trials would fill the memory first
 
 
 # -- arguments -------------------------------------------------------------------------------------
@@ -66,7 +68,7 @@ def add_base_arguments(p: argparse.ArgumentParser, *, workload_flag: bool) -> No
     p.add_argument("--mode", choices=("train", "infer"), default=None, help="default train")
     p.add_argument("--batch-size", type=int, default=None, help="default: the workload's")
     p.add_argument("--size", type=int, default=None, help="default: the workload's")
-    p.add_argument("--duration", type=float, default=STUDY_SECONDS, metavar="S",
+    p.add_argument("--duration", type=duration_seconds, default=STUDY_SECONDS, metavar="S",
                    help=f"timed seconds per run (default {STUDY_SECONDS:g})")
     p.add_argument("--warmup", type=int, default=None, help="untimed warm-up steps (default 3)")
     p.add_argument("--trials", type=int, default=None,
@@ -98,7 +100,8 @@ def register(sub: Any) -> None:
     p.add_argument("--values", default=None, metavar="X,Y,...",
                    help="the axis values (default: batch 1..4096, threads 1..cores, size per "
                    "workload)")
-    p.add_argument("--max-memory-gb", type=float, default=None, metavar="GB",
+    p.add_argument("--max-memory-gb", type=positive_number("a number of GB above 0", "8"),
+                   default=None, metavar="GB",
                    help="end a target's sweep once a run's peak memory goes over this")
     p.set_defaults(handler=run_sweep)
 
@@ -114,8 +117,10 @@ def register(sub: Any) -> None:
     r.add_argument("--device", default="cpu", help='"cpu" or "gpu:N" (default cpu)')
     r.add_argument("--measure", action="store_true",
                    help="measure the ceilings again (else the cached ones are used)")
-    r.add_argument("--seconds", type=float, default=None, metavar="S",
-                   help="timed seconds of each measuring run (default 6)")
+    r.add_argument("--duration", "--seconds", dest="seconds", type=duration_seconds,
+                   default=None, metavar="S",
+                   help="timed seconds of each measuring run (default 6; --seconds is the old "
+                   "name)")
     r.add_argument("--json", action="store_true", help="print as JSON")
     r.add_argument("--png", type=Path, metavar="FILE", help="also draw the roofline to FILE")
     r.add_argument("--force", action="store_true", help="let --png overwrite an existing file")
@@ -123,7 +128,7 @@ def register(sub: Any) -> None:
 
 
 def _usage(cmd: str, message: str) -> int:
-    print(f"hwprof {cmd}: {message}", file=sys.stderr)
+    print(f"hwprof {cmd}: {safe(message)}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -150,15 +155,20 @@ def build_study(cmd: str, args: argparse.Namespace, kind: StudyKind) -> Study:
     except KeyError as err:
         raise TargetError(str(err.args[0])) from None
     except ValidationError as err:
-        raise TargetError("; ".join(f"--{w.replace('_', '-')}: {m}" if w else m
+        raise TargetError("; ".join(f"{flag_of(w)}: {m}" if w else m
                                     for w, m in validation_problems(err))) from None
+    for axis, flag, value in (("batch", "--batch-size", args.batch_size),
+                              ("size", "--size", args.size)):
+        if kind == axis and value is not None:
+            raise TargetError(f"{flag} is what a {AXIS_LABEL[kind]} sweep varies: give its "
+                              "values with --values instead")
     targets = study_targets(kind, [parse_target(t) for t in args.target])
     xs = parse_values(getattr(args, "values", None))
     limit = getattr(args, "max_memory_gb", None)
     if limit is not None and limit <= 0:
         raise TargetError("--max-memory-gb must be more than 0")
-    if args.trials is not None and args.trials < 1:
-        raise TargetError("--trials must be at least 1")
+    if args.trials is not None and not 1 <= args.trials <= MAX_TRIALS:
+        raise TargetError(f"--trials must be from 1 to {MAX_TRIALS}")
     study = Study(kind, base, targets, xs=xs, trials=args.trials,
                   max_memory_bytes=limit * 2**30 if limit else None)
     labels = [t.label for t in study.targets]
@@ -181,14 +191,14 @@ def run_with_progress(cmd: str, study: Study) -> tuple[Study, bool]:
 
     def on_start(p: PlannedRun, k: int) -> None:
         where = f" at {AXIS_LABEL[study.kind]} {p.x:g}" if isinstance(p.x, float | int) else ""
-        print(f"hwprof {cmd}: [{k}/{total}] {p.target}{where}, trial {p.trial + 1}…",
+        print(f"hwprof {cmd}: [{k}/{total}] {safe(p.target)}{where}, trial {p.trial + 1}…",
               file=sys.stderr, flush=True)
 
     def on_done(p: PlannedRun, run: SnapshotRun) -> None:
         r = run.result
         text = _rate(r.throughput_per_second, r.unit, run.spec.info.sample_label) if r.ok \
             else f"{r.status}: {r.reason}"
-        print(f"    {text}", file=sys.stderr, flush=True)
+        print(f"    {safe(text)}", file=sys.stderr, flush=True)
 
     def on_interrupt() -> None:
         cancel.set()
@@ -222,9 +232,9 @@ def save_runs(cmd: str, runs: list[SnapshotRun], path: Path, name: str, *,
     try:
         save_snapshot(snap, path, overwrite=force)
     except SnapshotError as err:
-        print(f"hwprof {cmd}: {err}", file=sys.stderr)
+        print(f"hwprof {cmd}: {safe(err)}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"hwprof {cmd}: saved {len(runs)} runs to {path}", file=sys.stderr)
+    print(f"hwprof {cmd}: saved {len(runs)} runs to {safe(path)}", file=sys.stderr)
     return 0
 
 
@@ -241,7 +251,9 @@ def study_command(cmd: str, args: argparse.Namespace, kind: StudyKind,
         try:
             check_device(t.apply(study.base))
         except DeviceError as err:
-            return _usage(cmd, f"{t.label}: {err}")
+            # the error names the device; say it once, as the target it is part of
+            problem = str(err).removeprefix(f"{t.device}: ")
+            return _usage(cmd, f"{t.label}: {problem}")
     problem = output_problem(args, study)  # checked before minutes of runs, not after them
     if problem:
         return _usage(cmd, problem)
@@ -255,14 +267,14 @@ def study_command(cmd: str, args: argparse.Namespace, kind: StudyKind,
     else:
         print_analysis(study, analysis)
     for note in study.notes:
-        print(f"hwprof {cmd}: {note}", file=sys.stderr)
+        print(f"hwprof {cmd}: {safe(note)}", file=sys.stderr)
     failed = False
     if args.png is not None and groups:
         try:
             draw(study, analysis, groups, args.png)
-            print(f"hwprof {cmd}: drew {args.png}", file=sys.stderr)
+            print(f"hwprof {cmd}: drew {safe(args.png)}", file=sys.stderr)
         except (OSError, ValueError, SnapshotError) as err:
-            print(f"hwprof {cmd}: cannot draw {args.png}: {err}", file=sys.stderr)
+            print(f"hwprof {cmd}: cannot draw {safe(args.png)}: {safe(err)}", file=sys.stderr)
             failed = True
     if args.save is not None and study.runs:
         failed |= bool(save_runs(cmd, study.runs, args.save, kind, force=args.force))
@@ -309,8 +321,8 @@ def print_analysis(study: Study, a: dict[str, Any]) -> None:
     console = make_console()
     label = study.base.info.sample_label
     if a["kind"] in ("compare", "precision_xla"):
-        t = Table(title=f"{title(study)}: {study.trials} trial(s) per target, "
-                  f"speedup against {a['baseline']} (95% CI)", title_justify="left")
+        t = Table(title=plain(f"{title(study)}: {study.trials} trial(s) per target, "
+                              f"speedup against {a['baseline']} (95% CI)"), title_justify="left")
         for col in ("target", "throughput (mean)", "95% CI", "speedup", "p50 / p99",
                     "% peak", "J/sample", "trials"):
             t.add_column(col, overflow="fold")
@@ -321,7 +333,7 @@ def print_analysis(study: Study, a: dict[str, Any]) -> None:
             lat = (f"{row['latency_p50_s'] * 1e3:.2f} / {row['latency_p99_s'] * 1e3:.2f} ms"
                    if row["latency_p50_s"] is not None else NA)
             t.add_row(
-                row["target"],
+                plain(row["target"]),
                 _rate(row["throughput_per_second"], row["unit"], label),
                 f"{fmt_eng(ci[0])} – {fmt_eng(ci[1])}" if ci else NA,
                 ("baseline" if row["target"] == a["baseline"] else
@@ -335,13 +347,13 @@ def print_analysis(study: Study, a: dict[str, Any]) -> None:
             )
         console.print(t)
         for v in a["verdicts"]:
-            console.print(f"- {v}")
+            console.print(plain(f"- {v}"))
         return
     xs = a["x"]
     t = Table(title=f"{title(study)}: throughput along {a['axis']}", title_justify="left")
     t.add_column(a["axis"])
     for k in a["series"]:
-        t.add_column(k, overflow="fold")
+        t.add_column(plain(k), overflow="fold")
         if a["kind"] in SCALING_KINDS:
             t.add_column("efficiency")
     for i, x in enumerate(xs):
@@ -355,14 +367,16 @@ def print_analysis(study: Study, a: dict[str, Any]) -> None:
         t.add_row(*cells)
     console.print(t)
     for c in a["crossovers"]:
-        console.print(f"- {c['text']}")
+        console.print(plain(f"- {c['text']}"))
+    for note in a.get("notes", []):
+        console.print(plain(f"- {note}"))
     if a["kind"] in SCALING_KINDS:
         for k, s in a["scaling"].items():
             n = s["stops_paying_off_after"]
             what = "threads" if a["kind"] == "threads" else "replicas"
-            console.print(f"- {k}: " + (f"adding {what} stops paying off after {n} (the next "
-                                       "adds less than 5%)" if n else
-                                       f"every added {what[:-1]} still pays off in this range"))
+            console.print(plain(f"- {k}: " + (
+                f"adding {what} stops paying off after {n} (the next adds less than 5%)" if n
+                else f"every added {what[:-1]} still pays off in this range")))
 
 
 def chart_count(study: Study) -> int:
@@ -419,8 +433,6 @@ def run_roofline(args: argparse.Namespace) -> int:
             check_device(studies.ceiling_specs(device)[0])
         except DeviceError as err:
             return _usage("roofline", str(err))
-        if args.seconds is not None and args.seconds <= 0:
-            return _usage("roofline", "--seconds must be more than 0")
         seconds = args.seconds or studies.CEILING_SECONDS
         print(f"hwprof roofline: measuring {device}'s ceilings (matmul fp32 and bf16, "
               f"bandwidth: about {3 * seconds:.0f} s of runs)…", file=sys.stderr, flush=True)
@@ -428,7 +440,8 @@ def run_roofline(args: argparse.Namespace) -> int:
             ceilings = studies.measure_ceilings(device, _device_label(device),
                                                 seconds=args.seconds)
         except (ValueError, OSError, SnapshotError) as err:
-            print(f"hwprof roofline: could not measure the ceilings: {err}", file=sys.stderr)
+            print(f"hwprof roofline: could not measure the ceilings: {safe(err)}",
+                  file=sys.stderr)
             return EXIT_FAILED
     points = [p for r in runs if r.spec.device == device and (p := place(r, ceilings))]
     doc = {
@@ -444,18 +457,18 @@ def run_roofline(args: argparse.Namespace) -> int:
         console = make_console()
         reduced = "".join(f", {SHORT_PRECISION.get(p, p)} {fmt_flops(v)}"
                           for p, v in ceilings.reduced_precision_flops.items())
-        console.print(
+        console.print(plain(
             f"{ceilings.device_label} ({device}): compute ceiling fp32 "
             f"{fmt_flops(ceilings.peak_flops)}{reduced} (matmul), bandwidth "
             f"{fmt_rate(ceilings.bandwidth_bytes_per_second, 'B/s')} (bandwidth); ridge at "
             f"{ceilings.ridge_intensity:.1f} FLOP/byte; measured {ceilings.measured_at} "
-            "(hwprof roofline --measure measures again)")
+            "(hwprof roofline --measure measures again)"))
         if points:
             t = Table(title="runs on the roofline", title_justify="left")
             for col in ("run", "FLOP/byte", "achieved", "% of roof", "bound by"):
                 t.add_column(col, overflow="fold")
             for p in points:
-                t.add_row(p.label, f"{p.intensity:.2f}" if p.intensity else "unknown",
+                t.add_row(plain(p.label), f"{p.intensity:.2f}" if p.intensity else "unknown",
                           fmt_flops(p.achieved_flops),
                           f"{p.percent_of_roof:.0f}%" if p.percent_of_roof is not None else NA,
                           p.bound or NA)
@@ -474,9 +487,10 @@ def run_roofline(args: argparse.Namespace) -> int:
             [(p.label, p.intensity, p.achieved_flops) for p in points if p.intensity])
         try:
             charts.to_png(fig, str(args.png))
-            print(f"hwprof roofline: drew {args.png}", file=sys.stderr)
+            print(f"hwprof roofline: drew {safe(args.png)}", file=sys.stderr)
         except (OSError, SnapshotError) as err:
-            print(f"hwprof roofline: cannot draw {args.png}: {err}", file=sys.stderr)
+            print(f"hwprof roofline: cannot draw {safe(args.png)}: {safe(err)}",
+                  file=sys.stderr)
             return EXIT_FAILED
     return EXIT_OK
 

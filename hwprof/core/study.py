@@ -61,6 +61,23 @@ def tag_value(run: SnapshotRun, key: str) -> str | None:
     return next((t[len(prefix):] for t in run.tags if t.startswith(prefix)), None)
 
 
+def sweep_x(run: SnapshotRun) -> float | None:
+    """The run's place on its sweep's axis: a whole number of at least 1, or None.
+
+    Every axis hwprof sweeps (batch, size, threads, replicas) counts something, so that is what
+    it writes. A tag edited by hand or by another tool (``x:abc``, ``x:inf``, ``x:0``) is no place
+    on the axis: the analysis leaves that run out and says so, rather than fail on it.
+    """
+    text = tag_value(run, "x")
+    if text is None:
+        return None
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if math.isfinite(x) and x >= 1 and x == int(x) else None
+
+
 # -- numbers ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class MeanCI:
@@ -258,6 +275,13 @@ def study_targets(kind: StudyKind, targets: Sequence[Target]) -> list[Target]:
         return targets
     if not targets:
         raise TargetError("name at least one target, e.g. cpu")
+    swept = {"batch": ("batch_size", "batch"), "size": ("size", "size")}.get(kind)
+    if swept is not None:
+        for t in targets:
+            # the sweep sets it at every point: the target would keep a label it does not run
+            if swept[0] in t.settings:
+                raise TargetError(f"{t.label}: a {AXIS_LABEL[kind]} sweep sets {swept[1]}= "
+                                  f"itself; leave it out of the target (--values picks them)")
     if kind == "compare" and len(targets) < 2:
         raise TargetError("a comparison needs two targets or more")
     return targets
@@ -272,7 +296,7 @@ def parse_values(text: str | None) -> list[float] | None:
     except ValueError:
         raise TargetError(f"sweep values {text!r}: numbers separated by commas, e.g. 1,2,4,8") \
             from None
-    if not values or any(v < 1 or v != int(v) for v in values):
+    if not values or any(not math.isfinite(v) or v < 1 or v != int(v) for v in values):
         raise TargetError(f"sweep values {text!r}: whole numbers of at least 1")
     return sorted(set(values))
 
@@ -449,15 +473,14 @@ def sweep_series(
     groups: dict[str, list[SnapshotRun]],
 ) -> tuple[list[float], dict[str, list[MeanCI | None]]]:
     """The sweep's x values and, per target, the mean throughput (with CI) at each x."""
-    xs = sorted({float(x) for runs in groups.values() for r in runs
-                 if (x := tag_value(r, "x")) is not None})
+    xs = sorted({x for runs in groups.values() for r in runs if (x := sweep_x(r)) is not None})
     series: dict[str, list[MeanCI | None]] = {}
     for label, runs in groups.items():
         by_x: dict[float, list[float]] = {}
         for r in runs:
-            x = tag_value(r, "x")
+            x = sweep_x(r)
             if x is not None and r.result.ok and r.result.throughput_per_second:
-                by_x.setdefault(float(x), []).append(r.result.throughput_per_second)
+                by_x.setdefault(x, []).append(r.result.throughput_per_second)
         series[label] = [mean_ci(by_x[x]) if x in by_x else None for x in xs]
     return xs, series
 
@@ -474,6 +497,12 @@ def analyze(kind: StudyKind, groups: dict[str, list[SnapshotRun]],
         return out
     xs, series = sweep_series(groups)
     out["x"] = xs
+    odd = sorted({tag_value(r, "x") or "none" for runs in groups.values() for r in runs
+                  if sweep_x(r) is None})
+    if odd:
+        n = sum(1 for runs in groups.values() for r in runs if sweep_x(r) is None)
+        out["notes"] = [f"{n} run(s) left out: a sweep value must be a whole number of at least "
+                        f"1, and theirs is {', '.join(repr(v) for v in odd)}"]
     out["series"] = {k: [None if m is None else {"mean": m.mean, "low": m.low, "high": m.high}
                          for m in v] for k, v in series.items()}
     labels = list(series)

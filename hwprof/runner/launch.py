@@ -14,6 +14,8 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
+from hwprof.core.paths import data_dir, keras_home
+
 CHILD_ARG = "_child"
 
 # TensorFlow's C++ logging: 1 hides INFO (the oneDNN banner, cuInit chatter); warnings and errors
@@ -29,10 +31,17 @@ def child_command(*args: str) -> list[str]:
 
 
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a worker: ours, with TensorFlow quietened and GPUs numbered by PCI bus."""
+    """The environment of a worker: ours, with TensorFlow quietened and GPUs numbered by PCI bus.
+
+    Importing TensorFlow imports Keras, which writes ``keras.json`` into ``~/.keras``, and
+    matplotlib, which caches its fonts under ``~/.cache``: in every child (probe and runs) both
+    write into hwprof's data folder instead, unless the user has chosen a place for them.
+    """
     env = dict(os.environ)
     for key, value in QUIET_TF_ENV.items():
         env.setdefault(key, value)
+    env.setdefault("KERAS_HOME", str(keras_home()))
+    env.setdefault("MPLCONFIGDIR", str(data_dir() / "matplotlib"))
     env["PYTHONUNBUFFERED"] = "1"
     if extra:
         env.update(extra)

@@ -25,7 +25,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from hwprof.core import events
-from hwprof.core.paths import keras_home
 from hwprof.core.results import (
     ErrorKind,
     RunResult,
@@ -44,8 +43,8 @@ EventCallback = Callable[[dict[str, Any]], None]
 
 
 def worker_env(spec: RunSpec) -> dict[str, str]:
-    """Environment for the worker: its device pinned, Keras' files in hwprof's own folder."""
-    env = {"KERAS_HOME": str(keras_home()), "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
+    """Environment for the worker: its device pinned (Keras' home: see launch.child_env)."""
+    env = {"CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
     # NVML and CUDA number GPUs alike in PCI bus order, so gpu:N is the N-th GPU in both; a CPU
     # run sees no GPU at all, so TensorFlow cannot place anything there or take its memory.
     if spec.is_gpu and spec.gpu_index is not None:

@@ -7,11 +7,18 @@ the window never pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
+
+import numpy as np
+
+from hwprof.core.text import printable
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
@@ -32,10 +39,38 @@ def _plt() -> Any:
             "axes.spines.top": False,
             "axes.spines.right": False,
             "svg.fonttype": "none",
+            # labels come from snapshots: a "$" in a hostname or tag is text, not mathtext (whose
+            # parser raises on what it cannot read)
+            "text.parse_math": False,
             "svg.hashsalt": "hwprof",
         }
     )
     return plt
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Drawing what a file holds: overflow warnings, missing glyphs and odd positions stay quiet.
+
+    A name in a script no installed font has is drawn as boxes; that is no reason to print a
+    warning (which would also echo the name's raw characters to the terminal).
+    """
+    log = logging.getLogger("matplotlib")  # "posx and posy should be finite values"
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.filterwarnings("ignore", message="Glyph .* missing from",
+                                    category=UserWarning)
+            yield
+    finally:
+        log.setLevel(level)
+
+
+def _text(value: object) -> str:
+    """A label from a snapshot as matplotlib should draw it: control characters escaped."""
+    return printable(value)
 
 
 def bar_chart(
@@ -64,10 +99,10 @@ def bar_chart(
             for v, hi in zip(values, highs, strict=True)
         ]
         ax.errorbar(vals, y, xerr=[err_lo, err_hi], fmt="none", ecolor="black", capsize=3, lw=1)
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, [_text(label) for label in labels])
     ax.invert_yaxis()
-    ax.set_xlabel(ylabel)
-    ax.set_title(title, loc="left")
+    ax.set_xlabel(_text(ylabel))
+    ax.set_title(_text(title), loc="left")
     tops = highs if highs is not None else values
     for yi, v, top in zip(y, values, tops, strict=True):
         if v is not None:
@@ -103,7 +138,7 @@ def line_chart(
         ax.plot(
             list(xs),
             yv,
-            label=name,
+            label=_text(name),
             color=PALETTE[i % len(PALETTE)],
             lw=1.2,
             marker="o" if markers else None,
@@ -112,7 +147,7 @@ def line_chart(
     for x, label in vlines:
         ax.axvline(x, color="grey", ls="--", lw=0.8)
         ax.annotate(
-            label,
+            _text(label),
             (x, 1),
             xycoords=("data", "axes fraction"),
             rotation=90,
@@ -122,14 +157,14 @@ def line_chart(
             color="grey",
         )
     for x, y, text in annotations:
-        ax.annotate(text, (x, y), xytext=(0, 6), textcoords="offset points", ha="center",
-                    fontsize=7)
+        ax.annotate(_text(text), (x, y), xytext=(0, 6), textcoords="offset points",
+                    ha="center", fontsize=7)
     if log_x:
         from matplotlib.ticker import FuncFormatter
 
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))  # 64, not 2^6
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(_text(xlabel))
     return _finish(fig, ax, title=title, ylabel=ylabel, log_y=log_y, legend=len(series) > 1)
 
 
@@ -137,8 +172,8 @@ def _finish(fig: Any, ax: Any, *, title: str, ylabel: str, log_y: bool, legend: 
     """The parts every line chart shares: y scale and label, title, legend, layout."""
     if log_y:
         ax.set_yscale("log")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left")
+    ax.set_ylabel(_text(ylabel))
+    ax.set_title(_text(title), loc="left")
     if legend:
         ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
@@ -159,8 +194,9 @@ def category_lines(
     x = list(range(len(categories)))
     for i, (name, ys) in enumerate(series.items()):
         yv = [y if y is not None else math.nan for y in ys]
-        ax.plot(x, yv, label=name, color=PALETTE[i % len(PALETTE)], lw=1.2, marker="o", ms=3)
-    ax.set_xticks(x, list(categories))
+        ax.plot(x, yv, label=_text(name), color=PALETTE[i % len(PALETTE)], lw=1.2, marker="o",
+                ms=3)
+    ax.set_xticks(x, [_text(c) for c in categories])
     return _finish(fig, ax, title=title, ylabel=ylabel, log_y=log_y, legend=len(series) > 1)
 
 
@@ -168,10 +204,10 @@ def histogram(values: Sequence[float], *, title: str, xlabel: str, bins: int = 4
     """A histogram (e.g. of step times)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 2.8))
-    ax.hist(list(values), bins=bins, color=PALETTE[0], alpha=0.85)
-    ax.set_xlabel(xlabel)
+    ax.hist([v for v in values if math.isfinite(v)], bins=bins, color=PALETTE[0], alpha=0.85)
+    ax.set_xlabel(_text(xlabel))
     ax.set_ylabel("count")
-    ax.set_title(title, loc="left")
+    ax.set_title(_text(title), loc="left")
     fig.tight_layout()
     return fig
 
@@ -194,19 +230,19 @@ def roofline_chart(
         ys = [lo * bw, peak, peak]
         color = PALETTE[i % len(PALETTE)]
         ax.plot(xs, ys, color=color, lw=1.6,
-                label=f"{label}: {peak / 1e9:,.0f} GFLOP/s, {bw / 1e9:,.1f} GB/s")
+                label=_text(f"{label}: {peak / 1e9:,.0f} GFLOP/s, {bw / 1e9:,.1f} GB/s"))
         ax.axvline(ridge, color=color, ls=":", lw=0.8)
     for j, (label, intensity, flops) in enumerate(points):
         ax.scatter([intensity], [flops], s=22, zorder=3,
                    color=PALETTE[(j + len(ceilings)) % len(PALETTE)], edgecolors="black",
                    linewidths=0.5)
-        ax.annotate(label, (intensity, flops), xytext=(4, 3), textcoords="offset points",
+        ax.annotate(_text(label), (intensity, flops), xytext=(4, 3), textcoords="offset points",
                     fontsize=7)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (FLOPs per byte of memory traffic)")
     ax.set_ylabel("FLOP/s")
-    ax.set_title(title, loc="left")
+    ax.set_title(_text(title), loc="left")
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     fig.tight_layout()
     return fig
@@ -223,6 +259,27 @@ def to_svg(fig: Any) -> str:
     text = text[start:] if start >= 0 else text
     # drop matplotlib's RDF block: it names web addresses (never fetched) a reader need not see
     return re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
+
+
+def svgs_or_none(make: Callable[[], Any]) -> list[str] | None:
+    """The figure (or list of figures) ``make`` returns as inline SVG; None if it cannot be drawn.
+
+    A snapshot's numbers can be anything a float holds: an axis from 0 to 1e308 overflows
+    matplotlib's transforms, a histogram's range becomes infinite. Such a chart is left out (the
+    caller says so) rather than failing the whole report, and its numpy overflow warnings stay
+    quiet. Every figure made on the way is closed, drawn or not.
+    """
+    plt = _plt()
+    before = set(plt.get_fignums())
+    try:
+        with quiet():
+            made = make()
+            return [to_svg(fig) for fig in (made if isinstance(made, list) else [made])]
+    except (ValueError, ArithmeticError):  # numpy.linalg.LinAlgError is a ValueError
+        return None
+    finally:
+        for number in set(plt.get_fignums()) - before:
+            plt.close(number)
 
 
 def to_png(fig: Any, path: str) -> None:

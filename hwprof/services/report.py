@@ -2,7 +2,8 @@
 
 The page embeds its charts as inline SVG and its style in a <style> element: no script, no
 network, no CDN, so it opens the same anywhere, offline, years later. Every value from the file is
-HTML-escaped. The CSV export writes runs.csv (one row a run), steps.csv (every timed step) and
+HTML-escaped, with its control characters (escape sequences, bidirectional overrides) written as
+visible escapes. The CSV export writes runs.csv (one row a run), steps.csv (every timed step) and
 telemetry.csv (every reading, one column a metric, one block a run).
 """
 
@@ -13,12 +14,17 @@ import csv
 import html
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from hwprof.core.compare import WINDOW_SECONDS, environment
 from hwprof.core.snapshot import Snapshot, SnapshotRun
 from hwprof.core.stats import window_series
+from hwprof.core.text import printable
 from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
 from hwprof.services import charts
 
@@ -44,8 +50,18 @@ th{background:#f4f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 
+def _charts(make: Callable[[], Any]) -> list[str]:
+    """The charts ``make`` draws, as inline SVG; a short note where the numbers cannot be drawn."""
+    drawn = charts.svgs_or_none(make)
+    if drawn is None:
+        return ["<p class='muted'>(a chart is left out here: its numbers are out of the range a "
+                "chart can show)</p>"]
+    return drawn
+
+
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    # white space is only layout in a page; every other control character is shown escaped
+    return html.escape(printable(value, keep="\t\n"), quote=True)
 
 
 def _rate(run: SnapshotRun, value: float | None) -> str:
@@ -116,14 +132,14 @@ def _study_sections(snapshot: Snapshot) -> list[str]:
             out.append("<h2>Comparisons and sweeps</h2>")
         out.append(f"<h3>{_e(title)}: {_e(a['axis'])} (study {_e(sid)})</h3>")
         lines = list(a.get("verdicts", [])) + [c["text"] for c in a.get("crossovers", [])]
+        lines += a.get("notes", [])  # runs the analysis had to leave out, and why
         for k, sc in a.get("scaling", {}).items():
             effs = [f"{x:g}: {e * 100:.0f}%" for x, e in zip(a["x"], sc["efficiency"],
                                                              strict=True) if e is not None]
             lines.append(f"{k}: scaling efficiency {', '.join(effs)}")
         out.append("<ul>" + "".join(f"<li>{_e(x)}</li>" for x in lines) + "</ul>")
-        for fig in study_figures(title, first.spec.info.sample_label, first.spec.mode, a,
-                                 groups):
-            out.append(charts.to_svg(fig))
+        out += _charts(partial(study_figures, title, first.spec.info.sample_label,
+                               first.spec.mode, a, groups))
     return out
 
 
@@ -152,9 +168,8 @@ def _telemetry_charts(run: SnapshotRun) -> list[str]:
             info = tel.metric(name)
             series[info.label if info else name] = (xs, ys)
         if series:
-            fig = charts.line_chart(series, title=f"{title} ({unit})", xlabel="seconds",
-                                    ylabel=unit, vlines=marks)
-            out.append(charts.to_svg(fig))
+            out += _charts(partial(charts.line_chart, series, title=f"{title} ({unit})",
+                                   xlabel="seconds", ylabel=unit, vlines=marks))
     return out
 
 
@@ -183,15 +198,14 @@ def _run_section(i: int, run: SnapshotRun) -> str:
                                            else 1.0)
         ends, rates = window_series(rep.steps.seconds, per_step, WINDOW_SECONDS)
         if rates.size > 1:
-            fig = charts.line_chart({"throughput": (ends.tolist(), rates.tolist())},
-                                    title="throughput over the timed phase (0.5 s windows)",
-                                    xlabel="seconds of timed steps", ylabel="per second")
-            parts.append(charts.to_svg(fig))
-        fig = charts.histogram([s * 1e3 for s in rep.steps.seconds], title="step times",
-                               xlabel="milliseconds")
-        parts.append(charts.to_svg(fig))
+            parts += _charts(lambda: charts.line_chart(
+                {"throughput": (ends.tolist(), rates.tolist())},
+                title="throughput over the timed phase (0.5 s windows)",
+                xlabel="seconds of timed steps", ylabel="per second"))
+        parts += _charts(lambda: charts.histogram([s * 1e3 for s in rep.steps.seconds],
+                                                  title="step times", xlabel="milliseconds"))
     elif r.stderr_tail:
-        parts.append("<pre>" + _e("\n".join(r.stderr_tail[-15:])) + "</pre>")
+        parts.append("<pre>" + "\n".join(_e(line) for line in r.stderr_tail[-15:]) + "</pre>")
     parts += _telemetry_charts(run)
     parts.append("</div>")
     return "".join(parts)
@@ -199,6 +213,13 @@ def _run_section(i: int, run: SnapshotRun) -> str:
 
 def html_report(snapshot: Snapshot, *, source: str = "") -> str:
     """The whole page."""
+    # a snapshot's numbers may be anything a float holds: arithmetic that overflows gives inf,
+    # which the page shows as such, without numpy's warnings on the user's terminal
+    with np.errstate(all="ignore"):
+        return _html_report(snapshot, source=source)
+
+
+def _html_report(snapshot: Snapshot, *, source: str) -> str:
     title = snapshot.title or f"hwprof snapshot of {snapshot.hostname}"
     env = environment(snapshot)
     m = snapshot.machine
@@ -243,26 +264,24 @@ def html_report(snapshot: Snapshot, *, source: str = "") -> str:
             return value / units * rep.flops_per_sample / 1e9
 
         st = [run.result.step_throughput for run in ok]
-        fig = charts.bar_chart(
+        parts += _charts(lambda: charts.bar_chart(
             labels,
             [gflops(run, s.median if s else None) for run, s in zip(ok, st, strict=True)],
             lows=[gflops(run, s.q1 if s else None) for run, s in zip(ok, st, strict=True)],
             highs=[gflops(run, s.q3 if s else None) for run, s in zip(ok, st, strict=True)],
             title="compute throughput per step: median with IQR",
             ylabel="GFLOP/s",
-        )
-        parts.append(charts.to_svg(fig))
+        ))
         infer = [(i, run) for i, run in enumerate(snapshot.runs) if run.result.latency_s]
         if infer:
-            first = infer[0][1].result.latency_s or {}
-            fig = charts.category_lines(
-                list(first),
-                {f"{i + 1}. {run.spec.workload}": [v * 1e3 for v in (run.result.latency_s or {})
-                                                   .values()] for i, run in infer},
-                title="inference latency percentiles (per step = per batch)",
-                ylabel="ms",
-            )
-            parts.append(charts.to_svg(fig))
+            first = list(infer[0][1].result.latency_s or {})
+            # by name: a run from another tool or version may have other percentiles, or fewer
+            lines = {f"{i + 1}. {run.spec.workload}": [
+                v * 1e3 if (v := (run.result.latency_s or {}).get(k)) is not None else None
+                for k in first] for i, run in infer}
+            parts += _charts(lambda: charts.category_lines(
+                first, lines, title="inference latency percentiles (per step = per batch)",
+                ylabel="ms"))
     parts += _study_sections(snapshot)
     parts.append("<h2>Each run</h2>")
     parts += [_run_section(i, run) for i, run in enumerate(snapshot.runs)]
@@ -272,6 +291,8 @@ def html_report(snapshot: Snapshot, *, source: str = "") -> str:
 
 
 CSV_NAMES = ("runs.csv", "steps.csv", "telemetry.csv")
+# UTF-8 on every platform; a lone surrogate (a JSON "\udcff" escape) is written as that escape
+CSV_ERRORS = "backslashreplace"
 
 
 @contextlib.contextmanager
@@ -281,7 +302,8 @@ def _atomic_csv(path: Path) -> Iterator[io.StringIO]:
 
     buf = io.StringIO(newline="")
     yield buf
-    atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
+    atomic_write_bytes(path, buf.getvalue().encode("utf-8", errors=CSV_ERRORS))
+
 
 
 def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:

@@ -46,7 +46,8 @@ def check_device(spec: RunSpec, nvml: NvmlBackend | None = None) -> None:
     index = spec.gpu_index or 0
     if index >= count:
         have = ", ".join(f"gpu:{i}" for i in range(count)) or "none"
-        raise DeviceError(f"{spec.device}: this machine has {count} NVIDIA GPUs ({have})")
+        gpus = "GPU" if count == 1 else "GPUs"
+        raise DeviceError(f"{spec.device}: this machine has {count} NVIDIA {gpus} ({have})")
 
 
 def peak_for(spec: RunSpec, estimate: PeakEstimate | None, device: str) -> tuple[float | None, str]:

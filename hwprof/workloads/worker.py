@@ -13,7 +13,6 @@ import contextlib
 import math
 import os
 import re
-import resource
 import sys
 import time
 import traceback
@@ -141,6 +140,10 @@ def peak_memory(tf: Any, spec: RunSpec) -> tuple[int | None, str]:
             )
         except Exception:
             return None, "TensorFlow GPU allocator peak (unavailable)"
+    try:
+        import resource  # POSIX only: Windows has no getrusage
+    except ImportError:
+        return None, "worker process peak RSS (not available on this platform)"
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
     return int(rss_kib * scale), "worker process peak RSS (includes TensorFlow itself)"
@@ -189,9 +192,7 @@ def run(spec: RunSpec, chan: Channel) -> WorkerReport:
             flops_per_sample=built.flops_per_sample,
             bytes_per_sample=built.bytes_per_sample,
         )
-        for i in range(spec.warmup_steps):
-            built.step().numpy()
-            chan.send(events.WARMUP, done=i + 1, total=spec.warmup_steps)
+        warmups, note = warm_up(spec, built, chan)
         warmup_end = time.monotonic()
         inject_fault()
         starts, seconds, stop_reason, loss = timed_loop(spec, built, chan)
@@ -204,15 +205,48 @@ def run(spec: RunSpec, chan: Channel) -> WorkerReport:
         flops_per_sample=built.flops_per_sample,
         bytes_per_sample=built.bytes_per_sample,
         time_to_first_step_s=first,
-        warmup_steps=spec.warmup_steps,
+        warmup_steps=warmups,
         warmup_end_s=warmup_end,
         steps=StepTimings(start_s=tuple(starts), seconds=tuple(seconds)),
         stop_reason=stop_reason,
         peak_memory_bytes=memory,
         memory_source=memory_source,
         final_loss=loss,
-        notes=tuple(built.notes),
+        notes=(*built.notes, *([note] if note else [])),
     )
+
+
+def warmup_budget(spec: RunSpec) -> float | None:
+    """The longest the warm-up may take: as long as the timed phase may (None: no bound).
+
+    Warm-up steps are for caches and autotuning, which the first steps see to; a step that
+    takes longer than the whole timed phase gains nothing from more of them, and a huge batch
+    would otherwise spend minutes warming up before a 3-second measurement.
+    """
+    return spec.duration_seconds
+
+
+def warm_up(spec: RunSpec, built: Any, chan: Channel) -> tuple[int, str]:
+    """The untimed warm-up steps, within :func:`warmup_budget`; how many ran, and a note if cut.
+
+    The first warm-up step always runs: the first step's time is mostly tracing and compiling,
+    so only a clean step says what a step costs. Before each further step, the last step's time
+    says whether the next would end past the budget; if so, the warm-up ends there, noted.
+    """
+    budget = warmup_budget(spec)
+    begin = time.monotonic()
+    last = 0.0
+    for i in range(spec.warmup_steps):
+        spent = time.monotonic() - begin
+        if i > 0 and budget is not None and spent + last > budget:
+            return i, (f"warm-up cut to {i} of {spec.warmup_steps} steps: a step takes about "
+                       f"{last:.3g} s and the warm-up may take at most the {budget:g} s the "
+                       "timed phase may (--duration)")
+        t0 = time.monotonic()
+        built.step().numpy()
+        last = time.monotonic() - t0
+        chan.send(events.WARMUP, done=i + 1, total=spec.warmup_steps)
+    return spec.warmup_steps, ""
 
 
 def timed_loop(
