@@ -119,12 +119,20 @@ def test_plain_lines_when_piped(nvml_scenario, capsys) -> None:  # type: ignore[
     assert "gpu0=0%/300 MiB/12W" in lines[0] and "proc_cpu=" in lines[1]
 
 
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan", "inf", "1e30"])
+def test_a_duration_that_is_not_a_sane_number_of_seconds_is_refused(seconds: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as exc:
+        main(["monitor", "--duration", seconds])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --duration/--seconds" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--interval", "0.05"], "--interval must be at least 0.1 s (got 0.05)"),
         (["--interval", "nan"], "--interval must be at least 0.1 s"),
-        (["--seconds", "0"], "--duration must be a positive number of seconds (got 0)"),
         (["--csv", "{tmp}/missing-dir/t.csv"], "cannot write the CSV file"),
         (["--csv", "{tmp}"], "it is a directory"),
         (["--csv", "{tmp}/a-file/t.csv"], "cannot write the CSV file"),

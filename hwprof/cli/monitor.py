@@ -30,6 +30,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from hwprof.cli.args import limit_seconds
 from hwprof.cli.console import make_console, plain, safe
 from hwprof.core.telemetry import clock_event_reason_labels
 from hwprof.core.units import NA, fmt_bytes, fmt_num
@@ -59,7 +60,7 @@ def register(sub: Any) -> None:
         help=f"seconds between readings, at least {MIN_INTERVAL_S} (default 0.5)",
     )
     p.add_argument(
-        "--duration", "--seconds", dest="seconds", type=float, default=None, metavar="S",
+        "--duration", "--seconds", dest="seconds", type=limit_seconds, default=None, metavar="S",
         help="stop after S seconds (--seconds is the old name)",
     )
     p.add_argument("--csv", metavar="FILE", help="record every tick to this CSV file")
@@ -85,8 +86,6 @@ def run_monitor(args: argparse.Namespace) -> int:
         return _fail(f"--interval must be at least {MIN_INTERVAL_S} s (got {interval:g})")
     if interval > MAX_INTERVAL_S:
         return _fail(f"--interval must be at most {MAX_INTERVAL_S:g} s, a day (got {interval:g})")
-    if args.seconds is not None and (not math.isfinite(args.seconds) or args.seconds <= 0):
-        return _fail(f"--duration must be a positive number of seconds (got {args.seconds:g})")
     if args.pid is not None and args.pid < 0:
         return _fail(f"--pid {args.pid}: a process id is 0 or more (see `ps` or the task "
                      "manager)")
