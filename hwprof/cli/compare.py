@@ -87,6 +87,15 @@ def comparison(paths: list[Path], snapshots: list[Snapshot]) -> dict[str, Any]:
 def run_compare(args: argparse.Namespace) -> int:
     """Run a comparison (--workload), or load, match and print snapshots."""
     paths: list[Path] = args.snapshots
+    # the settings of a comparison that runs; given without --workload, they would be ignored
+    given = (("--target", args.target), ("--png", args.png), ("--save", args.save),
+             ("--trials", args.trials is not None), ("--baseline", args.baseline))
+    run_only = [flag for flag, value in given if value]
+    if run_only and args.workload is None:
+        print(f"hwprof compare: {', '.join(run_only)} go{'es' if len(run_only) == 1 else ''} "
+              "with --workload W (a comparison that runs); comparing snapshots takes only "
+              "SNAPSHOT ... and --json", file=sys.stderr)
+        return 2
     snapshots = []
     for path in paths:
         try:
@@ -99,9 +108,6 @@ def run_compare(args: argparse.Namespace) -> int:
             _print_environment(make_console(), paths, snapshots)
         return study_command("compare", args, "compare",
                              [(p.name, s) for p, s in zip(paths, snapshots, strict=True)])
-    if args.target:
-        print("hwprof compare: --target needs --workload (which workload to run)", file=sys.stderr)
-        return 2
     if not paths:
         print("hwprof compare: name snapshots to compare, or --workload W with two or more "
               "--target", file=sys.stderr)
