@@ -47,7 +47,7 @@ def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
         (["monitor", "--pid", "-1"], "--pid -1: a process id is 0 or more"),
         (["monitor", "--pid", str(2**70)], f"--pid {2**70}: no such process"),
         (["monitor", "--interval", "1e9"], "--interval must be at most 86400 s, a day"),
-        (["monitor", "--duration", "nan"], "--duration must be a positive number of seconds"),
+        (["monitor", "--duration", "nan"], "argument --duration/--seconds: 'nan' is not a"),
         (["compare", "--workload", "mlp", "--target", "cpu", "--target", "cpu bf16", "--trials",
           "1000000000"], "--trials must be from 1 to 1000"),
     ],
