@@ -707,11 +707,11 @@ def main() -> int:
             ensure_pyinstaller(python, not args.no_install)
             bundle = build_bundle(python, flavour)
         check_pruned(bundle)
-        report: dict[str, object] = {"flavour": flavour.name,
-                                     "bundle_bytes": tree_size(bundle)[0]}
+        report: dict[str, object] = {"flavour": flavour.name}
         if sys.platform.startswith("linux"):
             unstripped = prepare_linux_bundle(bundle)
             check = check_linux_bundle(bundle)
+            report["bundle_bytes"] = tree_size(bundle)[0]
             report |= {"floor": check.floor.summary(), "depends": check.depends}
             if args.bundle_only:
                 return 0

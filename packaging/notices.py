@@ -76,7 +76,7 @@ def license_of(meta: metadata.PackageMetadata) -> str:
     if expr:
         return str(expr).strip()
     lic = str(meta.get("License") or "").strip()
-    if lic and "\n" not in lic and len(lic) <= 100:
+    if lic and "\n" not in lic and len(lic) <= 200:  # a name or a sentence, not the whole text
         return lic
     classifiers = [c.split("::")[-1].strip() for c in meta.get_all("Classifier") or []
                    if c.startswith("License ::")]

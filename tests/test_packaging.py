@@ -206,6 +206,8 @@ def test_the_spec_prunes_the_collected_lists_and_makes_a_windowed_app_on_macos()
     assert "info_plist=app_meta.info_plist(VERSION)" in spec
     assert "version=VERSION" in spec
     assert "notices.write_notices(" in spec
+    for name in ("LICENSE", "NOTICE"):  # Apache-2.0 section 4: both travel with the app
+        assert f'str(ROOT / "{name}")' in spec and (ROOT / name).is_file()
 
 
 # -- licences (packaging/notices.py) -------------------------------------------------------------
@@ -562,3 +564,19 @@ def test_stripping_keeps_a_binary_working_and_refuses_to_move_its_segments(
     moved = [*segments[:-1], (off + 8, va, fs, ms, al)]  # what strip did to patchelf'd files
     assert not ec.segments_intact(segments, moved)
     assert not ec.segments_intact(segments, segments[:-1])
+
+
+def test_ci_tests_first_then_builds_smoke_tests_and_uploads_each_os_and_releases_on_tags() -> None:
+    ci = (PACKAGING / "ci" / "build-installers.yml").read_text().split("\njobs:\n")[1]
+    jobs = dict(re.findall(r"^  (\w+):\n((?:    .*\n|\n)+)", ci, re.MULTILINE))
+    assert set(jobs) == {"test", "linux", "windows", "macos", "release"}
+    assert "bootstrap.sh test" in jobs["test"]
+    for os_job in ("linux", "windows", "macos"):
+        body = jobs[os_job]
+        assert "    needs: test\n" in body
+        build = body.index("name: Build" if os_job == "linux" else "name: Install and build")
+        assert build < body.index("name: Smoke test") < body.index("name: installer-"), os_job
+    assert "Get-Command ISCC -ErrorAction Stop" in jobs["windows"]
+    assert jobs["windows"].index("ISCC") < jobs["windows"].index("name: Install and build")
+    assert "needs: [linux, windows, macos]" in jobs["release"]
+    assert "if: startsWith(github.ref, 'refs/tags/v')" in jobs["release"]

@@ -147,13 +147,12 @@ def licence_files() -> tuple[Path | None, Path | None]:
 def licences_text() -> str:
     """The text the Licences dialog shows: the third-party notices, then hwprof's licence."""
     lic, notices = licence_files()
-    parts = ["hwprof is licensed under the Apache License, Version 2.0."]
-    if notices is not None:
-        parts.append(notices.read_text(encoding="utf-8", errors="replace"))
+    if notices is not None:  # it begins with hwprof's own licence, then every component's
+        parts = [notices.read_text(encoding="utf-8", errors="replace")]
     else:
-        parts.append("The third-party notices are made when the installers are built. Run from "
-                     "source, hwprof uses the packages installed beside it; each one's licence "
-                     "is in its own metadata.")
+        parts = ["hwprof is licensed under the Apache License, Version 2.0. The third-party "
+                 "notices are made when the installers are built. Run from source, hwprof uses "
+                 "the packages installed beside it; each one's licence is in its own metadata."]
     if lic is not None:
         parts.append("hwprof's licence\n================\n\n"
                      + lic.read_text(encoding="utf-8", errors="replace"))
