@@ -119,9 +119,12 @@ def say(msg: str) -> None:
 # -- preflight ------------------------------------------------------------------------------------
 
 # tool -> (what it is for, how to get it); checked before the long PyInstaller step
-LINUX_TOOLS = {
+LINUX_BUNDLE_TOOLS = {
     "readelf": ("checks the glibc floor", "sudo apt-get install binutils"),
     "strip": ("strips the bundle's libraries", "sudo apt-get install binutils"),
+}
+LINUX_TOOLS = {
+    **LINUX_BUNDLE_TOOLS,
     "dpkg-deb": ("builds the .deb", "sudo apt-get install dpkg"),
     "tar": ("makes the portable archive", "sudo apt-get install tar"),
     "xz": ("compresses the .deb and the archive", "sudo apt-get install xz-utils"),
@@ -138,8 +141,8 @@ def preflight(args: argparse.Namespace) -> None:
     """Fail at once, with the fix, when a tool the build will need is missing."""
     tools: dict[str, tuple[str, str]] = {}
     if sys.platform.startswith("linux"):
-        tools = dict(LINUX_TOOLS)
-        if args.lintian == "require":
+        tools = dict(LINUX_BUNDLE_TOOLS if args.bundle_only else LINUX_TOOLS)
+        if args.lintian == "require" and not args.bundle_only:
             tools["lintian"] = ("checks the .deb", "sudo apt-get install lintian")
     elif sys.platform == "win32" and not args.bundle_only:
         tools = {"ISCC": ("builds the installer (Inno Setup 6)",

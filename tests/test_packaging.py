@@ -580,3 +580,16 @@ def test_ci_tests_first_then_builds_smoke_tests_and_uploads_each_os_and_releases
     assert jobs["windows"].index("ISCC") < jobs["windows"].index("name: Install and build")
     assert "needs: [linux, windows, macos]" in jobs["release"]
     assert "if: startsWith(github.ref, 'refs/tags/v')" in jobs["release"]
+
+
+def test_a_python_without_pyinstaller_gets_the_packaging_extra_or_a_clear_message(
+        tmp_path: Path) -> None:
+    build = load("build")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    assert build.in_virtualenv(python)
+    with pytest.raises(build.BuildError, match=r"pip install -c packaging/constraints.txt -e "
+                                               r"'\.\[package\]'"):
+        build.ensure_pyinstaller(python, allow_install=False)
+    build.ensure_pyinstaller(sys.executable, allow_install=False)  # has it: nothing to do
