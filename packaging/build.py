@@ -33,6 +33,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -554,6 +555,10 @@ def tarball_readme(flavour: Flavour, ver: str, check: elf_check.BundleCheck) -> 
     glibc = check.floor.get("GLIBC")
     pkgs = sorted({elf_check.SYSTEM_PACKAGES[s].split(" | ")[0] for s in check.interface
                    if s in elf_check.SYSTEM_PACKAGES})
+    # a command to copy and paste: continued lines end in a backslash
+    apt_line = " \\\n".join(textwrap.wrap("sudo apt-get install " + " ".join(pkgs), width=92,
+                                           initial_indent="    ", subsequent_indent="        ",
+                                           break_on_hyphens=False))
     return f"""hwprof {ver} for Linux ({platform.machine()}), portable archive
 {'=' * 60}
 
@@ -579,7 +584,7 @@ What it needs from the system: glibc {elf_check.dotted(glibc) if glibc else '?'}
 (Ubuntu 22.04, Debian 12 and newer) and these libraries, present on any desktop; ./install.sh
 says which are missing. On Debian and Ubuntu:
 
-    sudo apt-get install {' '.join(pkgs)}
+{apt_line}
 
 On Debian and Ubuntu the .deb package installs the same app with all of this done for you.
 

@@ -593,3 +593,19 @@ def test_a_python_without_pyinstaller_gets_the_packaging_extra_or_a_clear_messag
                                                r"'\.\[package\]'"):
         build.ensure_pyinstaller(python, allow_install=False)
     build.ensure_pyinstaller(sys.executable, allow_install=False)  # has it: nothing to do
+
+
+def test_the_archives_readme_names_the_glibc_floor_and_a_working_apt_command() -> None:
+    build, ec = load("build"), load("elf_check")
+    floor = ec.Floor()
+    floor.add("GLIBC", (2, 35), Path("libpython3.11.so.1.0"))
+    sonames = ["libc.so.6", "libssl.so.3", "libglib-2.0.so.0", "libxcb-cursor.so.0",
+               "libxkbcommon-x11.so.0", "libwayland-cursor.so.0", "libxcb-render-util.so.0"]
+    check = ec.BundleCheck(1, floor, {s: [] for s in sonames}, [], [])
+    readme = build.tarball_readme(build.FLAVOURS["cpu"], "1.0", check)
+    assert "glibc 2.35 or newer" in readme and "tensorflow-cpu" in readme
+    command = readme[readme.index("    sudo apt-get"):].split("\n\n")[0]
+    lines = command.splitlines()
+    assert all(line.endswith(" \\") for line in lines[:-1]) and len(lines) > 1
+    assert command.replace(" \\\n", " ").split()[3:] == sorted(
+        {ec.SYSTEM_PACKAGES[s].split(" | ")[0] for s in sonames})
