@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 CHILD_ARG = "_child"
-SNAPSHOT_SUFFIXES = (".hwprof.json", ".hwprof.json.gz")
+SNAPSHOT_SUFFIXES = (".hwprof", ".hwprof.json", ".hwprof.json.gz")
 
 
 def main(argv: list[str] | None = None) -> int:

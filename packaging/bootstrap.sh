@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Set up hwprof on a fresh machine, in its own virtual environment (.venv beside this repository).
 #
-#   bash packaging/bootstrap.sh app    install, then open the window (with no screen: detect + a short run)
-#   bash packaging/bootstrap.sh test   install with the test tools, then run linters and the whole test suite
+#   bash packaging/bootstrap.sh app      install, then open the window (with no screen: detect + a short run)
+#   bash packaging/bootstrap.sh test     install with the test tools, then run linters and the whole test suite
+#   bash packaging/bootstrap.sh package [BUILD OPTIONS]
+#                                        install with PyInstaller, then build this OS's installers into
+#                                        build/installer/ (packaging/build.py; options are passed on)
 #
 # Exact versions come from packaging/constraints.txt (what the suite was last run with). On Debian/Ubuntu
 # the system libraries Qt's xcb plugin and the Xvfb test need are installed with apt-get when missing.
 set -euo pipefail
 
 mode=${1:-}
-case "$mode" in app|test) ;; *) echo "usage: bash packaging/bootstrap.sh app|test" >&2; exit 2;; esac
+case "$mode" in app|test|package) ;; *) echo "usage: bash packaging/bootstrap.sh app|test|package" >&2; exit 2;; esac
 shift || true
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,6 +34,8 @@ deb_pkgs=(libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb
           libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-cursor0 libxkbcommon-x11-0 libxkbcommon0
           libegl1 libgl1 libfontconfig1 libdbus-1-3)
 [ "$mode" = test ] && deb_pkgs+=(xvfb x11-utils xdotool imagemagick)
+# the Linux packages: readelf checks the glibc floor, dpkg-deb and xz make them, lintian checks the .deb
+[ "$mode" = package ] && deb_pkgs+=(binutils dpkg xz-utils lintian)
 if [ "$(uname -s)" = Linux ] && command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
   missing=()
   for p in "${deb_pkgs[@]}"; do
@@ -50,7 +55,7 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
-extra=""; [ "$mode" = test ] && extra="[test]"
+extra=""; [ "$mode" = test ] && extra="[test]"; [ "$mode" = package ] && extra="[package]"
 say "installing hwprof$extra and its dependencies (TensorFlow is large: the first time takes a few minutes)"
 "${pip[@]}" install -c packaging/constraints.txt -e ".$extra" 2>&1 | grep -v "^WARNING: Location" >&2 || true
 "$venv/bin/python" -c "import hwprof" || { echo "hwprof failed to install (see above)" >&2; exit 1; }
@@ -66,6 +71,11 @@ if [ "$mode" = app ]; then
     "$venv/bin/hwprof" run matmul --duration 5
   fi
   exit 0
+fi
+
+if [ "$mode" = package ]; then
+  say "building the installers (minutes; the artefacts and their sizes are listed at the end)"
+  exec "$venv/bin/python" packaging/build.py --no-install "$@"
 fi
 
 # -- tests ------------------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ from hwprof.core.telemetry import TelemetryRecord
 
 FORMAT_ID: Literal["hwprof.snapshot"] = "hwprof.snapshot"
 SCHEMA_VERSION: Literal[1] = 1
-SUFFIXES = (".hwprof.json", ".hwprof.json.gz")
+# ".hwprof" (gzip JSON) first: the one extension every desktop can associate with hwprof
+SUFFIXES = (".hwprof", ".hwprof.json", ".hwprof.json.gz")
 
 # Environment variables that change what a run measures; recorded so a comparison can explain
 # itself.

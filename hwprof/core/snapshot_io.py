@@ -60,8 +60,8 @@ class SnapshotError(Exception):
 
 
 def is_gzip_path(path: str | os.PathLike[str]) -> bool:
-    """Whether the file name asks for gzip (``*.gz``)."""
-    return str(path).endswith(".gz")
+    """Whether the file name asks for gzip (``*.gz``, or ``*.hwprof``: always compressed)."""
+    return str(path).endswith((".gz", ".hwprof"))
 
 
 def encode(data: bytes, path: str | os.PathLike[str]) -> bytes:

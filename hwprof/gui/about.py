@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import html
 import platform
+import sys
 from importlib import metadata
+from pathlib import Path
 
 import PySide6
 from PySide6.QtCore import Qt, qVersion
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
+    QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -97,6 +101,9 @@ class QtAboutDialog(QDialog):
         copy = buttons.addButton("Copy versions", QDialogButtonBox.ButtonRole.ActionRole)
         copy.setToolTip("Copy these versions to the clipboard, e.g. for a bug report")
         copy.clicked.connect(self._copy)
+        licences = buttons.addButton("Licences…", QDialogButtonBox.ButtonRole.HelpRole)
+        licences.setToolTip("hwprof's licence and those of the components it contains")
+        licences.clicked.connect(self._show_licences)
         buttons.accepted.connect(self.accept)
         top = QHBoxLayout()
         top.addWidget(icon)
@@ -111,3 +118,62 @@ class QtAboutDialog(QDialog):
 
     def _copy(self) -> None:
         QApplication.clipboard().setText(self._text)
+
+    def _show_licences(self) -> None:
+        QtLicencesDialog(self).open()
+
+
+NOTICES_FILE = "THIRD-PARTY-NOTICES.txt"
+
+
+def licence_files() -> tuple[Path | None, Path | None]:
+    """The paths of hwprof's licence and of the third-party notices (None: not there).
+
+    In the frozen app both are in its ``licenses`` folder; from source, the repository's LICENSE
+    and, once the installers were built, build/notices/.
+    The build generates the notices from the bundled packages' metadata (packaging/notices.py).
+    """
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        folder = Path(frozen) / "licenses"
+        candidates = (folder / "LICENSE.txt", folder / NOTICES_FILE)
+    else:
+        repo = Path(hwprof.__file__).resolve().parent.parent
+        candidates = (repo / "LICENSE", repo / "build" / "notices" / NOTICES_FILE)
+    lic, notices = (p if p.is_file() else None for p in candidates)
+    return lic, notices
+
+
+def licences_text() -> str:
+    """The text the Licences dialog shows: the third-party notices, then hwprof's licence."""
+    lic, notices = licence_files()
+    if notices is not None:  # it begins with hwprof's own licence, then every component's
+        parts = [notices.read_text(encoding="utf-8", errors="replace")]
+    else:
+        parts = ["hwprof is licensed under the Apache License, Version 2.0. The third-party "
+                 "notices are made when the installers are built. Run from source, hwprof uses "
+                 "the packages installed beside it; each one's licence is in its own metadata."]
+    if lic is not None:
+        parts.append("hwprof's licence\n================\n\n"
+                     + lic.read_text(encoding="utf-8", errors="replace"))
+    return "\n\n".join(parts)
+
+
+class QtLicencesDialog(QDialog):
+    """hwprof's licence and the third-party notices, as plain text."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("hwprof — licences")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.text = QPlainTextEdit()
+        self.text.setReadOnly(True)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.text.setPlainText(licences_text())  # plain text: nothing in a file is markup
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(buttons)
+        self.resize(820, 600)

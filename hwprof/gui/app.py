@@ -15,6 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from hwprof.gui.file_open import FileOpenFilter
+
 # Set when a benchmark or test wants to know the moment the window is on screen.
 REPORT_SHOWN_ENV = "HWPROF_REPORT_SHOWN"
 SHOWN_MARKER = "hwprof: window shown"
@@ -55,4 +57,6 @@ def main(argv: list[str], files: list[str] | None = None) -> int:
     QTimer.singleShot(0, window.start_detection)
     for f in files or []:  # from the desktop entry: a snapshot double-clicked in a file manager
         QTimer.singleShot(0, lambda path=f: window.open_snapshot(Path(path)))
+    # macOS hands double-clicked snapshots to the running app as events, not arguments
+    app.installEventFilter(FileOpenFilter(window.open_snapshot, parent=window))
     return int(app.exec())

@@ -31,7 +31,7 @@ from hwprof.core.snapshot_io import SnapshotError
 from hwprof.gui.widgets import readonly_table
 from hwprof.services.snapshots import list_snapshots
 
-SNAPSHOT_FILTER = "hwprof snapshots (*.hwprof.json *.hwprof.json.gz)"
+SNAPSHOT_FILTER = "hwprof snapshots (*.hwprof *.hwprof.json *.hwprof.json.gz)"
 
 
 def session_path() -> Path:
