@@ -160,7 +160,7 @@ def test_cli_table_and_save(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     listed = json.loads(hwprof("snapshots", "--json").stdout)
     assert len(listed) == 1 and listed[0]["runs"] == 1
-    assert listed[0]["path"].endswith(".hwprof.json.gz") and "-mlp-" in listed[0]["path"]
+    assert listed[0]["path"].endswith(".hwprof") and "-mlp-" in listed[0]["path"]
 
 
 def test_ctrl_c_cancels_cleanly() -> None:

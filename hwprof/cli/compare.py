@@ -38,8 +38,8 @@ def register(sub: Any) -> None:
         "differs between the machines and software.",
     )
     p.add_argument("snapshots", nargs="*", type=Path, metavar="SNAPSHOT",
-                   help="*.hwprof.json[.gz] files; the first is the baseline (with --workload: "
-                   "their runs of that workload join the comparison)")
+                   help="snapshots (*.hwprof, *.hwprof.json[.gz]); the first is the baseline "
+                   "(with --workload: their runs of that workload join the comparison)")
     add_base_arguments(p, workload_flag=True)
     p.set_defaults(handler=run_compare)
 

@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
         "throughput, latency and telemetry charts as inline SVG; no script, no network) and/or "
         "as CSV files (runs.csv, steps.csv, telemetry.csv).",
     )
-    p.add_argument("snapshot", type=Path, help="a *.hwprof.json[.gz] file")
+    p.add_argument("snapshot", type=Path, help="a snapshot (*.hwprof, *.hwprof.json[.gz])")
     p.add_argument("--html", type=Path, metavar="FILE", help="write the HTML page here")
     p.add_argument("--csv", type=Path, metavar="DIR", help="write CSV files into this folder")
     p.add_argument("--force", action="store_true",

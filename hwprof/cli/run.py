@@ -28,7 +28,9 @@ from hwprof.core.catalog import WORKLOADS, get_workload
 from hwprof.core.outputs import OutputPathError, check_output
 from hwprof.core.results import RunResult
 from hwprof.core.snapshot import (
+    DEFAULT_SUFFIX,
     SUFFIXES,
+    SUFFIXES_TEXT,
     SnapshotRun,
     append_run,
     load_snapshot,
@@ -47,7 +49,7 @@ AUTO_NAME = Path("<data folder>")  # --save without a file name
 def auto_snapshot_path(spec: RunSpec) -> Path:
     """A new file in the data folder named by host, workload and time.
 
-    For example ``vm-matmul-20261124-134551.hwprof.json.gz``.
+    For example ``vm-matmul-20261124-134551.hwprof`` (gzip-compressed JSON).
     """
     import datetime as dt
     import socket
@@ -56,7 +58,7 @@ def auto_snapshot_path(spec: RunSpec) -> Path:
 
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())
-    return snapshots_dir() / f"{host}-{spec.workload}-{stamp}.hwprof.json.gz"
+    return snapshots_dir() / f"{host}-{spec.workload}-{stamp}{DEFAULT_SUFFIX}"
 
 
 def register(sub: Any) -> None:
@@ -113,9 +115,9 @@ def register(sub: Any) -> None:
                    "(default: the HWPROF_CLUSTER_SECRET environment variable)")
     p.add_argument("--json", action="store_true", help="print the spec and result as JSON")
     p.add_argument("--save", type=Path, metavar="FILE", nargs="?", const=AUTO_NAME,
-                   help="save a new snapshot (*.hwprof.json[.gz]) with this run; without FILE, "
-                   "into hwprof's data folder (see `hwprof snapshots`); an existing FILE is "
-                   "refused unless --force")
+                   help="save a new snapshot (*.hwprof, *.hwprof.json[.gz]) with this run; "
+                   "without FILE, into hwprof's data folder (see `hwprof snapshots`); an "
+                   "existing FILE is refused unless --force")
     p.add_argument("--append", type=Path, metavar="FILE",
                    help="add this run to a snapshot (made if it does not exist)")
     p.add_argument("--force", action="store_true",
@@ -335,7 +337,7 @@ def run_command(args: argparse.Namespace) -> int:
         args.save = auto_snapshot_path(spec)
     target = args.save or args.append
     if target is not None and not str(target).endswith(SUFFIXES):
-        return _usage(f"{target}: a snapshot file name ends in .hwprof.json or .hwprof.json.gz")
+        return _usage(f"{safe(target)}: a snapshot file name ends in {SUFFIXES_TEXT}")
     if target is not None and (spec.cluster is None or spec.task_index == 0):  # who saves
         problem = check_snapshot_target(target, append=bool(args.append), force=args.force)
         if problem:

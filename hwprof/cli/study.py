@@ -26,6 +26,7 @@ from hwprof.core.outputs import OutputPathError, check_output
 from hwprof.core.roofline import Ceilings, place
 from hwprof.core.snapshot import (
     SUFFIXES,
+    SUFFIXES_TEXT,
     Snapshot,
     SnapshotRun,
     load_snapshot,
@@ -292,8 +293,7 @@ def output_problem(args: argparse.Namespace, study: Study) -> str:
                 check_output(path, inputs=inputs, force=args.force, flag="--png")
         if args.save is not None and str(args.save) != "-auto-":
             if not str(args.save).endswith(SUFFIXES):
-                return (f"{args.save}: a snapshot file name ends in .hwprof.json or "
-                        ".hwprof.json.gz")
+                return f"{safe(args.save)}: a snapshot file name ends in {SUFFIXES_TEXT}"
             check_output(args.save, inputs=inputs, force=args.force, flag="--save")
             if args.png is not None and any(args.save.resolve() == p.resolve()
                                             for p in png_paths(args.png, chart_count(study))):

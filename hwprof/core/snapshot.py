@@ -34,6 +34,10 @@ FORMAT_ID: Literal["hwprof.snapshot"] = "hwprof.snapshot"
 SCHEMA_VERSION: Literal[1] = 1
 # ".hwprof" (gzip JSON) first: the one extension every desktop can associate with hwprof
 SUFFIXES = (".hwprof", ".hwprof.json", ".hwprof.json.gz")
+#: the suffix of the files hwprof names itself (the session's autosave, `--save` without a name)
+DEFAULT_SUFFIX = ".hwprof"
+#: what a message says a snapshot's name ends in
+SUFFIXES_TEXT = f"{', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}"
 
 # Environment variables that change what a run measures; recorded so a comparison can explain
 # itself.
@@ -234,7 +238,7 @@ def snapshot_json(snapshot: Snapshot) -> str:
 
 def _check_name(path: Path) -> None:
     if not str(path).endswith(SUFFIXES):
-        raise SnapshotError(path, f"a snapshot file name ends in {' or '.join(SUFFIXES)}")
+        raise SnapshotError(path, f"a snapshot file name ends in {SUFFIXES_TEXT}")
 
 
 def save_snapshot(

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from hwprof.core import events
 from hwprof.core.paths import snapshots_dir
 from hwprof.core.snapshot import (
+    DEFAULT_SUFFIX,
     SUFFIXES,
     Snapshot,
     SnapshotRun,
@@ -627,7 +628,7 @@ class QtMainWindow(QMainWindow):
             self._warn("hwprof — nothing to save", "No run has finished in this session yet.")
             return False
         if not str(path).endswith(SUFFIXES):
-            path = path.with_name(path.name + ".hwprof.json")
+            path = path.with_name(path.name + DEFAULT_SUFFIX)
         if self._refuse_opened(path, "cannot save the snapshot"):
             return False
         try:
@@ -669,7 +670,7 @@ class QtMainWindow(QMainWindow):
     def save_dialog(self) -> None:
         """Ctrl+S."""
         path, _ = QFileDialog.getSaveFileName(self, "Save snapshot",
-                                              str(Path.home() / "hwprof.hwprof.json.gz"),
+                                              str(Path.home() / f"hwprof{DEFAULT_SUFFIX}"),
                                               SNAPSHOT_FILTER)
         if path:
             self.save_session(Path(path))

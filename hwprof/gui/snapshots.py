@@ -26,7 +26,13 @@ from PySide6.QtWidgets import (
 
 from hwprof.core.devices import DetectReport
 from hwprof.core.paths import snapshots_dir
-from hwprof.core.snapshot import Snapshot, SnapshotRun, new_snapshot, update_snapshot
+from hwprof.core.snapshot import (
+    DEFAULT_SUFFIX,
+    Snapshot,
+    SnapshotRun,
+    new_snapshot,
+    update_snapshot,
+)
 from hwprof.core.snapshot_io import SnapshotError
 from hwprof.gui.widgets import readonly_table
 from hwprof.services.snapshots import list_snapshots
@@ -38,7 +44,7 @@ def session_path() -> Path:
     """Where this session's runs are autosaved."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())
-    return snapshots_dir() / f"{host}-session-{stamp}.hwprof.json.gz"
+    return snapshots_dir() / f"{host}-session-{stamp}{DEFAULT_SUFFIX}"
 
 
 class SessionSnapshot(QObject):
