@@ -22,9 +22,9 @@ python=${PYTHON:-python3}
 
 say() { if [ -t 2 ]; then printf '\033[1m==> %s\033[0m\n' "$*" >&2; else printf '==> %s\n' "$*" >&2; fi; }
 
-"$python" - <<'PY' || { echo "hwprof needs Python 3.10 or newer (set PYTHON=/path/to/python3)" >&2; exit 1; }
+"$python" - <<'PY' || { echo "hwprof needs Python 3.11 or newer, as the pinned versions in packaging/constraints.txt do (set PYTHON=/path/to/python3)" >&2; exit 1; }
 import sys
-raise SystemExit(0 if sys.version_info >= (3, 10) else 1)
+raise SystemExit(0 if sys.version_info >= (3, 11) else 1)
 PY
 
 # -- system packages (Linux, apt) -----------------------------------------------------------------------
