@@ -198,3 +198,28 @@ def test_the_warm_up_is_bounded_by_the_duration_and_says_so() -> None:
                       duration_seconds=None)
     rep = execute_run(counted).result.report
     assert rep is not None and rep.warmup_steps == 7 and not rep.notes
+
+
+def test_a_worker_slow_to_exit_after_its_result_keeps_the_result(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """TensorFlow's teardown (a MirroredStrategy's threads, say) can outlast the wait for exit:
+    the result was sent whole, so it stands, with a note; before, it was "crashed (SIGTERM)"."""
+    from hwprof.core import events
+    from hwprof.core.results import StepTimings
+    from hwprof.runner import launch, run
+
+    report = WorkerReport(tensorflow_version="2.21.0", tf_device="/CPU:0", batch_size=4,
+                          samples_per_step=4, time_to_first_step_s=0.1, warmup_steps=0,
+                          steps=StepTimings(start_s=(1.0, 1.5), seconds=(0.5, 0.5)))
+    line = events.encode(events.RESULT, report=report.model_dump(mode="json"))
+    program = (f"import os, sys, time; sys.stdout.write({line!r} + '\\n'); sys.stdout.flush(); "
+               "os.close(1); time.sleep(60)")
+    monkeypatch.setattr(launch, "child_command", lambda *a: [sys.executable, "-c", program])
+    monkeypatch.setattr(run, "EXIT_WAIT_S", 0.5)
+    spec = RunSpec(workload="mlp", mode="infer", size=8, batch_size=4, steps=2,
+                   duration_seconds=None, warmup_steps=0)
+    t0 = time.monotonic()
+    out = WorkerRun(spec).wait()
+    assert isinstance(out, WorkerReport), out
+    assert out.steps == report.steps and "was ended" in out.notes[-1]
+    assert time.monotonic() - t0 < 10

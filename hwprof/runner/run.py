@@ -39,6 +39,8 @@ from hwprof.runner.launch import start_child, stop_child
 # that sends nothing for this long is taken to be hung.
 DEFAULT_STALL_SECONDS = 300.0
 STDERR_TAIL_LINES = 30
+# how long a worker may take to exit once its output is closed (TensorFlow tears down its threads)
+EXIT_WAIT_S = 10.0
 EventCallback = Callable[[dict[str, Any]], None]
 
 
@@ -159,8 +161,12 @@ class WorkerRun:
                     f"the worker sent nothing for {self.stall_s:g} s (a hung op?); it was ended",
                     "timeout",
                 )
-        code = self._reap()
-        if isinstance(outcome, WorkerReport) and code == 0:
+        code, ended_by_us = self._reap()
+        if isinstance(outcome, WorkerReport) and (code == 0 or ended_by_us):
+            if ended_by_us:  # the result is whole; only TensorFlow's teardown was slow
+                note = (f"the worker sent its result but was still exiting {EXIT_WAIT_S:g} s "
+                        "later, so it was ended (TensorFlow's teardown; the result is complete)")
+                return outcome.model_copy(update={"notes": (*outcome.notes, note)})
             return outcome
         if isinstance(outcome, RunResult):
             return outcome
@@ -231,12 +237,13 @@ class WorkerRun:
             report=self.partial_report(),
         )
 
-    def _reap(self) -> int | None:
+    def _reap(self) -> tuple[int | None, bool]:
+        """The worker's exit code, and whether it had to be ended after closing its output."""
         assert self.proc is not None
         try:
-            return self.proc.wait(timeout=10)
+            return self.proc.wait(timeout=EXIT_WAIT_S), False
         except subprocess.TimeoutExpired:  # stdout closed but still alive: end it
-            return stop_child(self.proc, grace_seconds=1.0)
+            return stop_child(self.proc, grace_seconds=1.0), True
 
     def _end(self, reason: str, kind: ErrorKind) -> RunResult:
         assert self.proc is not None
