@@ -8,8 +8,7 @@ from pathlib import Path
 
 from hwprof.backends.cpu import detect_cpu, detect_host
 from hwprof.core.devices import TensorFlowInfo, TfDevice
-from hwprof.gui.detection import DetectFunctions
-from hwprof.services.detect import detect_gpus
+from hwprof.services.detect import DetectFunctions, detect_gpus
 
 FAKE_TF_VERSION = "2.99.0-fake"
 

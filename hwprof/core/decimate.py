@@ -45,3 +45,27 @@ def peak_decimate(
         pair[1::2, 0], pair[1::2, 1] = high[1::2], low[1::2]
         out[name] = pair.reshape(-1)
     return t, out
+
+
+def mean_bins(
+    timestamps: np.ndarray, matrix: np.ndarray, bins: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Means of consecutive readings, at most ``bins`` of them (for a heat strip).
+
+    ``matrix`` is (readings, series). Returns each bin's first timestamp and the (bins, series)
+    means; a bin with no reading of a series is NaN.
+    """
+    n = int(timestamps.shape[0])
+    if bins < 1 or n <= bins:
+        return timestamps, matrix
+    size = math.ceil(n / bins)
+    pad = (-n) % size
+    count = (n + pad) // size
+    m = np.concatenate([matrix, np.full((pad, matrix.shape[1]), np.nan)]) if pad else matrix
+    m = m.reshape(count, size, matrix.shape[1])
+    finite = np.isfinite(m)
+    total = np.where(finite, m, 0.0).sum(axis=1)
+    counts = finite.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
+    return timestamps[::size], means

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hwprof.core.devices import PartialReport
 from hwprof.gui import device_details as dd
-from hwprof.gui.detection import PartialReport
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
 DETECTING = "detecting…"

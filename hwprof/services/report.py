@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hwprof.core.compare import WINDOW_SECONDS, environment
@@ -195,8 +195,9 @@ def _run_section(i: int, run: SnapshotRun) -> str:
     return "".join(parts)
 
 
-def html_report(snapshot: Snapshot, *, source: str = "") -> str:
-    """The whole page."""
+def html_report(snapshot: Snapshot, *, source: str = "",
+                on_progress: Callable[[int, int], None] | None = None) -> str:
+    """The whole page; ``on_progress(done, total)`` after each run's section (charts take time)."""
     title = snapshot.title or f"hwprof snapshot of {snapshot.hostname}"
     env = environment(snapshot)
     m = snapshot.machine
@@ -263,7 +264,13 @@ def html_report(snapshot: Snapshot, *, source: str = "") -> str:
             parts.append(charts.to_svg(fig))
     parts += _study_sections(snapshot)
     parts.append("<h2>Each run</h2>")
-    parts += [_run_section(i, run) for i, run in enumerate(snapshot.runs)]
+    total = len(snapshot.runs) + 1
+    if on_progress is not None:
+        on_progress(1, total)
+    for i, run in enumerate(snapshot.runs):
+        parts.append(_run_section(i, run))
+        if on_progress is not None:
+            on_progress(i + 2, total)
     parts.append("<p class='muted'>Made by hwprof. This page loads nothing from the network.</p>")
     parts.append("</body></html>")
     return "".join(parts)
@@ -323,9 +330,11 @@ def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
     return [runs_path, steps_path, tel_path]
 
 
-def write_html(snapshot: Snapshot, path: Path, *, source: str = "") -> Path:
+def write_html(snapshot: Snapshot, path: Path, *, source: str = "",
+               on_progress: Callable[[int, int], None] | None = None) -> Path:
     """Write the report page (atomically: a temporary file renamed into place)."""
     from hwprof.core.snapshot_io import atomic_write_bytes
 
-    atomic_write_bytes(path, html_report(snapshot, source=source).encode("utf-8"))
+    page = html_report(snapshot, source=source, on_progress=on_progress)
+    atomic_write_bytes(path, page.encode("utf-8"))
     return Path(os.fspath(path))
