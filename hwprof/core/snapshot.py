@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hwprof.core.devices import DetectReport
+from hwprof.core.names import SNAPSHOT_SUFFIXES
 from hwprof.core.results import RunResult
 from hwprof.core.snapshot_io import SnapshotError, parse_json, read_text, write_json
 from hwprof.core.spec import RunSpec
@@ -32,7 +33,7 @@ from hwprof.core.telemetry import TelemetryRecord
 
 FORMAT_ID: Literal["hwprof.snapshot"] = "hwprof.snapshot"
 SCHEMA_VERSION: Literal[1] = 1
-SUFFIXES = (".hwprof.json", ".hwprof.json.gz")
+SUFFIXES = SNAPSHOT_SUFFIXES
 
 # Environment variables that change what a run measures; recorded so a comparison can explain
 # itself.

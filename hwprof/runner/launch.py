@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
-CHILD_ARG = "_child"
+from hwprof.core.names import CHILD_ARG
 
 # TensorFlow's C++ logging: 1 hides INFO (the oneDNN banner, cuInit chatter); warnings and errors
 # stay in the child's stderr, which the parent keeps for the error report of a failed run.
