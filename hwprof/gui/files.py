@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from hwprof.core.outputs import OutputPathError
 from hwprof.core.paths import snapshots_dir
@@ -81,11 +81,15 @@ class QtFileController(QObject):
         if path:
             self.open_snapshot(Path(path))
 
+    def browser(self) -> QtSnapshotBrowser:
+        """The snapshot browser on the data folder, without this session's own autosave."""
+        exclude = (self.session.autosave_path,) if self.session.autosave_path else ()
+        return QtSnapshotBrowser(snapshots_dir(), self.window, exclude=exclude)
+
     @Slot()
     def browse(self) -> Path | None:
         """The data folder's snapshots (not this session's own); open the one picked."""
-        exclude = (self.session.autosave_path,) if self.session.autosave_path else ()
-        dialog = QtSnapshotBrowser(snapshots_dir(), self.window, exclude=exclude)
+        dialog = self.browser()
         if dialog.exec() and dialog.chosen is not None:
             self.open_snapshot(dialog.chosen)
         return dialog.chosen
@@ -180,6 +184,16 @@ class QtFileController(QObject):
         resolved = str(Path(path).resolve())
         recent = [resolved] + [p for p in self.recent_files() if p != resolved]
         open_settings().setValue("files/recent", recent[:MAX_RECENT])
+
+    def fill_recent_menu(self, menu: QMenu, open_snapshot: Callable[[Path], object]) -> None:
+        """The recent files as a menu's actions; a click opens one."""
+        menu.clear()
+        files = self.recent_files()
+        if not files:
+            menu.addAction("(none yet)").setEnabled(False)
+        for f in files:
+            action = menu.addAction(f)
+            action.triggered.connect(lambda _c=False, p=f: open_snapshot(Path(p)))
 
     def recent_files(self) -> list[str]:
         """Recently opened or saved snapshots, newest first."""

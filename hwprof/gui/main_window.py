@@ -16,7 +16,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Qt, QThread, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
@@ -64,6 +64,7 @@ from hwprof.services.detect import DetectFunctions
 from hwprof.services.session import Session
 
 LIVE_INTERVAL_S = 0.5  # 7200 ticks of ring buffer = the charts' longest window, 1 h
+DEVICES_SHARE = 0.35  # the most of the window's width the devices panel keeps
 TIPS = {
     "run": "Run a TensorFlow workload on a device",
     "live": "Live utilization, memory, power, clocks and throughput",
@@ -295,16 +296,16 @@ class QtMainWindow(QMainWindow):
     @Slot()
     def fill_recent_menu(self) -> None:
         """File ▸ Open recent."""
-        menu = self.recent_menu
-        if menu is None:
-            return
-        menu.clear()
-        files = self.recent_files()
-        if not files:
-            menu.addAction("(none yet)").setEnabled(False)
-        for f in files:
-            action = menu.addAction(f)
-            action.triggered.connect(lambda _c=False, p=f: self.open_snapshot(Path(p)))
+        if self.recent_menu is not None:
+            self.files.fill_recent_menu(self.recent_menu, self.open_snapshot)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """On a smaller window the devices give way: they never keep more than 35% of it."""
+        super().resizeEvent(event)
+        sizes = self.splitter.sizes()
+        most = int(self.width() * DEVICES_SHARE)
+        if len(sizes) == 2 and sizes[0] > most:
+            self.splitter.setSizes([most, sum(sizes) - most])
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept snapshot files dropped on the window."""

@@ -173,7 +173,7 @@ class Session:
         self.executor: Executor = executor or SyncExecutor()
         self.sampler = sampler
         self._detect_functions = detect_functions
-        self._run_function = run_function
+        self.run_function = run_function
         self._subscribers: list[Subscriber] = []
         self.title = title
         # detection
@@ -356,7 +356,7 @@ class Session:
         cancel = threading.Event()
         self._cancel = cancel
         sampler, env = self.sampler, dict(self.env) if self.env else None
-        run = self._run_function
+        run = self.run_function
         self._queue_changed()
         self._emit(RunStarted(item, progress, time.monotonic()))
 
