@@ -62,7 +62,7 @@ def cpu_model_name() -> str | None:
     return None
 
 
-# -- runs without TensorFlow ------------------------------------------------------------------------
+# -- runs without TensorFlow -----------------------------------------------------------------------
 def make_record(spec: Any, *, status: str = "ok", throughput: float = 8e9, steps: int = 200,
                 flops: float | None = None, peak: float | None = None,
                 stderr: tuple[str, ...] = ()) -> Any:
