@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -63,8 +64,9 @@ REDRAW_MS = 500  # the window's sampler reads every 0.5 s: drawing faster shows 
 GIB = 2.0**30
 # NVML clock-event bits that mean "slowed down" (not idle, not an application clock setting)
 SLOWDOWN_MASK = 0x4 | 0x8 | 0x20 | 0x40 | 0x80 | 0x200 | 0x400
-LEGEND_WIDTH = 190  # the column of current values beside the charts
+LEGEND_WIDTH = 180  # the column of current values beside the charts
 MAX_RUNS_SHOWN = 8  # throughput lines kept on the chart
+MIN_CHART_HEIGHT = 96  # below this a chart is a sliver: the charts scroll instead
 
 
 @dataclass(frozen=True)
@@ -208,26 +210,34 @@ class QtLivePanel(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Show the last"))
         bar.addWidget(self.window_box)
-        bar.addSpacing(12)
-        bar.addWidget(self.run_status, 1)
-        bar.addWidget(self.run_progress)
-        bar.addWidget(self.stop_button)
+        bar.addStretch(1)
         bar.addWidget(self.export_button)
+        run_bar = QHBoxLayout()  # the run in progress, on a line of its own
+        run_bar.addWidget(self.run_status, 1)
+        run_bar.addWidget(self.run_progress)
+        run_bar.addWidget(self.stop_button)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(None)  # the palette's own colour, light or dark
         self.readout = QLabel("Move the mouse over a chart to read every value at that moment")
         self.readout.setObjectName("readout")
         self.readout.setTextFormat(Qt.TextFormat.PlainText)
         self.readout.setWordWrap(True)
+        # on a small window the charts scroll rather than shrink to slivers
+        self.chart_scroll = QScrollArea()
+        self.chart_scroll.setWidget(self.graphics)
+        self.chart_scroll.setWidgetResizable(True)
+        self.chart_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.chart_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addLayout(run_bar)
         layout.addWidget(self.note)
-        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.chart_scroll, 1)
         layout.addWidget(self.readout)
 
         self.plots: dict[str, pg.PlotItem] = {}
         self.legends: dict[str, pg.LabelItem] = {}
-        self.missing: dict[str, pg.LabelItem] = {}
+        self.missing: dict[str, str] = {}  # chart key -> why it is not charted here
         self.series: dict[str, list[str]] = {}  # chart key -> metric names drawn on it
         self.curves: dict[str, pg.PlotCurveItem] = {}
         self.markers: list[tuple[float, str]] = []  # (monotonic time, label)
@@ -257,11 +267,13 @@ class QtLivePanel(QWidget):
         self.timer.setInterval(REDRAW_MS)
         self.timer.timeout.connect(self.redraw)
         self.timer.start()
+        # what is not charted here, and why, once at the top (a label that wraps)
+        lines = list(self.missing.values())
         if sampler is None or sampler.gpu_unavailable_reason:
             why = sampler.gpu_unavailable_reason if sampler else "no sampler"
-            self.note.setText(f"NVIDIA GPUs are not charted: {why}")
-        else:
-            self.note.hide()
+            lines.insert(0, f"NVIDIA GPUs are not charted: {why}")
+        self.note.setText("\n".join(lines))
+        self.note.setVisible(bool(lines))
         if events is not None:
             events.on(RunStarted, self._on_run_started, self)
             events.on(RunProgressed, self._on_run_progressed, self)
@@ -290,6 +302,7 @@ class QtLivePanel(QWidget):
     def _build_charts(self) -> None:
         names = set(self.sampler.names) if self.sampler else set()
         notes = self.sampler.notes if self.sampler else ("no sampler",)
+        names_gpu = any(n.startswith("gpu") for n in names)
         row = 0
         # the runs' marker labels live in a track of their own: they never cover data or legends
         self.track = self.graphics.addPlot(row=row, col=0,
@@ -313,15 +326,13 @@ class QtLivePanel(QWidget):
             chart_names = self._names_for(spec, names)
             self.series[spec.key] = chart_names if spec.key != "cores" else []
             if not chart_names and spec.key not in ALWAYS:
-                if spec.missing:  # e.g. no power reading on this machine: say why, compactly
-                    why = [n for n in notes if n.startswith(spec.missing)] or [
-                        "no sensor reports it here"]
-                    label = pg.LabelItem(f"{spec.title}: not charted. " + "; ".join(why),
-                                         justify="left", size="8pt")
-                    label.setToolTip(spec.tip)
-                    self.graphics.addItem(label, row=row, col=0, colspan=2)
-                    self.missing[spec.key] = label
-                    row += 1
+                if spec.missing:  # e.g. no power reading on this machine: say why
+                    why = [n.split(": ", 1)[-1].split(" (")[0] for n in notes
+                           if n.startswith(spec.missing[0])]
+                    if not names_gpu:
+                        why.append("no NVIDIA GPU")
+                    self.missing[spec.key] = (f"{spec.title} is not charted: "
+                                              + ("; ".join(why) or "no sensor reports it here"))
                 continue
             axis = ValueAxis(spec.axis)
             plot = self.graphics.addPlot(row=row, col=0, axisItems={
@@ -336,16 +347,18 @@ class QtLivePanel(QWidget):
             plot.getAxis("left").setWidth(56)  # equal widths keep the time axes aligned
             plot.setToolTip(spec.tip)
             plot.setXLink(first)
+            plot.setMinimumHeight(MIN_CHART_HEIGHT)
             self.plots[spec.key] = plot
             if spec.key == "util":
-                # 0-100 with room above: a reading at 100% sits on a labelled line, not the frame
-                plot.setYRange(0, 100, padding=0.06)
+                # 0-100 with room above and below: a reading at 100% sits on a labelled line
+                # inside the chart, not on its frame, and 0 and 100 keep their labels
+                plot.setYRange(-15, 115, padding=0)
                 plot.enableAutoRange(axis="y", enable=False)
                 axis.setTicks([[(v, f"{v:g}") for v in (0, 25, 50, 75, 100)]])
             elif spec.key == "workload":
                 self._cores_total = len(self._names_for(CHARTS[2], names)) or (os.cpu_count() or 1)
                 top = float(self._cores_total)
-                plot.setYRange(0, top, padding=0.06)
+                plot.setYRange(-0.15 * top, 1.15 * top, padding=0)
                 plot.enableAutoRange(axis="y", enable=False)
                 step = max(1, math.ceil(top / 4))
                 axis.setTicks([[(float(v), str(v)) for v in range(0, int(top) + 1, step)]
@@ -366,6 +379,8 @@ class QtLivePanel(QWidget):
             plot.getAxis("bottom").setStyle(showValues=False)
             plot.getAxis("bottom").setHeight(6)
         self.graphics.ci.layout.setColumnFixedWidth(1, LEGEND_WIDTH)
+        heights = [int(p.minimumHeight()) for p in plots] + [44]
+        self.graphics.setMinimumHeight(sum(heights) + 40)
         for plot in plots:
             # a y axis and a title change seldom: each is kept as a pixmap, redrawn only when it
             # changes, not at every new reading
@@ -381,9 +396,9 @@ class QtLivePanel(QWidget):
         plot.setYRange(0, n, padding=0)
         plot.enableAutoRange(axis="y", enable=False)
         plot.showGrid(x=True, y=False, alpha=GRID_ALPHA)
-        ticks = [(0.5, "0")] + ([(n - 0.5, str(n - 1))] if n > 1 else [])
+        ticks = [(0.5, "0")] + ([(n - 0.5, str(n - 1))] if n > 2 else [])
         plot.getAxis("left").setTicks([ticks])
-        height = int(min(110, max(36, 7 * n + 16)))
+        height = int(min(150, 56 + 10 * n))  # a title, and a readable row per core
         plot.setMaximumHeight(height)
         plot.setMinimumHeight(height)
         self.charted += [nm for nm in names if nm not in self.charted]
@@ -426,8 +441,6 @@ class QtLivePanel(QWidget):
         for run in self.runs:
             run.curve.setPen(self._run_pen(run))
             run.curve.setSymbolBrush(pg.mkBrush(c.series_color(run.number)))
-        for label in self.missing.values():
-            label.setText(label.text, color=c.css(c.muted))
         self.slowdowns.setBrush(pg.mkBrush(c.warning))
         for _plot, line in self._marker_lines:
             line.setPen(pg.mkPen(c.muted, style=Qt.PenStyle.DashLine))
@@ -557,8 +570,12 @@ class QtLivePanel(QWidget):
             if x < lo or x > hi:
                 text.hide()
                 continue
-            left_px = (x - lo) / per_px
-            right_px = left_px + metrics.horizontalAdvance(label) + 8
+            at_px = (x - lo) / per_px
+            width = metrics.horizontalAdvance(label) + 8
+            # right of the line, or left of it near the chart's right edge (the newest marks)
+            flip = at_px + width > width_px
+            text.setAnchor((1, 0.5) if flip else (0, 0.5))
+            left_px, right_px = (at_px - width, at_px) if flip else (at_px, at_px + width)
             for r in range(3):
                 if left_px > rows_end[r]:
                     rows_end[r] = right_px
@@ -667,14 +684,18 @@ class QtLivePanel(QWidget):
                     rows.append(self._legend_row(c.series_color(curve.color_index),
                                                  metric_info(name).label, value))
             legend.setText("<br>".join(rows), color=text_css)
+            # a label grows to its text; the column stays put (long labels are elided above)
+            legend.setMinimumWidth(LEGEND_WIDTH)
+            legend.setMaximumWidth(LEGEND_WIDTH)
         track = self.legends.get("track")
         if track is not None:
             track.setText("runs", color=muted_css)
 
     def _legend_row(self, colour: str, label: str, value: str) -> str:
-        short = label if len(label) <= 26 else label[:25] + "…"
-        return (f"<span style='color:{colour}'>■</span> {html.escape(short)} "
-                f"<b>{html.escape(value)}</b>")
+        # the value first: it is what the column is for, and a long label ends in "…" instead
+        short = label if len(label) <= 22 else label[:21] + "…"
+        return (f"<span style='color:{colour}'>■</span> <b>{html.escape(value)}</b> "
+                f"{html.escape(short)}")
 
     def _draw_slowdowns(self, x: np.ndarray, values: dict[str, np.ndarray]) -> None:
         xs: list[np.ndarray] = []

@@ -15,8 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import Qt, QThread, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QResizeEvent
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
@@ -129,6 +135,8 @@ class QtMainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
+        self._capped_width = -1
+        self.splitter.installEventFilter(self)
         self.setCentralWidget(self.splitter)
         self.setAcceptDrops(True)
         self.confirm_close: Callable[[], bool] = lambda: self._ask(
@@ -299,11 +307,21 @@ class QtMainWindow(QMainWindow):
         if self.recent_menu is not None:
             self.files.fill_recent_menu(self.recent_menu, self.open_snapshot)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """On a smaller window the devices give way: they never keep more than 35% of it."""
-        super().resizeEvent(event)
+        if (watched is self.splitter and isinstance(event, QResizeEvent)
+                and event.size().width() != event.oldSize().width()):
+            QTimer.singleShot(0, self._cap_devices)  # once the splitter has laid itself out
+        return super().eventFilter(watched, event)
+
+    def _cap_devices(self) -> None:
+        # once per width: capping must not feed back into another resize, another cap...
+        width = self.splitter.width()
+        if width == self._capped_width:
+            return
+        self._capped_width = width
         sizes = self.splitter.sizes()
-        most = int(self.width() * DEVICES_SHARE)
+        most = max(int(width * DEVICES_SHARE), self.devices_panel.minimumSizeHint().width())
         if len(sizes) == 2 and sizes[0] > most:
             self.splitter.setSizes([most, sum(sizes) - most])
 

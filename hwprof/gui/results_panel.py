@@ -97,8 +97,12 @@ def row_cells(number: int, source: str, run: SnapshotRun) -> list[SortItem]:
     iqr_text, iqr_pct = _share(s.iqr if s else None, s.median if s else None)
     jitter_text, jitter_pct = _share(s.jitter if s else None, s.median if s else None)
     latency = (f"{fmt_seconds(lat.get('p50'))} / {fmt_seconds(lat.get('p99'))}" if lat else "–")
-    peak = r.percent_of_peak
-    peak_text = NA if peak is None else (f"{peak:.0f}%" if peak <= 100 else "> 100%")
+    # a bandwidth run is measured in bytes: its FLOP/s and a compute peak say nothing about it
+    compute = spec.info.throughput_unit != "bytes"
+    peak = r.percent_of_peak if compute else None
+    flops = r.achieved_flops if compute else None
+    peak_text = "–" if not compute else NA if peak is None else (
+        f"{peak:.0f}%" if peak <= 100 else "> 100%")
     spread_tip = (f"{fmt_throughput(s.q1, spec)} – {fmt_throughput(s.q3, spec)}; jitter "
                   f"{fmt_throughput(s.jitter, spec)}" if s else "")
     return [
@@ -110,7 +114,7 @@ def row_cells(number: int, source: str, run: SnapshotRun) -> list[SortItem]:
         SortItem(iqr_text, iqr_pct, spread_tip),
         SortItem(jitter_text, jitter_pct, spread_tip),
         SortItem(latency, lat.get("p50")),
-        SortItem(fmt_si(r.achieved_flops, "FLOP/s"), r.achieved_flops),
+        SortItem(fmt_si(flops, "FLOP/s") if compute else "–", flops),
         SortItem(peak_text, peak, "above the peak estimate: the estimate's clock or FLOP/cycle "
                  "is too low" if peak is not None and peak > 100 else ""),
         SortItem(fmt_si(r.energy_per_sample_joules, "J"), r.energy_per_sample_joules),
@@ -144,7 +148,7 @@ def run_facts(source: str, run: SnapshotRun) -> list[str]:
         if r.latency_s:
             lines.append("latency: " + ", ".join(f"{e(k)} {fmt_seconds(v)}"
                                                  for k, v in r.latency_s.items()))
-        if r.achieved_flops and r.peak_flops:
+        if r.achieved_flops and r.peak_flops and spec.info.throughput_unit != "bytes":
             pct = r.percent_of_peak
             note = (" — above the estimate, so the estimate's clock or FLOP/cycle is too low"
                     if pct is not None and pct > 100 else "")
