@@ -48,24 +48,22 @@ def peak_decimate(
 
 
 def mean_bins(
-    timestamps: np.ndarray, matrix: np.ndarray, bins: int
+    timestamps: np.ndarray, columns: list[np.ndarray], bins: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Means of consecutive readings, at most ``bins`` of them (for a heat strip).
+    """Means of consecutive readings of each column, at most ``bins`` of them (a heat strip).
 
-    ``matrix`` is (readings, series). Returns each bin's first timestamp and the (bins, series)
-    means; a bin with no reading of a series is NaN.
+    Returns each bin's first timestamp and a (bins, columns) array of means; a bin with no
+    reading of a column is NaN. One pass of sums per column (``np.add.reduceat``), no copies of
+    the whole window: an hour of 0.1 s readings of 64 cores takes milliseconds.
     """
     n = int(timestamps.shape[0])
-    if bins < 1 or n <= bins:
-        return timestamps, matrix
-    size = math.ceil(n / bins)
-    pad = (-n) % size
-    count = (n + pad) // size
-    m = np.concatenate([matrix, np.full((pad, matrix.shape[1]), np.nan)]) if pad else matrix
-    m = m.reshape(count, size, matrix.shape[1])
-    finite = np.isfinite(m)
-    total = np.where(finite, m, 0.0).sum(axis=1)
-    counts = finite.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
-    return timestamps[::size], means
+    size = max(1, math.ceil(n / bins)) if bins >= 1 else 1
+    starts = np.arange(0, n, size)
+    out = np.empty((starts.size, len(columns)))
+    for j, col in enumerate(columns):
+        finite = np.isfinite(col)
+        sums = np.add.reduceat(np.where(finite, col, 0.0), starts) if n else np.empty(0)
+        counts = np.add.reduceat(finite, starts) if n else np.empty(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, j] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return timestamps[starts], out

@@ -616,10 +616,11 @@ class QtLivePanel(QWidget):
                     if curve is not None:
                         curve.setData(x, values[name] * spec.scale, connect="finite")
             for name in line_names:
-                col = w.values[name]
-                finite = np.flatnonzero(np.isfinite(col))
+                # the newest reading: the last one, or the last before a short gap
+                tail = w.values[name][-8:]
+                finite = tail[np.isfinite(tail)]
                 if finite.size:
-                    self._latest[name] = float(col[finite[-1]])
+                    self._latest[name] = float(finite[-1])
             self._draw_heat(w.timestamps, w.values, bins // 2)
             self._draw_slowdowns(x_all, w.values)
         for run in self.runs:
@@ -635,8 +636,7 @@ class QtLivePanel(QWidget):
     def _draw_heat(self, timestamps: np.ndarray, values: dict[str, np.ndarray], bins: int) -> None:
         if self.heat is None or not self.core_names or len(timestamps) < 2:
             return
-        matrix = np.column_stack([values[n] for n in self.core_names])
-        t, means = mean_bins(timestamps, matrix, max(20, bins))
+        t, means = mean_bins(timestamps, [values[n] for n in self.core_names], max(20, bins))
         image = np.nan_to_num(means, nan=0.0)
         x0 = float(t[0] - self.t0)
         step = float(np.median(np.diff(t))) if len(t) > 1 else self.sampler.interval_s \
@@ -693,7 +693,7 @@ class QtLivePanel(QWidget):
 
     def _legend_row(self, colour: str, label: str, value: str) -> str:
         # the value first: it is what the column is for, and a long label ends in "…" instead
-        short = label if len(label) <= 22 else label[:21] + "…"
+        short = label if len(label) <= 20 else label[:19] + "…"
         return (f"<span style='color:{colour}'>■</span> <b>{html.escape(value)}</b> "
                 f"{html.escape(short)}")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
@@ -66,8 +66,10 @@ from hwprof.gui.window_actions import (
     shortcut_rows,
 )
 from hwprof.sampling.sampler import Sampler
-from hwprof.services.detect import DetectFunctions
 from hwprof.services.session import Session
+
+if TYPE_CHECKING:
+    from hwprof.services.detect import DetectFunctions
 
 LIVE_INTERVAL_S = 0.5  # 7200 ticks of ring buffer = the charts' longest window, 1 h
 DEVICES_SHARE = 0.35  # the most of the window's width the devices panel keeps

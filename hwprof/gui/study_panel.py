@@ -152,8 +152,7 @@ class QtStudyPanel(QWidget):
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.progress, 1)
 
-        self.findings = QLabel("Start a study to see which target wins, by how much, and where "
-                               "the lines cross.")
+        self.findings = QLabel()  # the empty state below says what to do until there are any
         self.findings.setObjectName("study_findings")
         self.findings.setTextFormat(Qt.TextFormat.PlainText)  # file names, targets: never markup
         self.findings.setWordWrap(True)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hwprof.core import events
 from hwprof.core.devices import DetectReport, PartialReport
@@ -64,8 +64,9 @@ from hwprof.core.snapshot import (
 from hwprof.core.snapshot_io import SnapshotError
 from hwprof.core.spec import RunSpec
 from hwprof.core.study import PlannedRun, Study
-from hwprof.services.detect import DetectFunctions, detect_progressively, device_label
-from hwprof.services.snapshots import new_snapshot_path
+
+if TYPE_CHECKING:  # detection's back ends are imported when detection starts, not at start-up
+    from hwprof.services.detect import DetectFunctions
 
 Work = Callable[[Callable[[Any], None]], Any]  # work(report) -> result; report(x) yields x
 Subscriber = Callable[[SessionEvent], None]
@@ -237,6 +238,8 @@ class Session:
         make = self._detect_functions
 
         def work(report: Callable[[Any], None]) -> PartialReport:
+            from hwprof.services.detect import detect_progressively
+
             try:
                 functions = make() if make is not None else None
             except Exception as err:  # a broken install must still leave a usable window
@@ -276,6 +279,8 @@ class Session:
 
     def device_label(self, device: str) -> str:
         """The model of ``device`` ("cpu", "gpu:0") as detection found it."""
+        from hwprof.services.detect import device_label
+
         return device_label(self.machine, device)
 
     # -- the queue ------------------------------------------------------------------------------
@@ -530,6 +535,8 @@ class Session:
         if not runs and self.autosave_path is None:
             return
         if self.autosave_path is None:
+            from hwprof.services.snapshots import new_snapshot_path
+
             self.autosave_path = new_snapshot_path("session")
         if self._created_at is None:
             self._created_at = utc_now()
