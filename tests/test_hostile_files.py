@@ -51,9 +51,13 @@ PROBE = textwrap.dedent("""
     except SnapshotError as err:
         error = str(err)
     seconds = time.monotonic() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    if sys.platform == "darwin":
-        peak /= 1024  # bytes on macOS
+    try:  # this process's own high-water mark: ru_maxrss on Linux keeps the parent's across exec
+        status = open("/proc/self/status").read()
+        peak = int(status.split("VmHWM:")[1].split()[0]) / 1024
+    except (OSError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        if sys.platform == "darwin":
+            peak /= 1024  # bytes on macOS
     print(json.dumps({"error": error, "seconds": seconds, "peak_mib": peak}))
 """)
 
