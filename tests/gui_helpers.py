@@ -130,3 +130,23 @@ class FakeRuns:
                 "UNKNOWN ERROR (303)",))
         flops = self.flops if spec.workload == "matmul" else None
         return make_record(spec, flops=flops)
+
+
+def dispose(window: Any) -> None:
+    """Close a window and delete it now, on this (the GUI) thread.
+
+    A closed window that is only dropped is freed by Python's cyclic garbage collector, which
+    runs in whichever thread happens to allocate next: a run's or an export's QThread. Deleting
+    a widget there while the GUI thread deletes others deadlocks (each holds what the other
+    needs: the GIL, a Qt mutex). So every test deletes its windows here, deterministically.
+    """
+    import gc
+
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    if shiboken6.isValid(window):
+        window.close()
+        window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pytest
-from gui_helpers import FakeRuns, make_record, quick_functions
+from gui_helpers import FakeRuns, dispose, make_record, quick_functions
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
@@ -44,10 +44,10 @@ def window(qtbot: QtBot) -> Iterator[QtMainWindow]:
     w.start_detection()
     qtbot.waitUntil(lambda: w.report.complete and not w.detecting, timeout=30_000)
     yield w
-    w.close()
     app = QApplication.instance()
     if isinstance(app, QApplication) and w.theme != "light":
         w.set_theme("light")  # leave the shared application light
+    dispose(w)
 
 
 def form(w: QtMainWindow, workload: str = "mlp", size: int = 16) -> None:
@@ -385,7 +385,6 @@ def test_10c_the_last_settings_are_remembered(qtbot: QtBot, window: QtMainWindow
     window.live_panel.set_window_seconds(600.0)
     window.close()
     again = QtMainWindow(quick_functions(), sampler=False)
-    qtbot.addWidget(again)
     try:
         panel = again.run_panel
         assert panel.workload.currentData() == "matmul" and panel.size_box.value() == 256
@@ -393,7 +392,7 @@ def test_10c_the_last_settings_are_remembered(qtbot: QtBot, window: QtMainWindow
         assert panel.precision.currentData() == "mixed_bfloat16"
         assert again.live_panel.window_seconds == 600.0
     finally:
-        again.close()
+        dispose(again)
 
 
 def test_10d_save_offers_a_name_that_says_what_it_holds(
@@ -462,7 +461,6 @@ def test_a_run_that_ends_before_detection_is_saved_without_blocking(qtbot: QtBot
     w = QtMainWindow(quick_functions(release=release), sampler=False)
     w.confirm_close = lambda: True
     w.session.run_function = FakeRuns(steps=2)
-    qtbot.addWidget(w)
     w.show()
     w.start_detection()
     try:
@@ -474,7 +472,7 @@ def test_a_run_that_ends_before_detection_is_saved_without_blocking(qtbot: QtBot
         assert path is not None and len(load_snapshot(path).runs) == 1
     finally:
         release.set()
-        w.close()
+        dispose(w)
 
 
 def test_the_report_is_written_in_the_background_with_progress(

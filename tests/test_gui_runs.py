@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from gui_helpers import quick_functions
+from gui_helpers import dispose, quick_functions
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from pytestqt.qtbot import QtBot
@@ -36,6 +36,7 @@ def window(qtbot: QtBot) -> Iterator[QtMainWindow]:
     for t in w.run_threads():
         if shiboken6.isValid(t):  # else deleted: it finished
             assert not t.isRunning(), "a run QThread still runs"
+    dispose(w)
 
 
 def tiny(w: QtMainWindow, *, workload: str = "mlp", mode: str = "infer", size: int = 16,
@@ -53,24 +54,26 @@ def test_the_window_lists_the_cpu_and_fake_gpus_and_charts_them(
 ) -> None:
     nvml_scenario("three_mixed")
     w = QtMainWindow(quick_functions())
-    qtbot.addWidget(w)
-    w.show()
-    w.start_detection()
-    qtbot.waitUntil(lambda: w.report.complete and not w.detecting, timeout=30_000)
-    devices = w.run_panel.devices
-    keys = [devices.item(i).data(Qt.ItemDataRole.UserRole) for i in range(devices.count())]
-    assert keys == ["cpu", "gpu:0", "gpu:1", "gpu:2"]
-    gpu = devices.item(1)
-    # the fake TensorFlow is a CPU-only build: the GPUs are listed, not runnable, and say why
-    assert "T4" in gpu.text() and "TensorFlow cannot use it" in gpu.text()
-    assert not gpu.flags() & Qt.ItemFlag.ItemIsEnabled
-    # the live charts draw the fake GPUs' readings
-    assert "gpu0.util_percent" in w.live_panel.curves and "gpu2.power_watts" in w.live_panel.curves
-    qtbot.waitUntil(lambda: w.sampler is not None and w.sampler.ticks >= 2, timeout=10_000)
-    w.live_panel.redraw(force=True)
-    x, y = w.live_panel.curves["gpu1.power_watts"].getData()
-    assert x is not None and len(x) >= 1 and y[-1] > 0
-    w.close()
+    try:
+        w.show()
+        w.start_detection()
+        qtbot.waitUntil(lambda: w.report.complete and not w.detecting, timeout=30_000)
+        devices = w.run_panel.devices
+        keys = [devices.item(i).data(Qt.ItemDataRole.UserRole) for i in range(devices.count())]
+        assert keys == ["cpu", "gpu:0", "gpu:1", "gpu:2"]
+        gpu = devices.item(1)
+        # the fake TensorFlow is a CPU-only build: the GPUs are listed, not runnable, and say why
+        assert "T4" in gpu.text() and "TensorFlow cannot use it" in gpu.text()
+        assert not gpu.flags() & Qt.ItemFlag.ItemIsEnabled
+        # the live charts draw the fake GPUs' readings
+        curves = w.live_panel.curves
+        assert "gpu0.util_percent" in curves and "gpu2.power_watts" in curves
+        qtbot.waitUntil(lambda: w.sampler is not None and w.sampler.ticks >= 2, timeout=10_000)
+        w.live_panel.redraw(force=True)
+        x, y = w.live_panel.curves["gpu1.power_watts"].getData()
+        assert x is not None and len(x) >= 1 and y[-1] > 0
+    finally:
+        dispose(w)
 
 
 def test_a_tiny_real_run_end_to_end_then_save_and_open(

@@ -20,7 +20,13 @@ import psutil
 import PySide6
 import pytest
 import shiboken6
-from gui_helpers import FAKE_TF_VERSION, cpu_model_name, fake_tensorflow, quick_functions
+from gui_helpers import (
+    FAKE_TF_VERSION,
+    cpu_model_name,
+    dispose,
+    fake_tensorflow,
+    quick_functions,
+)
 from PySide6.QtCore import QByteArray, QThread
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
@@ -62,10 +68,13 @@ def make_window(qtbot: QtBot) -> Iterator[MakeWindow]:
 
     yield make
     for window in windows:
-        window.close()
+        if shiboken6.isValid(window):
+            window.close()
     for thread in threads:
         with contextlib.suppress(RuntimeError):  # already deleted: it finished
             assert thread.isFinished() or not thread.isRunning(), "a detection QThread still runs"
+    for window in windows:
+        dispose(window)
 
 
 def finished(qtbot: QtBot, window: QtMainWindow) -> PartialReport:

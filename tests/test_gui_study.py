@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from gui_helpers import quick_functions
+from gui_helpers import dispose, quick_functions
 from pytestqt.qtbot import QtBot
 
 from hwprof.core.study import tag_value
@@ -30,7 +30,7 @@ def window(qtbot: QtBot) -> Iterator[QtMainWindow]:
     panel.size_box.setValue(16)
     panel.warmup.setValue(1)
     yield w
-    w.close()
+    dispose(w)
 
 
 def test_compare_two_thread_counts_in_the_window(qtbot: QtBot, window: QtMainWindow) -> None:

@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from hwprof.core.devices import PartialReport
+from hwprof.core.session import DetectionFinished, DetectionProgressed
 from hwprof.gui import device_details as dd
+from hwprof.gui.session_adapter import QtSessionEvents
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
 DETECTING = "detecting…"
@@ -75,9 +77,13 @@ class QtDevicesPanel(QWidget):
 
     selection_changed = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *,
+                 events: QtSessionEvents | None = None) -> None:
         super().__init__(parent)
         self.report = PartialReport()
+        if events is not None:  # detection fills the tree in as its parts arrive
+            events.on(DetectionProgressed, lambda e: self.set_report(e.report), self)
+            events.on(DetectionFinished, lambda e: self.set_report(e.report), self)
         self._items: dict[str, QTreeWidgetItem] = {}
         self.tree = QTreeWidget()
         self.tree.setObjectName("devices_tree")

@@ -12,13 +12,13 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QMimeData, QObject, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from hwprof.core.outputs import OutputPathError
 from hwprof.core.paths import snapshots_dir
 from hwprof.core.session import TaskProgressed
-from hwprof.core.snapshot import DEFAULT_SUFFIX
+from hwprof.core.snapshot import DEFAULT_SUFFIX, SUFFIXES
 from hwprof.core.snapshot_io import SnapshotError
 from hwprof.gui import dialogs
 from hwprof.gui.session_adapter import QtSessionEvents
@@ -28,6 +28,12 @@ from hwprof.services.session import SaveConflict, Session, SessionError
 from hwprof.services.snapshots import safe_host_name
 
 MAX_RECENT = 8
+
+
+def dropped_snapshots(mime: QMimeData) -> list[Path]:
+    """The snapshot files of a drag and drop (none when any dropped file is not one)."""
+    paths = [Path(u.toLocalFile()) for u in mime.urls()]
+    return paths if paths and all(p.name.endswith(SUFFIXES) for p in paths) else []
 
 
 def suggested_name(session: Session, ending: str) -> str:

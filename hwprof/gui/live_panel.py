@@ -152,6 +152,41 @@ class ClockAxis(pg.DateAxisItem):
         return list(super().tickStrings([v + shift for v in values], scale, spacing))
 
 
+class LegendLabel(pg.LabelItem):
+    """The values beside a chart: a label of fixed width whose text never resizes its column.
+
+    pyqtgraph's LabelItem sets its minimum size to its text's on every resize and asks the layout
+    again; with text that changes twice a second that is a relayout per redraw, and it can feed
+    back into itself. This one asks only when its height (the number of lines) changes.
+    """
+
+    def __init__(self) -> None:
+        self._height = -1.0
+        super().__init__("", justify="left", size="8pt")
+
+    def updateMin(self) -> None:
+        """A fixed width; the text's height."""
+        height = float(self.itemRect().height())
+        if height == self._height:
+            return
+        self._height = height
+        self.setMinimumWidth(LEGEND_WIDTH)
+        self.setMaximumWidth(LEGEND_WIDTH)
+        self.setMinimumHeight(height)
+        self._sizeHint = {
+            Qt.SizeHint.MinimumSize: (LEGEND_WIDTH, height),
+            Qt.SizeHint.PreferredSize: (LEGEND_WIDTH, height),
+            Qt.SizeHint.MaximumSize: (LEGEND_WIDTH, -1),
+            Qt.SizeHint.MinimumDescent: (0, 0),
+        }
+        self.updateGeometry()
+
+    def show_text(self, text: str, color: str) -> None:
+        """Set the text (nothing happens when it is the same)."""
+        if text != self.text or color != self.opts.get("color"):
+            self.setText(text, color=color)
+
+
 @dataclass
 class RunLine:
     """One run's throughput on the chart."""
@@ -236,7 +271,7 @@ class QtLivePanel(QWidget):
         layout.addWidget(self.readout)
 
         self.plots: dict[str, pg.PlotItem] = {}
-        self.legends: dict[str, pg.LabelItem] = {}
+        self.legends: dict[str, Any] = {}  # chart key -> its LegendLabel ("track": a title)
         self.missing: dict[str, str] = {}  # chart key -> why it is not charted here
         self.series: dict[str, list[str]] = {}  # chart key -> metric names drawn on it
         self.curves: dict[str, pg.PlotCurveItem] = {}
@@ -337,7 +372,7 @@ class QtLivePanel(QWidget):
             axis = ValueAxis(spec.axis)
             plot = self.graphics.addPlot(row=row, col=0, axisItems={
                 "bottom": ClockAxis(self._unix_at_zero), "left": axis})
-            legend = pg.LabelItem("", justify="left", size="8pt")
+            legend = LegendLabel()
             self.graphics.addItem(legend, row=row, col=1)
             self.legends[spec.key] = legend
             row += 1
@@ -683,12 +718,9 @@ class QtLivePanel(QWidget):
                     value = fmt_value(raw * spec.scale if raw is not None else None, spec)
                     rows.append(self._legend_row(c.series_color(curve.color_index),
                                                  metric_info(name).label, value))
-            legend.setText("<br>".join(rows), color=text_css)
-            # a label grows to its text; the column stays put (long labels are elided above)
-            legend.setMinimumWidth(LEGEND_WIDTH)
-            legend.setMaximumWidth(LEGEND_WIDTH)
+            legend.show_text("<br>".join(rows), text_css)
         track = self.legends.get("track")
-        if track is not None:
+        if track is not None and track.opts.get("color") != muted_css:
             track.setText("runs", color=muted_css)
 
     def _legend_row(self, colour: str, label: str, value: str) -> str:

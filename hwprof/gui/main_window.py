@@ -15,20 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
-    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
     QMenu,
     QScrollArea,
-    QSplitter,
     QTabWidget,
     QWidget,
 )
@@ -36,17 +34,14 @@ from PySide6.QtWidgets import (
 from hwprof.core.devices import PartialReport
 from hwprof.core.session import (
     DetectionFinished,
-    DetectionProgressed,
     Problem,
-    QueueChanged,
     RunFinished,
     RunStarted,
 )
-from hwprof.core.snapshot import SUFFIXES
 from hwprof.gui import dialogs, window_state
 from hwprof.gui.about import QtAboutDialog
 from hwprof.gui.devices_panel import QtDevicesPanel
-from hwprof.gui.files import QtFileController
+from hwprof.gui.files import QtFileController, dropped_snapshots
 from hwprof.gui.live_panel import QtLivePanel
 from hwprof.gui.resources import app_icon
 from hwprof.gui.results_panel import QtResultsPanel
@@ -72,7 +67,6 @@ if TYPE_CHECKING:
     from hwprof.services.detect import DetectFunctions
 
 LIVE_INTERVAL_S = 0.5  # 7200 ticks of ring buffer = the charts' longest window, 1 h
-DEVICES_SHARE = 0.35  # the most of the window's width the devices panel keeps
 TIPS = {
     "run": "Run a TensorFlow workload on a device",
     "live": "Live utilization, memory, power, clocks and throughput",
@@ -114,7 +108,7 @@ class QtMainWindow(QMainWindow):
         self.session = Session(self.executor, sampler=self.sampler,
                                detect_functions=detect_functions)
         self.events = events = QtSessionEvents(self.session, self)
-        self.devices_panel = QtDevicesPanel()
+        self.devices_panel = QtDevicesPanel(events=events)
         self.run_panel = QtRunPanel(self.session, events)
         self.live_panel = QtLivePanel(self.sampler, events)
         self.results_panel = QtResultsPanel(self.session, events)
@@ -130,21 +124,9 @@ class QtMainWindow(QMainWindow):
         }
         for key, title in TABS:
             self.tabs.setTabToolTip(self.tabs.addTab(self.panels[key], title), TIPS[key])
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("main_splitter")
-        self.splitter.addWidget(self.devices_panel)
-        self.splitter.addWidget(self.tabs)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
-        self._capped_width = -1
-        self.splitter.installEventFilter(self)
+        self.splitter = window_state.main_splitter(self.devices_panel, self.tabs)
         self.setCentralWidget(self.splitter)
         self.setAcceptDrops(True)
-        self.confirm_close: Callable[[], bool] = lambda: self._ask(
-            "A run is in progress", "A workload is running. Stop it and quit?\n\nWhat it "
-            "measured so far is saved as a cancelled result.")
-        self.confirm_stop: Callable[[str], bool] = lambda text: self._ask("Stop?", text)
         self.status = QtStatusBar(events, self)
         self.setStatusBar(self.status)
         self.status_label, self.busy = self.status.label, self.status.busy
@@ -163,9 +145,7 @@ class QtMainWindow(QMainWindow):
         self.live_panel.stop_requested.connect(self.request_stop)
         self.results_panel.compare_requested.connect(self._on_compare_requested)
         self.tabs.currentChanged.connect(self._on_tab_changed)
-        events.on(DetectionProgressed, lambda e: self.devices_panel.set_report(e.report), self)
         events.on(DetectionFinished, self._on_detection_finished, self)
-        events.on(QueueChanged, self._on_queue_changed, self)
         events.on(RunStarted, self._on_run_started, self)
         events.on(RunFinished, self._on_run_finished, self)
         events.on(Problem, lambda e: self._warn(e.title, e.message), self)
@@ -241,7 +221,6 @@ class QtMainWindow(QMainWindow):
                     None)
 
     def _on_detection_finished(self, e: DetectionFinished) -> None:
-        self.devices_panel.set_report(e.report)
         self.refresh_action.setEnabled(True)
         self.detection_finished.emit(e.report)
 
@@ -269,10 +248,6 @@ class QtMainWindow(QMainWindow):
             return False
         self.session.stop_all()
         return True
-
-    def _on_queue_changed(self, e: QueueChanged) -> None:
-        self.stop_action.setEnabled(e.current is not None)
-        self.stop_all_action.setEnabled(e.current is not None or bool(e.pending))
 
     def _on_run_started(self, _e: RunStarted) -> None:
         if self.tabs.currentWidget() is self.panels["run"]:
@@ -309,34 +284,15 @@ class QtMainWindow(QMainWindow):
         if self.recent_menu is not None:
             self.files.fill_recent_menu(self.recent_menu, self.open_snapshot)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """On a smaller window the devices give way: they never keep more than 35% of it."""
-        if (watched is self.splitter and isinstance(event, QResizeEvent)
-                and event.size().width() != event.oldSize().width()):
-            QTimer.singleShot(0, self._cap_devices)  # once the splitter has laid itself out
-        return super().eventFilter(watched, event)
-
-    def _cap_devices(self) -> None:
-        # once per width: capping must not feed back into another resize, another cap...
-        width = self.splitter.width()
-        if width == self._capped_width:
-            return
-        self._capped_width = width
-        sizes = self.splitter.sizes()
-        most = max(int(width * DEVICES_SHARE), self.devices_panel.minimumSizeHint().width())
-        if len(sizes) == 2 and sizes[0] > most:
-            self.splitter.setSizes([most, sum(sizes) - most])
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept snapshot files dropped on the window."""
-        urls = event.mimeData().urls()
-        if urls and all(u.toLocalFile().endswith(SUFFIXES) for u in urls):
+        if dropped_snapshots(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
         """Open each dropped snapshot."""
-        for url in event.mimeData().urls():
-            self.open_snapshot(Path(url.toLocalFile()))
+        for path in dropped_snapshots(event.mimeData()):
+            self.open_snapshot(path)
         event.acceptProposedAction()
 
     def _warn(self, title: str, text: str) -> None:
@@ -345,6 +301,17 @@ class QtMainWindow(QMainWindow):
 
     def _ask(self, title: str, text: str) -> bool:
         return dialogs.ask(self, title, text)
+
+    # methods, not lambdas kept on the window: no reference cycle keeps a closed window for the
+    # garbage collector (tests replace them with answers)
+    def confirm_close(self) -> bool:
+        """Ask whether to stop the run in progress and quit."""
+        return self._ask("A run is in progress", "A workload is running. Stop it and quit?\n\n"
+                         "What it measured so far is saved as a cancelled result.")
+
+    def confirm_stop(self, text: str) -> bool:
+        """Ask whether to stop (``text`` says what)."""
+        return self._ask("Stop?", text)
 
     # -- theme, about, shortcuts ------------------------------------------------------------------
     def set_theme(self, mode: str) -> None:

@@ -300,7 +300,9 @@ class QtResultsPanel(QWidget):
 
     @Slot(QPoint)
     def _on_context_menu(self, pos: QPoint) -> None:
-        self.context_menu().popup(self.table.viewport().mapToGlobal(pos))
+        menu = self.context_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one menu per right click
+        menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def copy_rows(self, keys: list[int]) -> str:
         """The rows of ``keys`` as tab-separated text, header first, on the clipboard."""

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 
+from hwprof.core.session import QueueChanged
 from hwprof.gui.theme import THEME_MODES
 from hwprof.gui.widgets import readonly_table
 
@@ -98,6 +99,12 @@ def make_actions(w: QtMainWindow) -> WindowActions:
     a.shortcuts.triggered.connect(w.show_shortcuts)
     for action in (a.stop, a.stop_all):
         action.setEnabled(False)
+
+    def on_queue(e: QueueChanged) -> None:  # Stop is there only when there is something to stop
+        a.stop.setEnabled(e.current is not None)
+        a.stop_all.setEnabled(e.current is not None or bool(e.pending))
+
+    w.events.on(QueueChanged, on_queue, w)
     for i, (key, title) in enumerate(TABS):
         action = _action(w, f"&{title}", f"Show the {title} tab", f"Ctrl+{i + 1}")
         action.triggered.connect(lambda _c=False, k=key: w.show_tab(k))

@@ -10,15 +10,62 @@ import contextlib
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QByteArray
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QSplitter
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QResizeEvent
+from PySide6.QtWidgets import QSplitter, QWidget
 
 from hwprof.gui.settings import open_settings
 from hwprof.gui.window_actions import TABS
 
 if TYPE_CHECKING:
     from hwprof.gui.main_window import QtMainWindow
+
+
+def main_splitter(devices: QWidget, tabs: QWidget) -> QSplitter:
+    """Devices on the left (they give way on a small window), the tabs on the right."""
+    splitter = QSplitter(Qt.Orientation.Horizontal)
+    splitter.setObjectName("main_splitter")
+    splitter.addWidget(devices)
+    splitter.addWidget(tabs)
+    splitter.setStretchFactor(0, 0)
+    splitter.setStretchFactor(1, 1)
+    splitter.setChildrenCollapsible(False)
+    DevicesCap(splitter, devices)
+    return splitter
+
+
+class DevicesCap(QObject):
+    """On a smaller window the devices give way: they never keep more than 35% of its width.
+
+    Checked after the splitter has laid itself out, once per width, so that capping never feeds
+    back into another resize (and another cap).
+    """
+
+    SHARE = 0.35
+
+    def __init__(self, splitter: QSplitter, devices: QWidget) -> None:
+        super().__init__(splitter)
+        self.splitter, self.devices = splitter, devices
+        self._width = -1
+        splitter.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Schedule a check when the splitter's width changes."""
+        if (watched is self.splitter and isinstance(event, QResizeEvent)
+                and event.size().width() != event.oldSize().width()):
+            QTimer.singleShot(0, self.cap)
+        return False
+
+    def cap(self) -> None:
+        """Give the devices at most their share (never below what they need)."""
+        width = self.splitter.width()
+        if width == self._width:
+            return
+        self._width = width
+        sizes = self.splitter.sizes()
+        most = max(int(width * self.SHARE), self.devices.minimumSizeHint().width())
+        if len(sizes) == 2 and sizes[0] > most:
+            self.splitter.setSizes([most, sum(sizes) - most])
 
 
 def restore(w: QtMainWindow) -> None:
