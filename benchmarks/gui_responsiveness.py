@@ -87,7 +87,6 @@ def run(seconds: float, rounds: int) -> None:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from hwprof.gui import live_panel
     from hwprof.gui.app import make_application
     from hwprof.gui.live_panel import QtLivePanel
     from hwprof.gui.main_window import QtMainWindow
@@ -130,7 +129,7 @@ def run(seconds: float, rounds: int) -> None:
             loop.quit()
 
         window.run_finished.connect(finished)
-        window.queue.add([spec(seconds)])
+        window.session.enqueue([spec(seconds)])
         window.show_tab("live")
         timer.start()
         loop.exec()
@@ -170,7 +169,6 @@ def run(seconds: float, rounds: int) -> None:
     panel = QtLivePanel(sampler)
     for i, n in enumerate(names):  # chart every series on the utilization plot
         panel.add_curve("util", n, n, i)
-    live_panel.CHARTS[0].names = names
     panel.window_box.setCurrentIndex(2)  # 1 h
     panel.resize(1100, 900)
     panel.show()

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import sys
 
-CHILD_ARG = "_child"
-SNAPSHOT_SUFFIXES = (".hwprof", ".hwprof.json", ".hwprof.json.gz")
+from hwprof.core.names import CHILD_ARG, SNAPSHOT_SUFFIXES
 
 
 def main(argv: list[str] | None = None) -> int:

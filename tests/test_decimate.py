@@ -57,3 +57,15 @@ def test_uneven_lengths_are_padded_not_dropped() -> None:
     t2, out = peak_decimate(t, {"u": y}, bins=100)
     assert out["u"].max() == 1000.0  # the last reading, alone in its bin, is kept
     assert len(t2) == len(out["u"])
+
+
+def test_mean_bins_average_each_column_and_keep_gaps() -> None:
+    from hwprof.core.decimate import mean_bins
+
+    t = np.arange(10.0)
+    a = np.array([0, 10, 20, 30, np.nan, np.nan, 60, 70, 80, 90], dtype=float)
+    b = np.full(10, 50.0)
+    starts, means = mean_bins(t, [a, b], 5)
+    assert list(starts) == [0, 2, 4, 6, 8]
+    assert np.isnan(means[2, 0])  # a bin with no reading stays a gap
+    assert list(means[[0, 1, 3, 4], 0]) == [5, 25, 65, 85] and (means[:, 1] == 50).all()

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from gui_helpers import quick_functions
-from PySide6.QtCore import QMimeData, QPointF, Qt, QThread, QUrl
+from gui_helpers import dispose, quick_functions
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from pytestqt.qtbot import QtBot
 
 from hwprof.core import events
+from hwprof.core.session import RunProgressed
 from hwprof.core.snapshot import load_snapshot
 from hwprof.gui.main_window import QtMainWindow
 from hwprof.workloads.worker import FAULT_ENV
@@ -29,13 +30,13 @@ def window(qtbot: QtBot) -> Iterator[QtMainWindow]:
     w.show()
     w.start_detection()
     qtbot.waitUntil(lambda: w.report.complete and not w.detecting, timeout=30_000)
-    threads: list[QThread] = []
-    w.queue.started.connect(lambda _s: threads.append(w.queue.run_thread()))
+    w.confirm_stop = lambda _text: True
     yield w
     w.close()
-    for t in threads:
+    for t in w.run_threads():
         if shiboken6.isValid(t):  # else deleted: it finished
             assert not t.isRunning(), "a run QThread still runs"
+    dispose(w)
 
 
 def tiny(w: QtMainWindow, *, workload: str = "mlp", mode: str = "infer", size: int = 16,
@@ -53,24 +54,26 @@ def test_the_window_lists_the_cpu_and_fake_gpus_and_charts_them(
 ) -> None:
     nvml_scenario("three_mixed")
     w = QtMainWindow(quick_functions())
-    qtbot.addWidget(w)
-    w.show()
-    w.start_detection()
-    qtbot.waitUntil(lambda: w.report.complete and not w.detecting, timeout=30_000)
-    devices = w.run_panel.devices
-    keys = [devices.item(i).data(Qt.ItemDataRole.UserRole) for i in range(devices.count())]
-    assert keys == ["cpu", "gpu:0", "gpu:1", "gpu:2"]
-    gpu = devices.item(1)
-    # the fake TensorFlow is a CPU-only build: the GPUs are listed, not runnable, and say why
-    assert "T4" in gpu.text() and "TensorFlow cannot use it" in gpu.text()
-    assert not gpu.flags() & Qt.ItemFlag.ItemIsEnabled
-    # the live charts draw the fake GPUs' readings
-    assert "gpu0.util_percent" in w.live_panel.curves and "gpu2.power_watts" in w.live_panel.curves
-    qtbot.waitUntil(lambda: w.sampler is not None and w.sampler.ticks >= 2, timeout=10_000)
-    w.live_panel.redraw(force=True)
-    x, y = w.live_panel.curves["gpu1.power_watts"].getData()
-    assert x is not None and len(x) >= 1 and y[-1] > 0
-    w.close()
+    try:
+        w.show()
+        w.start_detection()
+        qtbot.waitUntil(lambda: w.report.complete and not w.detecting, timeout=30_000)
+        devices = w.run_panel.devices
+        keys = [devices.item(i).data(Qt.ItemDataRole.UserRole) for i in range(devices.count())]
+        assert keys == ["cpu", "gpu:0", "gpu:1", "gpu:2"]
+        gpu = devices.item(1)
+        # the fake TensorFlow is a CPU-only build: the GPUs are listed, not runnable, and say why
+        assert "T4" in gpu.text() and "TensorFlow cannot use it" in gpu.text()
+        assert not gpu.flags() & Qt.ItemFlag.ItemIsEnabled
+        # the live charts draw the fake GPUs' readings
+        curves = w.live_panel.curves
+        assert "gpu0.util_percent" in curves and "gpu2.power_watts" in curves
+        qtbot.waitUntil(lambda: w.sampler is not None and w.sampler.ticks >= 2, timeout=10_000)
+        w.live_panel.redraw(force=True)
+        x, y = w.live_panel.curves["gpu1.power_watts"].getData()
+        assert x is not None and len(x) >= 1 and y[-1] > 0
+    finally:
+        dispose(w)
 
 
 def test_a_tiny_real_run_end_to_end_then_save_and_open(
@@ -86,18 +89,19 @@ def test_a_tiny_real_run_end_to_end_then_save_and_open(
     assert table.rowCount() == 1
     assert table.item(0, 3).text() == "ok"
     assert "samples/s" in table.item(0, 4).text()
-    assert window.live_panel.throughput_t and max(window.live_panel.throughput_v) > 0
+    assert window.live_panel.runs and max(window.live_panel.runs[-1].v) > 0
     assert [m[1] for m in window.live_panel.markers] == ["start mlp", "warm-up done", "end"]
     assert not window.results_panel.histogram.isHidden()  # the new run is selected, with details
     # autosaved into the session's snapshot in the data folder
     window.session.flush()
-    assert window.session.path is not None and len(load_snapshot(window.session.path).runs) == 1
+    path = window.session.autosave_path
+    assert path is not None and len(load_snapshot(path).runs) == 1
     # save, then open: the runs come back as a second source in Results
     target = tmp_path / "mine.hwprof.json"
     assert window.save_session(target)
     assert window.open_snapshot(target)
     assert table.rowCount() == 2
-    sources = {table.item(r, 1).text() for r in range(2)}
+    sources = {table.item(r, 2).text() for r in range(2)}
     assert sources == {"this session", "mine.hwprof.json"}
     assert str(target.resolve()) in window.recent_files()
     # a bad file gets a message naming it; the window goes on
@@ -117,20 +121,21 @@ def test_a_tiny_real_run_end_to_end_then_save_and_open(
 def test_stop_mid_run_keeps_the_partial_result(qtbot: QtBot, window: QtMainWindow) -> None:
     tiny(window, workload="matmul", size=64, duration=120)
     window.run_panel.request_run()
-    qtbot.waitUntil(lambda: bool(window.live_panel.throughput_t), timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bool(window.live_panel.runs and window.live_panel.runs[-1].v),
+                    timeout=RUN_TIMEOUT_MS)
     with qtbot.waitSignal(window.run_finished, timeout=10_000) as finished:
         window.stop_action.trigger()
     r = finished.args[0].result
     assert r.status == "cancelled" and r.report is not None and len(r.report.steps) > 0
     assert window.results_panel.table.item(0, 3).text().startswith("cancelled")
-    qtbot.waitUntil(lambda: not window.queue.busy, timeout=5_000)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=5_000)
 
 
 def test_a_failing_run_shows_its_reason_and_the_window_goes_on(
     qtbot: QtBot, window: QtMainWindow
 ) -> None:
     tiny(window, workload="matmul", size=64)
-    window.queue.env = {FAULT_ENV: "raise"}
+    window.session.env = {FAULT_ENV: "raise"}
     with qtbot.waitSignal(window.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         window.run_panel.request_run()
     r = finished.args[0].result
@@ -139,7 +144,7 @@ def test_a_failing_run_shows_its_reason_and_the_window_goes_on(
     assert not window.results_panel.stderr.isHidden()
     assert "RuntimeError" in window.results_panel.stderr.toPlainText()
     # and the next run works
-    window.queue.env = None
+    window.session.env = None
     with qtbot.waitSignal(window.run_finished, timeout=RUN_TIMEOUT_MS) as again:
         window.run_panel.request_run()
     assert again.args[0].result.ok
@@ -155,7 +160,7 @@ def test_bad_field_values_are_refused_at_the_form(window: QtMainWindow) -> None:
     panel.size_box.setValue(16)
     panel.request_run()
     assert "size" in panel.error.text() and "at least 32" in panel.error.text()
-    assert not window.queue.busy and not window.queue.pending
+    assert not window.session.busy and not window.session.pending
     # what a spin box cannot hold cannot be typed
     assert panel.batch.minimum() == 0 and panel.duration.minimum() == 1
     # single-stream is for inference: the choice is off in train mode
@@ -166,28 +171,29 @@ def test_bad_field_values_are_refused_at_the_form(window: QtMainWindow) -> None:
 def test_closing_during_a_run_asks_first(qtbot: QtBot, window: QtMainWindow) -> None:
     tiny(window, workload="matmul", size=64, duration=120)
     window.run_panel.request_run()
-    qtbot.waitUntil(lambda: window.queue.busy, timeout=5_000)
+    qtbot.waitUntil(lambda: window.session.busy, timeout=5_000)
     window.confirm_close = lambda: False
     window.close()
-    assert window.isVisible() and window.queue.busy  # "No": nothing happened
+    assert window.isVisible() and window.session.busy  # "No": nothing happened
     window.confirm_close = lambda: True
-    thread = window.queue.run_thread()
+    threads = window.run_threads()
     window.close()
     assert not window.isVisible()
-    assert thread is None or not shiboken6.isValid(thread) or not thread.isRunning()
-    assert not window.queue.busy
+    assert all(not shiboken6.isValid(t) or not t.isRunning() for t in threads)
+    assert not window.session.busy
 
 
 def test_queue_runs_one_after_another(qtbot: QtBot, window: QtMainWindow) -> None:
     tiny(window, workload="matmul", size=32, duration=1)
     seen: list[str] = []
-    window.queue.run_event.connect(lambda spec, e: seen.append(e["event"]) if e["event"] in (
-        events.STARTED, events.RESULT) else None)
+    window.events.on(RunProgressed, lambda e: seen.append(type(e.event).__name__) if isinstance(
+        e.event, events.Started | events.Result) else None)
     window.run_panel.request_run()
     window.run_panel.request_run()
-    assert len(window.queue.pending) == 1 and window.run_panel.queue_list.count() == 1
+    # the run in progress and the one waiting
+    assert len(window.session.pending) == 1 and window.run_panel.queue_list.count() == 2
     qtbot.waitUntil(lambda: window.results_panel.table.rowCount() == 2, timeout=RUN_TIMEOUT_MS)
-    assert seen == ["started", "result", "started", "result"]  # never overlapping
+    assert seen == ["Started", "Result", "Started", "Result"]  # never overlapping
 
 
 def test_exports_and_the_snapshot_browser(
@@ -203,7 +209,9 @@ def test_exports_and_the_snapshot_browser(
         window.run_panel.request_run()
     # the report: one self-contained page naming the run
     page = tmp_path / "report.html"
-    assert window.export_report(page)
+    with qtbot.waitSignal(window.files.report_written, timeout=60_000) as written:
+        assert window.export_report(page)  # written in the background
+    assert written.args[0] == page
     html = page.read_text()
     assert html.startswith("<!DOCTYPE html>") and "matmul" in html
     assert not window.export_report(tmp_path / "missing" / "deeper" / "r.html")
@@ -223,9 +231,10 @@ def test_exports_and_the_snapshot_browser(
     qtbot.addWidget(browser)
     files = {browser.table.item(r, 1).text(): browser.table.item(r, 2).text()
              for r in range(browser.table.rowCount())}
-    assert window.session.path is not None and window.session.path.name in files
+    path = window.session.autosave_path
+    assert path is not None and path.name in files
     assert files["broken.hwprof.json"].startswith("unreadable")
-    row = list(files).index(window.session.path.name)
+    row = list(files).index(path.name)
     browser.table.selectRow(row)
     browser._open()
-    assert browser.chosen == window.session.path
+    assert browser.chosen == path

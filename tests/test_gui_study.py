@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from gui_helpers import quick_functions
+from gui_helpers import dispose, quick_functions
 from pytestqt.qtbot import QtBot
 
 from hwprof.core.study import tag_value
@@ -30,7 +30,7 @@ def window(qtbot: QtBot) -> Iterator[QtMainWindow]:
     panel.size_box.setValue(16)
     panel.warmup.setValue(1)
     yield w
-    w.close()
+    dispose(w)
 
 
 def test_compare_two_thread_counts_in_the_window(qtbot: QtBot, window: QtMainWindow) -> None:
@@ -65,7 +65,7 @@ def test_a_batch_sweep_stops_at_out_of_memory(qtbot: QtBot, window: QtMainWindow
     study.targets.setPlainText("cpu")
     study.values.setText("1, 2, 4, 8")
     study.seconds.setValue(0.5)
-    window.queue.env = {FAULT_ENV: "oom_above_batch=2"}
+    window.session.env = {FAULT_ENV: "oom_above_batch=2"}
     with qtbot.waitSignal(study.study_finished, timeout=STUDY_TIMEOUT_MS) as done:
         study.start()
     a = done.args[0]
@@ -83,7 +83,7 @@ def test_bad_study_input_is_refused_at_the_form(window: QtMainWindow) -> None:
         study.targets.setPlainText(text)
         study.start()
         assert says in study.error.text(), (text, study.error.text())
-        assert study.study is None and not window.queue.busy
+        assert study.study is None and not window.session.busy
     study.kind.setCurrentIndex(study.kind.findData("size"))
     study.targets.setPlainText("cpu")
     study.values.setText("8,x")
@@ -101,9 +101,19 @@ def test_roofline_measures_and_places_runs(qtbot: QtBot, window: QtMainWindow) -
     qtbot.waitUntil(lambda: roof.measure_button.isEnabled(), timeout=STUDY_TIMEOUT_MS)
     assert "compute fp32" in roof.summary.text() and "ridge at" in roof.summary.text()
     assert roof.ceilings is not None and roof.ceilings.peak_flops > 1e9
-    # the measuring runs are results too, and the matmul ones sit on the roofline
+    # the measuring runs are not the person's runs: neither in Results nor in the snapshot
+    assert window.results_panel.table.rowCount() == 0 and not window.session.session_runs()
+    # a run of the person's sits on the roofline
+    run = window.run_panel
+    run.workload.setCurrentIndex(run.workload.findData("matmul"))
+    run.mode.setCurrentIndex(run.mode.findData("infer"))
+    run.size_box.setValue(64)
+    run.duration.setValue(1)
+    with qtbot.waitSignal(window.run_finished, timeout=STUDY_TIMEOUT_MS):
+        run.request_run()
+    window.show_tab("roofline")
     rows = [roof.table.item(i, 0).text() for i in range(roof.table.rowCount())]
-    assert any(r.startswith("matmul infer cpu") for r in rows)
+    assert rows and all(r.startswith("matmul infer cpu") for r in rows)
     assert roof.table.item(0, 1).text() != "unknown"
 
 

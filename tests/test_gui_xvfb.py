@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -87,7 +89,9 @@ def test_window_opens_draws_and_closes_on_sigterm(xvfb: str, tmp_path: Path) -> 
         def window_exists() -> bool:
             assert app.poll() is None, f"the app exited early: {stderr_path.read_text()[-2000:]}"
             found = subprocess.run(
-                ["xdotool", "search", "--onlyvisible", "--name", "^hwprof"],
+                # WM_NAME holds the title as set (the host); _NET_WM_NAME the one shown
+                ["xdotool", "search", "--onlyvisible", "--name",
+                 f"^{re.escape(socket.gethostname())}"],
                 env=env,
                 capture_output=True,
                 text=True,
@@ -95,11 +99,12 @@ def test_window_opens_draws_and_closes_on_sigterm(xvfb: str, tmp_path: Path) -> 
             window_ids[:] = found.stdout.split()
             return bool(window_ids)
 
-        wait_for(window_exists, 60, "a window titled hwprof…")
+        wait_for(window_exists, 60, "a window titled with the host's name")
         name = subprocess.run(
             ["xdotool", "getwindowname", window_ids[0]], env=env, capture_output=True, text=True
         ).stdout.strip()
-        assert name.startswith("hwprof")
+        # the host, then the application's name, once (Qt appends it to the window's title)
+        assert name == f"{socket.gethostname()} — hwprof", name
         shot = tmp_path / "window.png"
 
         def drawn() -> bool:

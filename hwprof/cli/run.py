@@ -26,9 +26,9 @@ from hwprof.cli.console import make_console, plain, run_interruptibly, safe
 from hwprof.core import events
 from hwprof.core.catalog import WORKLOADS, get_workload
 from hwprof.core.outputs import OutputPathError, check_output
+from hwprof.core.progress import RunProgress
 from hwprof.core.results import RunResult
 from hwprof.core.snapshot import (
-    DEFAULT_SUFFIX,
     SUFFIXES,
     SUFFIXES_TEXT,
     SnapshotRun,
@@ -51,14 +51,9 @@ def auto_snapshot_path(spec: RunSpec) -> Path:
 
     For example ``vm-matmul-20261124-134551.hwprof`` (gzip-compressed JSON).
     """
-    import datetime as dt
-    import socket
+    from hwprof.services.snapshots import new_snapshot_path
 
-    from hwprof.core.paths import snapshots_dir
-
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname())
-    return snapshots_dir() / f"{host}-{spec.workload}-{stamp}{DEFAULT_SUFFIX}"
+    return new_snapshot_path(spec.workload)
 
 
 def register(sub: Any) -> None:
@@ -196,9 +191,7 @@ class ProgressView:
         self.console = make_console(stderr=True)
         self.tty = self.console.is_terminal
         self.enabled = enabled
-        self.steps = 0
-        self.timed_s = 0.0
-        self.units_per_step = 1.0
+        self.run = RunProgress(spec)
         self.last_line = 0.0
         self.progress: Progress | None = None
         self.task: Any = None
@@ -223,39 +216,35 @@ class ProgressView:
 
     def on_event(self, event: dict[str, Any]) -> None:
         """One worker event (called on the run's thread)."""
-        kind = event["event"]
+        typed = events.parse(event)
+        if typed is None:
+            return
+        run = self.run
+        run.update(typed)  # the accumulator the window's progress views use too
         p, t = self.progress, self.task
-        if kind == events.READY:
-            self._say(f"TensorFlow {event.get('tensorflow_version')} on {event.get('tf_device')}; "
+        if isinstance(typed, events.Ready):
+            self._say(f"TensorFlow {typed.tensorflow_version} on {typed.tf_device}; "
                       "building and compiling")
             if p:
-                p.update(t, description="compiling", info=safe(event.get("tf_device")))
-        elif kind == events.COMPILED:
-            sps = float(event.get("samples_per_step") or 1)
-            bps = event.get("bytes_per_sample")
-            self.units_per_step = sps * (bps or 1.0) if self.spec.info.throughput_unit == "bytes" \
-                else sps
-            self._say(f"first step took {fmt_seconds(event.get('time_to_first_step_s'))}")
+                p.update(t, description="compiling", info=safe(typed.tf_device))
+        elif isinstance(typed, events.Compiled):
+            self._say(f"first step took {fmt_seconds(typed.time_to_first_step_s)}")
             if p:
                 p.update(t, description="warming up", info="")
-        elif kind == events.STEPS:
-            seconds = event.get("seconds") or []
-            self.steps += len(seconds)
-            self.timed_s += float(sum(seconds))
-            rate = self.units_per_step * self.steps / self.timed_s if self.timed_s else None
-            text = f"{self.steps} steps, {_rate(rate, self.spec)}"
+        elif isinstance(typed, events.Steps):
+            text = f"{run.steps} steps, {_rate(run.rate, self.spec)}"
             if p:
                 if self.spec.steps:
                     p.update(t, description="measuring", total=self.spec.steps,
-                             completed=self.steps, info=text)
+                             completed=run.steps, info=text)
                 else:
                     total = self.spec.duration_seconds or 1.0
                     p.update(t, description="measuring", total=total,
-                             completed=min(self.timed_s, total), info=text)
+                             completed=min(run.timed_s, total), info=text)
             now = time.monotonic()
             if now - self.last_line >= 1.0:
                 self.last_line = now
-                self._say(f"step {self.steps:>6}  {text}")
+                self._say(f"step {run.steps:>6}  {text}")
 
 
 def _rate(value: float | None, spec: RunSpec) -> str:

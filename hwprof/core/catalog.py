@@ -41,7 +41,7 @@ WORKLOADS: tuple[WorkloadInfo, ...] = (
         size_label="N (matrix side)",
         default_size=1024,
         min_size=8,
-        sample_label="products",
+        sample_label="GEMMs",
         flops_source="analytic: 2N^3 per product (6N^3 with gradients)",
     ),
     WorkloadInfo(

@@ -45,3 +45,25 @@ def peak_decimate(
         pair[1::2, 0], pair[1::2, 1] = high[1::2], low[1::2]
         out[name] = pair.reshape(-1)
     return t, out
+
+
+def mean_bins(
+    timestamps: np.ndarray, columns: list[np.ndarray], bins: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Means of consecutive readings of each column, at most ``bins`` of them (a heat strip).
+
+    Returns each bin's first timestamp and a (bins, columns) array of means; a bin with no
+    reading of a column is NaN. One pass of sums per column (``np.add.reduceat``), no copies of
+    the whole window: an hour of 0.1 s readings of 64 cores takes milliseconds.
+    """
+    n = int(timestamps.shape[0])
+    size = max(1, math.ceil(n / bins)) if bins >= 1 else 1
+    starts = np.arange(0, n, size)
+    out = np.empty((starts.size, len(columns)))
+    for j, col in enumerate(columns):
+        finite = np.isfinite(col)
+        sums = np.add.reduceat(np.where(finite, col, 0.0), starts) if n else np.empty(0)
+        counts = np.add.reduceat(finite, starts) if n else np.empty(0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, j] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return timestamps[starts], out

@@ -7,6 +7,7 @@ These models are the stable structure of `hwprof detect --json` (schema ``hwprof
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Literal
 
@@ -303,3 +304,51 @@ def match_tensorflow_gpus(
             )
         new_gpus.append(g.model_copy(update={"tensorflow_missing_reason": reason}))
     return tf.model_copy(update={"devices": new_devices}), tuple(new_gpus)
+
+
+@dataclasses.dataclass(frozen=True)
+class PartialReport:
+    """What detection has found so far; a part not known yet is None.
+
+    Detection fills it in step by step (host and NVIDIA GPUs in milliseconds, the CPU after
+    py-cpuinfo, TensorFlow's view when its probe child answers) so a window can show each part as
+    it arrives.
+    """
+
+    host: HostInfo | None = None
+    cpus: tuple[CpuInfo, ...] | None = None
+    nvml: NvmlStatus | None = None
+    gpus: tuple[GpuInfo, ...] | None = None
+    tensorflow: TensorFlowInfo | None = None
+    errors: tuple[str, ...] = ()
+    detect_seconds: float | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether every part is known."""
+        return None not in (self.host, self.cpus, self.nvml, self.gpus, self.tensorflow)
+
+    def replace(self, **changes: object) -> PartialReport:
+        """A copy with some parts changed."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def to_report(self, created_at: str | None = None) -> DetectReport | None:
+        """The full DetectReport (as `hwprof detect --json` gives it), once complete."""
+        if not self.complete:
+            return None
+        import datetime as dt
+
+        import hwprof
+
+        assert self.host and self.cpus is not None and self.nvml and self.tensorflow
+        return DetectReport(
+            hwprof_version=hwprof.__version__,
+            created_at=created_at
+            or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            host=self.host,
+            cpus=self.cpus,
+            nvml=self.nvml,
+            gpus=self.gpus or (),
+            tensorflow=self.tensorflow,
+            detect_seconds=self.detect_seconds,
+        )

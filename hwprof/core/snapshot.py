@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hwprof.core.devices import DetectReport
+from hwprof.core.names import SNAPSHOT_SUFFIXES
 from hwprof.core.results import RunResult
 from hwprof.core.snapshot_io import SnapshotError, parse_json, read_text, write_json, write_lock
 from hwprof.core.spec import RunSpec
@@ -32,8 +33,7 @@ from hwprof.core.telemetry import TelemetryRecord
 
 FORMAT_ID: Literal["hwprof.snapshot"] = "hwprof.snapshot"
 SCHEMA_VERSION: Literal[1] = 1
-# ".hwprof" (gzip JSON) first: the one extension every desktop can associate with hwprof
-SUFFIXES = (".hwprof", ".hwprof.json", ".hwprof.json.gz")
+SUFFIXES = SNAPSHOT_SUFFIXES
 #: the suffix of the files hwprof names itself (the session's autosave, `--save` without a name)
 DEFAULT_SUFFIX = ".hwprof"
 #: what a message says a snapshot's name ends in

@@ -114,3 +114,29 @@ def is_steady(
         return False
     mean = float(np.mean(x))
     return mean > 0 and float(np.std(x, ddof=1)) / mean < max_cv
+
+
+def histogram_edges(values: Sequence[float] | np.ndarray, *, min_bins: int = 8,
+                    max_bins: int = 50) -> tuple[np.ndarray, int]:
+    """Bin edges for a histogram of step times that shows the body of the distribution.
+
+    Freedman-Diaconis width (2 IQR / n^(1/3)) over the range up to Tukey's far-out fence (Q3 + 3
+    IQR), with between ``min_bins`` and ``max_bins`` bins: a few very slow steps (stalls) neither
+    squeeze the rest into one bar nor hide; they are counted apart. Returns (edges, the number of
+    steps beyond the last edge).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return np.array([0.0, 1.0]), 0
+    q1, q3 = (float(v) for v in np.percentile(x, [25, 75]))
+    lo, top = float(x.min()), min(float(x.max()), q3 + 3 * (q3 - q1))
+    if top <= lo:
+        top = lo + max(abs(lo) * 0.01, 1e-9)
+    body = x[x <= top]
+    q1, q3 = (float(v) for v in np.percentile(body, [25, 75]))
+    width = 2 * (q3 - q1) / body.size ** (1 / 3)
+    bins = int(np.ceil((top - lo) / width)) if width > 0 else min_bins
+    bins = max(min_bins, min(max_bins, bins))
+    edges = np.linspace(lo, top, bins + 1)
+    return edges, int((x > top).sum())

@@ -93,3 +93,37 @@ def fmt_eng(value: float | None) -> str:
         if abs(value) >= scale:
             return f"{value / scale:.3g}{suffix}"
     return f"{value:.3g}"
+
+
+# Units that take an SI prefix directly ("GB/s", "GHz"); any other unit ("img/s", "GEMMs/s") gets
+# the prefix on the number ("42.3k img/s"), since "kimg/s" reads as a new word.
+SI_UNITS = frozenset({"B", "B/s", "FLOP/s", "FLOP", "Hz", "W", "J", "s"})
+
+
+def fmt_si(value: float | None, unit: str = "", digits: int = 3) -> str:
+    """Any reading with an SI prefix: (9.1e9, "B/s") -> "9.1 GB/s", 42310 img/s -> "42.3k img/s".
+
+    No scientific notation ever; NaN and infinities print as "n/a" like a missing value.
+    """
+    if value is None or not math.isfinite(value):
+        return NA
+    v = float(value)
+    prefix, scaled = "", v
+    for scale, p in _SI:
+        if abs(v) >= scale * 0.9995:  # 999.96 rounds to "1k", not "1e+03"
+            prefix, scaled = p, v / scale
+            break
+    else:
+        if unit in SI_UNITS and v != 0 and abs(v) < 0.9995:
+            for scale, p in ((1e-3, "m"), (1e-6, "µ"), (1e-9, "n")):
+                if abs(v) >= scale * 0.9995:
+                    prefix, scaled = p, v / scale
+                    break
+    text = f"{scaled:.{digits}g}"
+    if "e" in text:  # .3g of 999.96 is "1e+03": print the plain number instead
+        text = f"{scaled:.0f}"
+    if not unit:
+        return f"{text}{prefix}"
+    if unit in SI_UNITS:
+        return f"{text} {prefix}{unit}"
+    return f"{text}{prefix} {unit}"

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 import hwprof
+from hwprof.core.devices import PartialReport
 from hwprof.core.units import NA
-from hwprof.gui.detection import PartialReport
 from hwprof.gui.resources import app_icon
 
 

@@ -21,8 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hwprof.core.devices import PartialReport
+from hwprof.core.session import DetectionFinished, DetectionProgressed
 from hwprof.gui import device_details as dd
-from hwprof.gui.detection import PartialReport
+from hwprof.gui.session_adapter import QtSessionEvents
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
 DETECTING = "detecting…"
@@ -52,7 +54,7 @@ class _WrappingDelegate(QStyledItemDelegate):
         """Height of the text wrapped to the column's width."""
         size = super().sizeHint(option, index)
         text = index.data(Qt.ItemDataRole.DisplayRole)
-        if not text or not index.parent().isValid():
+        if not text or self._view.isFirstColumnSpanned(index.row(), index.parent()):
             return size  # section titles span the row and never need wrapping
         width = self._view.header().sectionSize(index.column()) - 12
         if index.column() == 0:
@@ -75,9 +77,13 @@ class QtDevicesPanel(QWidget):
 
     selection_changed = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *,
+                 events: QtSessionEvents | None = None) -> None:
         super().__init__(parent)
         self.report = PartialReport()
+        if events is not None:  # detection fills the tree in as its parts arrive
+            events.on(DetectionProgressed, lambda e: self.set_report(e.report), self)
+            events.on(DetectionFinished, lambda e: self.set_report(e.report), self)
         self._items: dict[str, QTreeWidgetItem] = {}
         self.tree = QTreeWidget()
         self.tree.setObjectName("devices_tree")
@@ -89,6 +95,11 @@ class QtDevicesPanel(QWidget):
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        # a summary wraps to the column's width rather than ending in "…" on a small screen
+        self.tree.setWordWrap(True)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.tree.setItemDelegate(_WrappingDelegate(self.tree))
+        header.sectionResized.connect(lambda *_: self.tree.scheduleDelayedItemsLayout())
         self.details = QTreeWidget()
         self.details.setObjectName("devices_details")
         self.details.setColumnCount(2)
@@ -231,8 +242,7 @@ class QtDevicesPanel(QWidget):
             for d in r.tensorflow.devices:
                 self._node(tf, f"tf:{d.name}", d.name, d.device_type)
         self.tree.expandAll()
-        self.tree.resizeColumnToContents(0)
-        self.tree.setColumnWidth(0, min(self.tree.columnWidth(0) + 12, 360))
+        self._fit_tree_columns()
         key = self._selected_key if self._find(self._selected_key) else "host"
         self._selected_key = key
         current = self._find(key)
@@ -380,6 +390,14 @@ class QtDevicesPanel(QWidget):
         if event.type() == QEvent.Type.PaletteChange:
             self._render()
 
+    def _fit_tree_columns(self) -> None:
+        # the names column takes what it needs, up to 45% of the tree: the summaries keep room
+        self.tree.resizeColumnToContents(0)
+        room = int(self.tree.viewport().width() * 0.45)
+        self.tree.setColumnWidth(0, max(120, min(self.tree.columnWidth(0) + 12, 360, room)))
+        self.tree.scheduleDelayedItemsLayout()
+
     def resizeEvent(self, event: object) -> None:  # noqa: D102 - Qt override
         super().resizeEvent(event)  # type: ignore[arg-type]
+        self._fit_tree_columns()
         self.details.scheduleDelayedItemsLayout()

@@ -3,15 +3,19 @@
 Every field is a bounded spin box or a list, so most bad values cannot be typed at all; a
 combination the run spec refuses (single-stream with training, a size below the workload's
 minimum) is shown in red beside the Run button and nothing is queued. Running on several devices
-queues one run per device; runs never overlap.
+queues one run per device; runs never overlap. The queue lists the run in progress and every run
+waiting; a waiting run can be removed (Delete), and Stop ends only the run in progress, after
+asking (the window asks). The form is remembered between launches.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,17 +32,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hwprof.core import events
 from hwprof.core.catalog import WORKLOADS, get_workload
+from hwprof.core.devices import PartialReport
+from hwprof.core.session import (
+    DetectionFinished,
+    DetectionProgressed,
+    QueueChanged,
+    RunFinished,
+    RunProgressed,
+    RunStarted,
+)
 from hwprof.core.spec import PRECISIONS, RunSpec, validation_problems
-from hwprof.gui.detection import PartialReport
-from hwprof.gui.runs import RunQueue
+from hwprof.gui.session_adapter import QtSessionEvents
+from hwprof.gui.settings import open_settings
+from hwprof.services.session import Session
 
 PRECISION_LABELS = {
     "fp32": "fp32",
     "mixed_float16": "mixed fp16 (loss scaling)",
     "mixed_bfloat16": "mixed bf16",
 }
+ID_ROLE = Qt.ItemDataRole.UserRole
 
 
 def validation_text(err: ValidationError) -> str:
@@ -48,15 +62,17 @@ def validation_text(err: ValidationError) -> str:
 
 
 class QtRunPanel(QWidget):
-    """The form, Run and Stop, the queue and the progress of the run in progress."""
+    """The form, Run and Stop, the queue and the progress of the run in progress.
 
-    run_requested = Signal(object)  # list[RunSpec]
+    Signal ``stop_requested`` asks the window to stop the run in progress (it asks first).
+    """
 
-    def __init__(self, queue: RunQueue, parent: QWidget | None = None) -> None:
+    stop_requested = Signal()
+
+    def __init__(self, session: Session, events: QtSessionEvents,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.queue = queue
-        self._steps = 0
-        self._timed_s = 0.0
+        self.session = session
 
         self.workload = QComboBox()
         self.workload.setObjectName("workload")
@@ -76,8 +92,8 @@ class QtRunPanel(QWidget):
         self.devices.setToolTip("Tick one or more devices: one run is queued per device")
         self.batch = self._spin(0, 65536, "default", "Samples per step (0: the workload's default)")
         self.size_box = self._spin(0, 100_000, "default",
-                               "The workload's size knob (matrix side, image side, sequence "
-                               "length, width); 0: the default")
+                                   "The workload's size knob (matrix side, image side, sequence "
+                                   "length, width); 0: the default")
         self.precision = QComboBox()
         for p in PRECISIONS:
             self.precision.addItem(PRECISION_LABELS[p], p)
@@ -120,33 +136,45 @@ class QtRunPanel(QWidget):
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("run_button")
         self.run_button.setToolTip("Queue the workload on the ticked devices (Ctrl+R)")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setObjectName("stop_button")
-        self.stop_button.setToolTip("End the run in progress and clear the queue (Esc); what was "
-                                    "measured so far is kept as a cancelled result")
-        self.stop_button.setEnabled(False)
         self.error = QLabel()
         self.error.setObjectName("form_error")
-        self.error.setStyleSheet("color: #c62828")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setStyleSheet("color: #d32f2f")
         self.error.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
-        buttons.addWidget(self.stop_button)
         buttons.addStretch(1)
 
         self.status = QLabel("Nothing running")
         self.status.setObjectName("run_status")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
         self.queue_list = QListWidget()
         self.queue_list.setObjectName("queue")
-        self.queue_list.setToolTip("Runs waiting their turn (Delete removes the selected one)")
+        self.queue_list.setToolTip("The run in progress and the runs waiting their turn. Select a "
+                                   "waiting run and press Delete (or Remove) to take it off")
+        self.stop_button = QPushButton("Stop run…")
+        self.stop_button.setObjectName("stop_button")
+        self.stop_button.setToolTip("End the run in progress (asks first); what it measured so far "
+                                    "is kept as a cancelled result, and the queue goes on")
+        self.stop_button.setEnabled(False)
+        self.remove_button = QPushButton("Remove from queue")
+        self.remove_button.setObjectName("remove_button")
+        self.remove_button.setToolTip("Take the selected waiting run off the queue (Delete)")
+        self.remove_button.setEnabled(False)
+        queue_buttons = QHBoxLayout()
+        queue_buttons.addWidget(self.stop_button)
+        queue_buttons.addWidget(self.remove_button)
+        queue_buttons.addStretch(1)
         progress_box = QGroupBox("Queue")
         pl = QVBoxLayout(progress_box)
         pl.addWidget(self.status)
         pl.addWidget(self.progress)
         pl.addWidget(self.queue_list)
+        pl.addLayout(queue_buttons)
 
         layout = QVBoxLayout(self)
         layout.addWidget(settings)
@@ -157,12 +185,21 @@ class QtRunPanel(QWidget):
         self.workload.currentIndexChanged.connect(self._on_workload_changed)
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
         self.run_button.clicked.connect(self.request_run)
-        self.stop_button.clicked.connect(self.queue.stop)
-        self.queue.queue_changed.connect(self._on_queue_changed)
-        self.queue.started.connect(self._on_started)
-        self.queue.run_event.connect(self._on_event)
+        self.stop_button.clicked.connect(self.stop_requested.emit)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.queue_list.itemSelectionChanged.connect(self._update_buttons)
+        delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.queue_list)
+        delete.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete.activated.connect(self.remove_selected)
+        events.on(QueueChanged, self._on_queue_changed, self)
+        events.on(RunStarted, self._on_started, self)
+        events.on(RunProgressed, self._on_progressed, self)
+        events.on(RunFinished, self._on_finished, self)
+        events.on(DetectionProgressed, lambda e: self.set_devices(e.report), self)
+        events.on(DetectionFinished, lambda e: self.set_devices(e.report), self)
         self.set_devices(PartialReport())
         self._on_workload_changed()
+        self.restore_form()
 
     @staticmethod
     def _spin(low: int, high: int, special: str, tip: str) -> QSpinBox:
@@ -177,9 +214,10 @@ class QtRunPanel(QWidget):
     # -- the form ---------------------------------------------------------------------------------
     def set_devices(self, report: PartialReport) -> None:
         """The devices detection found: the CPU always, each NVIDIA GPU with its state."""
-        checked = {self.devices.item(i).data(Qt.ItemDataRole.UserRole)
-                   for i in range(self.devices.count())
-                   if self.devices.item(i).checkState() == Qt.CheckState.Checked} or {"cpu"}
+        checked = {self.devices.item(i).data(ID_ROLE) for i in range(self.devices.count())
+                   if self.devices.item(i).checkState() == Qt.CheckState.Checked}
+        if not checked:
+            checked = set(getattr(self, "_wanted_devices", ())) or {"cpu"}
         self.devices.clear()
         cpu_name = (report.cpus[0].model_name if report.cpus else None) or "CPU"
         entries = [("cpu", f"cpu — {cpu_name}", True, "")]
@@ -192,7 +230,7 @@ class QtRunPanel(QWidget):
                             why))
         for key, text, usable, why in entries:
             item = QListWidgetItem(text + (f"  ({why})" if why else ""))
-            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setData(ID_ROLE, key)
             flags = Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable
             if usable:
                 flags |= Qt.ItemFlag.ItemIsEnabled
@@ -230,14 +268,12 @@ class QtRunPanel(QWidget):
 
     def runnable_devices(self) -> list[str]:
         """Every device a run can go to ("cpu", and each GPU TensorFlow can use)."""
-        return [str(self.devices.item(i).data(Qt.ItemDataRole.UserRole))
-                for i in range(self.devices.count())
+        return [str(self.devices.item(i).data(ID_ROLE)) for i in range(self.devices.count())
                 if self.devices.item(i).flags() & Qt.ItemFlag.ItemIsEnabled]
 
     def selected_devices(self) -> list[str]:
         """The ticked devices, in list order."""
-        return [str(self.devices.item(i).data(Qt.ItemDataRole.UserRole))
-                for i in range(self.devices.count())
+        return [str(self.devices.item(i).data(ID_ROLE)) for i in range(self.devices.count())
                 if self.devices.item(i).checkState() == Qt.CheckState.Checked]
 
     def specs(self) -> list[RunSpec]:
@@ -279,40 +315,105 @@ class QtRunPanel(QWidget):
             self.error.setText(str(err))
             return
         self.error.clear()
-        self.run_requested.emit(specs)
-        self.queue.add(specs)
+        self.save_form()
+        self.session.enqueue(specs)
+
+    # -- remembered between launches ------------------------------------------------------------
+    def save_form(self) -> None:
+        """Remember the form (the next launch starts with it)."""
+        s = open_settings()
+        for key, value in self._fields().items():
+            s.setValue(f"run/{key}", "" if value is None else value)
+        s.setValue("run/devices", ",".join(self.selected_devices()))
+
+    def restore_form(self) -> None:
+        """The form as it was last used; anything unreadable keeps its default."""
+        s = open_settings()
+
+        def get(key: str) -> str:
+            value = s.value(f"run/{key}", "")
+            return "" if value is None else str(value)
+
+        def pick(box: QComboBox, key: str) -> None:
+            i = box.findData(get(key))
+            if i >= 0:
+                box.setCurrentIndex(i)
+
+        def number(box: QSpinBox, key: str) -> None:
+            text = get(key)
+            with contextlib.suppress(ValueError):
+                box.setValue(int(float(text)) if text else box.minimum())
+
+        if not get("workload"):
+            return
+        pick(self.workload, "workload")
+        pick(self.mode, "mode")
+        pick(self.precision, "precision")
+        self.xla.setChecked(get("xla").lower() == "true")
+        for box, key in ((self.batch, "batch_size"), (self.size_box, "size"),
+                         (self.intra, "intra_op_threads"), (self.inter, "inter_op_threads"),
+                         (self.duration, "duration_seconds"), (self.warmup, "warmup_steps")):
+            number(box, key)
+        pick(self.scenario, "scenario")
+        self._wanted_devices = [d for d in get("devices").split(",") if d]
 
     # -- the queue --------------------------------------------------------------------------------
-    @Slot()
-    def _on_queue_changed(self) -> None:
+    def _on_queue_changed(self, e: QueueChanged) -> None:
+        selected = self.selected_queue_id()
         self.queue_list.clear()
-        for spec in self.queue.pending:
-            self.queue_list.addItem(f"waiting: {spec.label()}")
-        self.stop_button.setEnabled(self.queue.busy or bool(self.queue.pending))
-        if not self.queue.busy:
-            self.status.setText("Nothing running" if not self.queue.pending else "Starting…")
+        if e.current is not None:
+            item = QListWidgetItem(f"▶ running: {e.current.label()}")
+            item.setData(ID_ROLE, -e.current.id)  # negative: the run in progress
+            font = item.font()
+            font.setBold(True)
+            item.setFont(font)
+            self.queue_list.addItem(item)
+        for queued in e.pending:
+            item = QListWidgetItem(f"waiting: {queued.label()}")
+            item.setData(ID_ROLE, queued.id)
+            self.queue_list.addItem(item)
+            if queued.id == selected:
+                item.setSelected(True)
+        if e.current is None:
+            self.status.setText("Nothing running" if not e.pending else "Starting…")
+            self.progress.setRange(0, 100)
             self.progress.setValue(0)
+        self._update_buttons()
 
-    @Slot(object)
-    def _on_started(self, spec: RunSpec) -> None:
-        self._steps, self._timed_s = 0, 0.0
-        self.status.setText(f"{spec.label()}: starting the worker (importing TensorFlow)…")
+    def selected_queue_id(self) -> int | None:
+        """The id of the selected waiting run, if one is selected."""
+        for item in self.queue_list.selectedItems():
+            value = int(item.data(ID_ROLE))
+            if value > 0:
+                return value
+        return None
+
+    @Slot()
+    def remove_selected(self) -> None:
+        """Take the selected waiting run off the queue."""
+        run_id = self.selected_queue_id()
+        if run_id is not None:
+            self.session.remove_pending(run_id)
+
+    @Slot()
+    def _update_buttons(self) -> None:
+        self.stop_button.setEnabled(self.session.busy)
+        self.remove_button.setEnabled(self.selected_queue_id() is not None)
+
+    def _on_started(self, e: RunStarted) -> None:
+        self.status.setText(e.progress.status())
         self.progress.setRange(0, 0)
 
-    @Slot(object, object)
-    def _on_event(self, spec: RunSpec, event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind == events.READY:
-            self.status.setText(f"{spec.label()}: building and compiling on "
-                                f"{event.get('tf_device')}…")
-        elif kind == events.COMPILED:
-            self.status.setText(f"{spec.label()}: warming up…")
-        elif kind == events.STEPS:
-            seconds = event.get("seconds") or []
-            self._steps += len(seconds)
-            self._timed_s += float(sum(seconds))
-            total = spec.duration_seconds or 1.0
+    def _on_progressed(self, e: RunProgressed) -> None:
+        self.status.setText(e.progress.status())
+        fraction = e.progress.fraction
+        if fraction is None:
+            self.progress.setRange(0, 0)
+        else:
             self.progress.setRange(0, 100)
-            self.progress.setValue(min(100, int(100 * self._timed_s / total)))
-            self.status.setText(f"{spec.label()}: measuring, {self._steps} steps "
-                                f"({self._timed_s:.1f} of at most {total:g} s)")
+            self.progress.setValue(int(100 * fraction))
+
+    def _on_finished(self, e: RunFinished) -> None:
+        r = e.record.result
+        self.status.setText(f"{e.item.spec.label()}: {r.status}" + (f": {r.reason}"
+                                                                   if r.reason else ""))

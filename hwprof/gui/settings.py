@@ -20,3 +20,15 @@ def settings_path() -> Path:
 def open_settings() -> QSettings:
     """The application's settings."""
     return QSettings(str(settings_path()), QSettings.Format.IniFormat)
+
+
+def last_folder() -> Path:
+    """The folder the person last saved or opened a file in (their home folder at first)."""
+    value = open_settings().value("files/last_folder", "")
+    folder = Path(str(value)) if value else Path.home()
+    return folder if folder.is_dir() else Path.home()
+
+
+def remember_folder(folder: Path) -> None:
+    """Start the next file dialog in ``folder``."""
+    open_settings().setValue("files/last_folder", str(folder))

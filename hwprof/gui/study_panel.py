@@ -1,16 +1,18 @@
 """The Compare tab: one workload on several targets, or a sweep along one axis, with verdicts.
 
 The base run is the Run tab's form (workload, mode, batch, size, duration...); each target line
-(``cpu threads=2``, ``gpu:0 bf16 xla``) overrides its device and settings. The study's runs go
-through the window's run queue one at a time (a :class:`~hwprof.core.study.Study` decides the
-next one, and ends a sweep at out-of-memory), land in Results and in the session's snapshot with
-their study tags, and the chart, table and verdicts update after every run.
+(``cpu threads=2``, ``gpu:0 bf16 xla``) overrides its device and settings. The session model runs
+the study through its queue one run at a time (a :class:`~hwprof.core.study.Study` decides the
+next one, and ends a sweep at out-of-memory); the runs land in Results and in the session's
+snapshot with their study tags, and this view redraws its chart, table and verdicts whenever the
+model says the study moved on. Runs picked in Results ("Compare selected") are shown here side by
+side too. Every colour follows the theme.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,13 +35,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hwprof.core.compare import environment_diff
-from hwprof.core.snapshot import Snapshot, SnapshotRun
+from hwprof.core.compare import compare_results, environment_diff, verdict
+from hwprof.core.progress import fmt_throughput, throughput_unit
+from hwprof.core.session import ResultEntry, StudyUpdated
 from hwprof.core.spec import RunSpec, validation_problems
 from hwprof.core.study import (
-    AXIS_LABEL,
     SCALING_KINDS,
-    PlannedRun,
     Study,
     StudyKind,
     analyze,
@@ -47,10 +48,11 @@ from hwprof.core.study import (
     study_targets,
 )
 from hwprof.core.targets import TargetError, parse_target
-from hwprof.core.units import NA, fmt_eng
-from hwprof.gui.live_panel import COLORS
-from hwprof.gui.runs import RunQueue
-from hwprof.gui.widgets import readonly_table, static_plot
+from hwprof.core.units import NA, fmt_si
+from hwprof.gui.chart_style import ValueAxis
+from hwprof.gui.session_adapter import QtSessionEvents
+from hwprof.gui.widgets import EmptyState, readonly_table, static_plot
+from hwprof.services.session import Session, SessionError
 
 KINDS: tuple[tuple[StudyKind, str], ...] = (
     ("compare", "Compare targets"),
@@ -61,6 +63,9 @@ KINDS: tuple[tuple[StudyKind, str], ...] = (
     ("size", "Sweep model size (mlp, matmul)"),
 )
 DEFAULT_TARGETS = "cpu threads=1\ncpu threads=2"
+EMPTY_TEXT = ("No study yet.\n\nWrite two or more targets above (one per line, e.g. "
+              "\"cpu threads=1\" and \"cpu threads=2\") and press Start study, or select two "
+              "runs in Results and choose Compare selected from the right-click menu.")
 
 
 class QtStudyPanel(QWidget):
@@ -70,20 +75,17 @@ class QtStudyPanel(QWidget):
 
     def __init__(
         self,
-        queue: RunQueue,
+        session: Session,
+        events: QtSessionEvents,
         base_spec: Callable[[], RunSpec],
-        others: Callable[[], list[tuple[str, Snapshot]]] = list,
-        this_machine: Callable[[], Snapshot | None] = lambda: None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.queue = queue
+        self.session = session
         self.base_spec = base_spec
-        self.others = others
-        self.this_machine = this_machine
-        self.study: Study | None = None
-        self._planned: PlannedRun | None = None
         self.analysis: dict[str, Any] | None = None
+        self._shown: Study | None = None  # the study on the chart (redrawn on a theme change)
+        self._compared: list[ResultEntry] = []
 
         self.kind = QComboBox()
         for key, text in KINDS:
@@ -91,6 +93,7 @@ class QtStudyPanel(QWidget):
         self.kind.setToolTip("Compare: the same run on each target, repeated. A sweep runs each "
                              "target along one axis and finds where one overtakes another.")
         self.base_label = QLabel()
+        self.base_label.setTextFormat(Qt.TextFormat.PlainText)
         self.base_label.setWordWrap(True)
         self.base_label.setToolTip("The workload and settings come from the Run tab; each target "
                                    "line overrides the device and the settings it names.")
@@ -128,8 +131,10 @@ class QtStudyPanel(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.progress = QLabel("No study yet")
+        self.progress.setTextFormat(Qt.TextFormat.PlainText)
         self.error = QLabel()
         self.error.setObjectName("study_error")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setStyleSheet("color: #c0392b")
         self.error.setWordWrap(True)
 
@@ -147,13 +152,14 @@ class QtStudyPanel(QWidget):
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.progress, 1)
 
-        self.findings = QLabel("Start a study to see which target wins, by how much, and where "
-                               "the lines cross.")
+        self.findings = QLabel()  # the empty state below says what to do until there are any
         self.findings.setObjectName("study_findings")
+        self.findings.setTextFormat(Qt.TextFormat.PlainText)  # file names, targets: never markup
         self.findings.setWordWrap(True)
         self.findings.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.chart = static_plot()
+        self.chart = static_plot("study_chart", axisItems={"left": ValueAxis("si")})
         self.chart.setMinimumHeight(220)
+        self.chart.redraw = self._redraw
         self.latency = static_plot("study_latency")
         self.latency.setMinimumHeight(160)
         self.latency.setLabel("bottom", "step latency (ms)")
@@ -163,6 +169,7 @@ class QtStudyPanel(QWidget):
         self.latency.addLegend(offset=(-10, 10))
         self.latency.hide()
         self.table = readonly_table("study_table")
+        self.empty = EmptyState(EMPTY_TEXT)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -170,16 +177,18 @@ class QtStudyPanel(QWidget):
         top_layout.addLayout(form)
         top_layout.addLayout(buttons)
         top_layout.addWidget(self.error)
-        results = QSplitter(Qt.Orientation.Vertical)
-        results.addWidget(self.chart)
-        results.addWidget(self.latency)
-        results.addWidget(self.table)
-        results.setStretchFactor(0, 3)
-        results.setStretchFactor(1, 2)
+        self.results = QSplitter(Qt.Orientation.Vertical)
+        self.results.addWidget(self.chart)
+        self.results.addWidget(self.latency)
+        self.results.addWidget(self.table)
+        self.results.setStretchFactor(0, 3)
+        self.results.setStretchFactor(1, 2)
+        self.results.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(top)
         layout.addWidget(self.findings)
-        layout.addWidget(results, 1)
+        layout.addWidget(self.empty, 1)
+        layout.addWidget(self.results, 1)
 
         self.kind.currentIndexChanged.connect(self._on_kind_changed)
         self.targets.textChanged.connect(self._refresh_baselines)
@@ -187,6 +196,12 @@ class QtStudyPanel(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self._on_kind_changed()
         self._refresh_baselines()
+        events.on(StudyUpdated, self._on_study_updated, self)
+
+    @property
+    def study(self) -> Study | None:
+        """The study in progress (the session's)."""
+        return self.session.study
 
     # -- the form ---------------------------------------------------------------------------------
     @property
@@ -258,65 +273,101 @@ class QtStudyPanel(QWidget):
             self.error.setText(str(err))
             return
         self.error.clear()
-        self.study = study
-        self.start_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        self._enqueue_next()
+        self._compared = []
+        try:
+            self.session.start_study(study)
+        except SessionError as err:
+            self.error.setText(str(err))
 
     @Slot()
     def stop(self) -> None:
         """End the study: the run in progress ends and what was measured stays."""
-        if self.study is None:
-            return
-        study = self.study
-        self._planned = None
-        if self.queue.current is not None:
-            self.queue.stop()
-        self._finish(study, stopped=True)
+        self.session.stop_study()
 
-    def _enqueue_next(self) -> None:
-        study = self.study
-        if study is None:
-            return
-        planned = study.next_run()
-        if planned is None:
-            self._finish(study)
-            return
-        self._planned = planned
-        done = len(study.runs)
-        where = (f" at {AXIS_LABEL[study.kind]} {planned.x:g}"
-                 if isinstance(planned.x, float | int) else "")
-        self.progress.setText(f"run {done + 1} of at most {study.planned}: {planned.target}"
-                              f"{where}, trial {planned.trial + 1}")
-        self.queue.add([planned.spec], tags=study.tags_for(planned))
-
-    @Slot(object)
-    def on_run_finished(self, record: SnapshotRun) -> None:
-        """A run ended (connected after the window's own handler): record it, queue the next."""
-        study, planned = self.study, self._planned
-        if study is None or planned is None or f"study:{study.id}" not in record.tags:
-            return
-        study.record(planned, record)
-        self._planned = None
-        self.show_findings(study)
-        self._enqueue_next()
-
-    def _finish(self, study: Study, *, stopped: bool = False) -> None:
-        self.study = None
-        self.start_button.setEnabled(True)
-        self.stop_button.setEnabled(False)
-        self.progress.setText(f"{'Stopped' if stopped else 'Done'}: {len(study.runs)} runs")
-        self.show_findings(study)
-        if self.analysis is not None:
+    def _on_study_updated(self, e: StudyUpdated) -> None:
+        study = e.study
+        running = not e.finished
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        if e.finished:
+            self.progress.setText(f"{'Stopped' if e.stopped else 'Done'}: {len(study.runs)} runs")
+        else:
+            done = len(study.runs)
+            self.progress.setText(f"run {done + 1} of at most {study.planned} running…")
+        if study.runs:
+            self.show_findings(study)
+        if e.finished and self.analysis is not None:
             self.study_finished.emit(self.analysis)
 
     # -- findings ---------------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        """Draw again in the theme's colours (the palette changed)."""
+        if self._compared:
+            self.compare_runs(self._compared)
+        elif self._shown is not None:
+            self.show_findings(self._shown)
+
+    def compare_runs(self, entries: Sequence[ResultEntry]) -> None:
+        """The runs picked in Results, side by side: each against the first, with its 95% CI."""
+        if len(entries) < 2:
+            return
+        self._compared = list(entries)
+        self._shown = None
+        self.empty.hide()
+        self.results.show()
+        self.latency.hide()
+        base = entries[0]
+        names = [f"#{e.key} {e.run.spec.label()}" for e in entries]
+        lines = [f"Compared with {names[0]} ({base.source}):"]
+        rows = []
+        for name, e in zip(names, entries, strict=True):
+            est = compare_results(base.run.result, e.run.result) if e is not base else None
+            said = "baseline" if e is base else verdict(names[0], name, est)
+            if e is not base:
+                lines.append(said)
+            r = e.run.result
+            rows.append([name, e.source, fmt_throughput(r.throughput_per_second, e.run.spec),
+                         "baseline" if e is base else (
+                             f"{est.ratio:.2f}x" + (f" ({est.low:.2f}–{est.high:.2f})"
+                                                    if est and est.low is not None
+                                                    and est.high is not None else "")
+                             if est else NA), said])
+        units = {fmt_throughput(1.0, e.run.spec).split(" ", 1)[-1] for e in entries}
+        if len(units) > 1:
+            lines.append("these runs count different things per second "
+                         f"({', '.join(sorted(units))}): their speedups mean little")
+        self.findings.setText("\n".join(f"• {x}" for x in lines))
+        self.chart.clear()
+        plot = self.chart.getPlotItem()
+        colors = self.chart.colors
+        heights = [e.run.result.throughput_per_second or 0.0 for e in entries]
+        xs = list(range(len(entries)))
+        self.chart.addItem(pg.BarGraphItem(x=xs, height=heights, width=0.6, brushes=[
+            pg.mkBrush(colors.series_color(i)) for i in xs]))
+        plot.getAxis("bottom").setTicks([[(i, f"#{e.key}") for i, e in enumerate(entries)]])
+        plot.setLabel("bottom", "run (as numbered in Results)")
+        plot.setLabel("left", f"throughput ({throughput_unit(base.run.spec)})")
+        plot.setLogMode(x=False, y=False)
+        plot.setYRange(0, max(heights or [1.0]) * 1.15, padding=0)
+        cols = ["run", "source", "throughput", "speedup (95% CI)", "verdict"]
+        self.table.clear()
+        self.table.setColumnCount(len(cols))
+        self.table.setHorizontalHeaderLabels(cols)
+        self.table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            for j, text in enumerate(row):
+                self.table.setItem(i, j, QTableWidgetItem(str(text)))
+        self.progress.setText(f"{len(entries)} runs from Results compared")
+
     def show_findings(self, study: Study) -> None:
         """Analyse the runs so far and show chart, verdicts and table."""
-        others = self.others()
+        others = self.session.others()
         groups = study.groups(others)
         if not groups:
             return
+        self._shown = study
+        self.empty.hide()
+        self.results.show()
         baseline = self.baseline.currentText() or None
         a = analyze(study.kind, groups, baseline)
         self.analysis = a
@@ -333,7 +384,7 @@ class QtStudyPanel(QWidget):
                              "(labels: scaling efficiency)")
         lines += study.notes
         if others:
-            mine = self.this_machine()
+            mine = self.session.snapshot
             if mine is not None:
                 diff = environment_diff([mine] + [s for _, s in others])
                 if diff:
@@ -349,13 +400,13 @@ class QtStudyPanel(QWidget):
         legend = plot.legend
         if legend is not None:
             legend.clear()
-        label = study.base.info.sample_label
-        plot.setLabel("left", "throughput", units=f"{label}/s")
+        colors = self.chart.colors
+        plot.setLabel("left", f"throughput ({throughput_unit(study.base)})")
         if a["kind"] in ("compare", "precision_xla"):
             rows = a["rows"]
             xs = list(range(len(rows)))
             heights = [r["throughput_per_second"] or 0.0 for r in rows]
-            brushes = [pg.mkBrush(COLORS[i % len(COLORS)]) for i in xs]
+            brushes = [pg.mkBrush(colors.series_color(i)) for i in xs]
             self.chart.addItem(pg.BarGraphItem(x=xs, height=heights, width=0.6, brushes=brushes))
             tops = [(r["ci95"][1] - r["throughput_per_second"]) if r["ci95"] else 0.0
                     for r in rows]
@@ -364,7 +415,7 @@ class QtStudyPanel(QWidget):
             self.chart.addItem(pg.ErrorBarItem(x=np.array(xs, dtype=float),
                                                y=np.array(heights), top=np.array(tops),
                                                bottom=np.array(bottoms), beam=0.2,
-                                               pen=pg.mkPen("k")))
+                                               pen=pg.mkPen(colors.text, width=1.5)))
             plot.getAxis("bottom").setTicks([[(i, r["target"]) for i, r in enumerate(rows)]])
             plot.setLabel("bottom", "target (bars: mean of trials; whiskers: 95% CI)")
             plot.enableAutoRange(axis="y")
@@ -387,22 +438,24 @@ class QtStudyPanel(QWidget):
             pts = [(pos(x), m["mean"]) for x, m in zip(a["x"], series, strict=True) if m]
             if pts:
                 self.chart.plot([p[0] for p in pts], [p[1] for p in pts], name=k,
-                                pen=pg.mkPen(COLORS[i % len(COLORS)], width=2), symbol="o",
-                                symbolSize=6, symbolBrush=COLORS[i % len(COLORS)])
+                                pen=pg.mkPen(colors.series_color(i), width=2), symbol="o",
+                                symbolSize=6, symbolBrush=colors.series_color(i))
         tops = [m["mean"] for v in a["series"].values() for m in v if m]
         if tops:  # from zero, with room for the labels: a 12% gain should look like one
             plot.setYRange(0, max(tops) * 1.15, padding=0)
         for k, sc in a.get("scaling", {}).items():  # each point's scaling efficiency
             for x, m, eff in zip(a["x"], a["series"][k], sc["efficiency"], strict=True):
                 if m and eff is not None:
-                    text = pg.TextItem(f"{eff * 100:.0f}%", anchor=(0.5, 1.3), color="#444")
+                    text = pg.TextItem(f"{eff * 100:.0f}%", anchor=(0.5, 1.3),
+                                       color=colors.text)
                     text.setPos(pos(x), m["mean"])
                     self.chart.addItem(text)
         for c in a["crossovers"]:
             for x in c["at"]:
                 self.chart.addItem(pg.InfiniteLine(
-                    pos=pos(x), angle=90, pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine),
-                    label=f"crossover {x:.3g}", labelOpts={"position": 0.9, "color": "#555"}))
+                    pos=pos(x), angle=90, pen=pg.mkPen(colors.muted, style=Qt.PenStyle.DashLine),
+                    label=f"crossover {x:.3g}",
+                    labelOpts={"position": 0.9, "color": colors.muted}))
 
     def _draw_latency(self, study: Study, a: dict[str, Any]) -> None:
         groups = study.groups()
@@ -422,7 +475,7 @@ class QtStudyPanel(QWidget):
                 ms = np.asarray(steps) * 1e3
                 share = np.arange(1, len(ms) + 1) / len(ms)
                 self.latency.plot(ms, share, name=r["target"],
-                                  pen=pg.mkPen(COLORS[i % len(COLORS)], width=2))
+                                  pen=pg.mkPen(self.latency.colors.series_color(i), width=2))
 
     def _fill_table(self, study: Study, a: dict[str, Any]) -> None:
         if a["kind"] in ("compare", "precision_xla"):
@@ -432,16 +485,16 @@ class QtStudyPanel(QWidget):
             for r in a["rows"]:
                 ci, sp, spci = r["ci95"], r["speedup"], r["speedup_ci95"]
                 rows.append([
-                    r["target"], fmt_eng(r["throughput_per_second"]),
-                    f"{fmt_eng(ci[0])} – {fmt_eng(ci[1])}" if ci else NA,
+                    r["target"], fmt_throughput(r["throughput_per_second"], study.base),
+                    f"{fmt_throughput(ci[0], study.base)} – {fmt_throughput(ci[1], study.base)}"
+                    if ci else NA,
                     "baseline" if r["target"] == a["baseline"] else
                     (f"{sp:.2f}x" + (f" ({spci[0]:.2f}–{spci[1]:.2f})" if spci else ""))
                     if sp is not None else NA,
                     f"{r['latency_p50_s'] * 1e3:.2f} / {r['latency_p99_s'] * 1e3:.2f} ms"
                     if r["latency_p50_s"] is not None else NA,
                     f"{r['percent_of_peak']:.0f}%" if r["percent_of_peak"] is not None else NA,
-                    f"{r['energy_per_sample_joules']:.3g}"
-                    if r["energy_per_sample_joules"] is not None else NA,
+                    fmt_si(r["energy_per_sample_joules"], "J"),
                     f"{r['ok_trials']}/{r['trials']}",
                     r["verdict"] or ("failed: " + "; ".join(r["failures"]) if r["failures"]
                                      else ""),
@@ -457,7 +510,7 @@ class QtStudyPanel(QWidget):
                 row = [f"{x:g}"]
                 for k, series in a["series"].items():
                     m = series[i]
-                    row.append(fmt_eng(m["mean"]) if m else "—")
+                    row.append(fmt_throughput(m["mean"], study.base) if m else "—")
                     if a["kind"] in SCALING_KINDS:
                         eff = a["scaling"][k]["efficiency"][i]
                         row.append(f"{eff * 100:.0f}%" if eff is not None else "—")

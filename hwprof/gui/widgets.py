@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyqtgraph as pg
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QWidget
 
-GRID_ALPHA = 0.25
+from hwprof.gui.chart_style import QtChart
 
 
 def readonly_table(name: str, headers: list[str] | tuple[str, ...] = (), *, rows: int = 0,
@@ -27,13 +27,36 @@ def readonly_table(name: str, headers: list[str] | tuple[str, ...] = (), *, rows
     return table
 
 
-def static_plot(name: str = "", *, grid: bool = True, **kwargs: Any) -> pg.PlotWidget:
-    """A chart for results: no mouse panning or zooming, no auto-range button, a light grid."""
-    plot = pg.PlotWidget(**kwargs)
+def static_plot(name: str = "", *, grid: bool = True, **kwargs: Any) -> QtChart:
+    """A chart for results: no mouse panning or zooming, a light grid, the theme's colours."""
+    return QtChart(name, grid=grid, **kwargs)
+
+
+def plain_label(text: str = "", parent: QWidget | None = None, *, wrap: bool = True,
+                name: str = "") -> QLabel:
+    """A label that shows its text as text, never as markup.
+
+    A hostname or a file name with ``<b>`` in it shows the ``<b>``.
+    """
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(wrap)
     if name:
-        plot.setObjectName(name)
-    if grid:
-        plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
-    plot.setMouseEnabled(x=False, y=False)
-    plot.hideButtons()
-    return plot
+        label.setObjectName(name)
+    label.setText(text)
+    return label
+
+
+class EmptyState(QLabel):
+    """What an empty tab says instead of a bare grid: what it will show, and how to get there."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setObjectName("empty_state")
+        self.setMargin(24)
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.1)
+        self.setFont(font)

@@ -14,9 +14,8 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
+from hwprof.core.names import CHILD_ARG
 from hwprof.core.paths import data_dir, keras_home
-
-CHILD_ARG = "_child"
 
 # TensorFlow's C++ logging: 1 hides INFO (the oneDNN banner, cuInit chatter); warnings and errors
 # stay in the child's stderr, which the parent keeps for the error report of a failed run.

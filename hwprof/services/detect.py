@@ -1,29 +1,37 @@
-"""Detect everything at once: CPU, NVIDIA GPUs and TensorFlow's view, concurrently.
+"""Detect everything: host, CPU, NVIDIA GPUs and TensorFlow's view, concurrently, with progress.
 
 py-cpuinfo (about 1 s) and the TensorFlow probe (a child process, several seconds) dominate; they
-run side by side so `hwprof detect` takes about as long as the slower of them.
+run side by side with the rest, so detection takes about as long as the slower of them. Each part
+is reported as soon as it is known (:func:`detect_progressively`): `hwprof detect` waits for the
+whole, the window fills its Devices panel in as the parts arrive.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
-import hwprof
 from hwprof.backends.cpu import detect_cpu, detect_host
 from hwprof.backends.nvml import NvmlBackend
 from hwprof.core.devices import (
     CpuInfo,
     DetectReport,
     GpuInfo,
+    HostInfo,
     NvmlStatus,
+    PartialReport,
     TensorFlowInfo,
     match_tensorflow_gpus,
 )
 from hwprof.runner.probe import DEFAULT_TIMEOUT_SECONDS, probe_tensorflow
+
+# (what is known so far, a line for a status bar)
+DetectProgress = Callable[[PartialReport, str], None]
+NOT_PROBED = "not probed (--no-tensorflow)"
 
 
 def detect_gpus(nvml: NvmlBackend | None = None) -> tuple[NvmlStatus, tuple[GpuInfo, ...]]:
@@ -37,40 +45,130 @@ def detect_gpus(nvml: NvmlBackend | None = None) -> tuple[NvmlStatus, tuple[GpuI
     return status, gpus
 
 
+@dataclass(frozen=True)
+class DetectFunctions:
+    """The detection steps; tests swap in fast or slow ones (the real probe takes seconds)."""
+
+    host: Callable[[], HostInfo]
+    gpus: Callable[[], tuple[NvmlStatus, tuple[GpuInfo, ...]]]
+    cpu: Callable[[], CpuInfo]
+    tensorflow: Callable[[threading.Event], TensorFlowInfo]
+
+
+def default_detect_functions(
+    *,
+    with_tensorflow: bool = True,
+    nvml: NvmlBackend | None = None,
+    probe_timeout_seconds: float | None = None,
+) -> DetectFunctions:
+    """The real steps: the OS and psutil, NVML, py-cpuinfo, the TensorFlow probe child."""
+    timeout = DEFAULT_TIMEOUT_SECONDS if probe_timeout_seconds is None else probe_timeout_seconds
+
+    def tensorflow(cancel: threading.Event) -> TensorFlowInfo:
+        if not with_tensorflow:
+            return TensorFlowInfo(status="error", message=NOT_PROBED)
+        return probe_tensorflow(timeout, None, cancel)
+
+    return DetectFunctions(host=detect_host, gpus=lambda: detect_gpus(nvml), cpu=detect_cpu,
+                           tensorflow=tensorflow)
+
+
+def detect_progressively(
+    functions: DetectFunctions | None = None,
+    *,
+    on_progress: DetectProgress | None = None,
+    cancel: threading.Event | None = None,
+) -> PartialReport:
+    """Detect everything, reporting each part as it arrives; never raises.
+
+    Order of the reports: host and NVIDIA GPUs, then the CPU, then TensorFlow's view (the probe
+    and py-cpuinfo run in the background from the start). A step that fails is left out and named
+    in ``errors``; the result is complete (every part known) unless ``cancel`` was set.
+    """
+    f = functions or default_detect_functions()
+    cancel = cancel or threading.Event()
+    say = on_progress or (lambda _r, _m: None)
+    t0 = time.monotonic()
+    errors: list[str] = []
+
+    def step(name: str, fn: Callable[[], object]) -> object | None:
+        try:
+            return fn()
+        except Exception as err:  # one failing source must not hide the others
+            errors.append(f"{name}: {err!r}")
+            return None
+
+    state = PartialReport()
+    say(state, "Detecting host and NVIDIA GPUs…")
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hwprof-detect") as pool:
+        # the probe child is the slowest part: it starts first and runs while the rest work
+        tf_future = pool.submit(f.tensorflow, cancel)
+        cpu_future = pool.submit(step, "CPU", f.cpu)
+        host = step("host", f.host)
+        gpus = step("NVIDIA GPUs", f.gpus)
+        nvml, gpu_list = gpus if isinstance(gpus, tuple) else (None, ())
+        state = state.replace(host=host, nvml=nvml, gpus=gpu_list, errors=tuple(errors))
+        say(state, "Detecting CPU…")
+        cpu = cpu_future.result()
+        if cancel.is_set():
+            return state
+        state = state.replace(cpus=(cpu,) if isinstance(cpu, CpuInfo) else (),
+                              errors=tuple(errors))
+        say(state, "Probing TensorFlow… (a short child process)")
+        try:
+            tf: TensorFlowInfo | None = tf_future.result()
+        except Exception as err:
+            errors.append(f"TensorFlow probe: {err!r}")
+            tf = None
+    if cancel.is_set():
+        return state
+    if tf is None:
+        tf = TensorFlowInfo(status="error", message=errors[-1])
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    tf, matched = match_tensorflow_gpus(tf, state.gpus or (), visible)
+    if state.nvml is None:
+        # keep the report whole so the panels and snapshots can rely on it
+        state = state.replace(nvml=NvmlStatus(available=False,
+                                              message="NVML could not be asked (see errors)"))
+    state = state.replace(gpus=matched, tensorflow=tf, errors=tuple(errors),
+                          detect_seconds=round(time.monotonic() - t0, 3))
+    say(state, "Detection complete")
+    return state
+
+
 def detect_all(
     *,
     with_tensorflow: bool = True,
     nvml: NvmlBackend | None = None,
     probe_timeout_seconds: float | None = None,
     cancel: threading.Event | None = None,
+    on_progress: DetectProgress | None = None,
 ) -> DetectReport:
     """Everything `hwprof detect` reports."""
-    t0 = time.monotonic()
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="hwprof-detect") as pool:
-        timeout = (
-            DEFAULT_TIMEOUT_SECONDS if probe_timeout_seconds is None else probe_timeout_seconds
-        )
-        tf_future = (
-            pool.submit(probe_tensorflow, timeout, None, cancel) if with_tensorflow else None
-        )
-        cpu_future = pool.submit(detect_cpu)
-        gpu_future = pool.submit(detect_gpus, nvml)
-        host = detect_host()
-        cpu: CpuInfo = cpu_future.result()
-        nvml_status, gpus = gpu_future.result()
-        tf = (
-            tf_future.result()
-            if tf_future is not None
-            else TensorFlowInfo(status="error", message="not probed (--no-tensorflow)")
-        )
-    tf, gpus = match_tensorflow_gpus(tf, gpus, os.environ.get("CUDA_VISIBLE_DEVICES"))
-    return DetectReport(
-        hwprof_version=hwprof.__version__,
-        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        host=host,
-        cpus=(cpu,),
-        nvml=nvml_status,
-        gpus=gpus,
-        tensorflow=tf,
-        detect_seconds=round(time.monotonic() - t0, 3),
-    )
+    functions = default_detect_functions(with_tensorflow=with_tensorflow, nvml=nvml,
+                                         probe_timeout_seconds=probe_timeout_seconds)
+    state = detect_progressively(functions, on_progress=on_progress, cancel=cancel)
+    if state.host is None:  # the OS itself could not be read: that is an error worth raising
+        raise RuntimeError("; ".join(state.errors) or "detection was cancelled")
+    if state.cpus is None:
+        state = state.replace(cpus=())
+    if state.tensorflow is None:
+        state = state.replace(tensorflow=TensorFlowInfo(status="error", message="cancelled"))
+    report = state.to_report()
+    assert report is not None
+    return report
+
+
+def device_label(report: PartialReport | DetectReport | None, device: str) -> str:
+    """The model of ``device`` ("cpu", "gpu:0") as detection found it, else the device itself."""
+    if report is None:
+        return "CPU" if device == "cpu" else device
+    if device == "cpu":
+        cpus = report.cpus or ()
+        return (cpus[0].model_name if cpus else None) or "CPU"
+    try:
+        index = int(device.split(":")[1])
+    except (IndexError, ValueError):
+        return device
+    gpu = next((g for g in report.gpus or () if g.index == index), None)
+    return (gpu.name if gpu else None) or device

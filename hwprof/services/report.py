@@ -211,15 +211,17 @@ def _run_section(i: int, run: SnapshotRun) -> str:
     return "".join(parts)
 
 
-def html_report(snapshot: Snapshot, *, source: str = "") -> str:
-    """The whole page."""
+def html_report(snapshot: Snapshot, *, source: str = "",
+                on_progress: Callable[[int, int], None] | None = None) -> str:
+    """The whole page; ``on_progress(done, total)`` after each run's section (charts take time)."""
     # a snapshot's numbers may be anything a float holds: arithmetic that overflows gives inf,
     # which the page shows as such, without numpy's warnings on the user's terminal
     with np.errstate(all="ignore"):
-        return _html_report(snapshot, source=source)
+        return _html_report(snapshot, source=source, on_progress=on_progress)
 
 
-def _html_report(snapshot: Snapshot, *, source: str) -> str:
+def _html_report(snapshot: Snapshot, *, source: str,
+                 on_progress: Callable[[int, int], None] | None) -> str:
     title = snapshot.title or f"hwprof snapshot of {snapshot.hostname}"
     env = environment(snapshot)
     m = snapshot.machine
@@ -284,7 +286,13 @@ def _html_report(snapshot: Snapshot, *, source: str) -> str:
                 ylabel="ms"))
     parts += _study_sections(snapshot)
     parts.append("<h2>Each run</h2>")
-    parts += [_run_section(i, run) for i, run in enumerate(snapshot.runs)]
+    total = len(snapshot.runs) + 1
+    if on_progress is not None:
+        on_progress(1, total)
+    for i, run in enumerate(snapshot.runs):
+        parts.append(_run_section(i, run))
+        if on_progress is not None:
+            on_progress(i + 2, total)
     parts.append("<p class='muted'>Made by hwprof. This page loads nothing from the network.</p>")
     parts.append("</body></html>")
     return "".join(parts)
@@ -363,9 +371,11 @@ def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
     return [runs_path, steps_path, tel_path]
 
 
-def write_html(snapshot: Snapshot, path: Path, *, source: str = "") -> Path:
+def write_html(snapshot: Snapshot, path: Path, *, source: str = "",
+               on_progress: Callable[[int, int], None] | None = None) -> Path:
     """Write the report page (atomically: a temporary file renamed into place)."""
     from hwprof.core.snapshot_io import atomic_write_bytes
 
-    atomic_write_bytes(path, html_report(snapshot, source=source).encode("utf-8"))
+    page = html_report(snapshot, source=source, on_progress=on_progress)
+    atomic_write_bytes(path, page.encode("utf-8"))
     return Path(os.fspath(path))

@@ -158,3 +158,36 @@ def finish(
                 }
             )
     return outcome.model_copy(update={"wall_seconds": wall})
+
+
+# What TensorFlow prints on stderr on every start on a machine without a GPU (or with a CPU-only
+# build): harmless, yet alarming next to a failure ("failed call to cuInit"). Shown to people only
+# when they ask for the raw log.
+TENSORFLOW_NOISE = (
+    "cuInit",
+    "CUDA_ERROR_NO_DEVICE",
+    "Could not find cuda drivers",
+    "Unable to register cu",
+    "TF-TRT Warning",
+    "oneDNN custom operations",
+    "This TensorFlow binary is optimized",
+    "To enable the following instructions",
+    "computation placer already registered",
+    "All log messages before absl::InitializeLog",
+    "kernel driver does not appear to be running",
+    "cuda_executor.cc",
+    "cuda_diagnostics",
+    "retrieving CUDA diagnostic information",
+    "Attempting to register factory",
+)
+
+
+def stderr_for_people(result: RunResult) -> list[str]:
+    """The worker's last stderr lines worth reading.
+
+    None for a run the person cancelled; for a failed one, without TensorFlow's start-up noise.
+    """
+    if result.status == "cancelled" or result.error_kind == "cancelled":
+        return []
+    return [line for line in result.stderr_tail
+            if not any(noise in line for noise in TENSORFLOW_NOISE)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -207,3 +208,77 @@ def study_figures(title: str, sample_label: str, mode: str, a: dict[str, Any],
                                                        if notes else ""),
         xlabel=a["axis"], ylabel=f"{sample_label}/s", log_x=a["kind"] in ("batch", "size"),
         markers=True, vlines=marks, annotations=notes)]
+
+
+# What one measuring run costs besides its timed seconds: starting the worker and importing
+# TensorFlow (5-10 s on a laptop), building and compiling the step, and the warm-up.
+CEILING_OVERHEAD_S = 10.0
+BUSY_SHARE_PERCENT = 15.0  # other programs' share of the CPUs above which a ceiling is suspect
+
+
+def ceiling_time_estimate(device: str, seconds: float | None = None) -> str:
+    """How long measuring the ceilings takes, honestly: "about 50 s (3 runs of 6 s ...)"."""
+    n = len(ceiling_specs(device, seconds))
+    each = seconds or CEILING_SECONDS
+    total = n * (each + CEILING_OVERHEAD_S)
+    return (f"about {total:.0f} s: {n} runs of {each:g} s, each after ~{CEILING_OVERHEAD_S:g} s "
+            "of TensorFlow start-up")
+
+
+def ceiling_summary(c: Ceilings, device: str) -> str:
+    """The ceilings in one line, as both front ends print them."""
+    from hwprof.core.targets import SHORT_PRECISION
+    from hwprof.core.units import fmt_si
+
+    reduced = "".join(f", {SHORT_PRECISION.get(p, p)} {fmt_si(v, 'FLOP/s')}"
+                      for p, v in c.reduced_precision_flops.items())
+    return (f"{c.device_label} ({device}): compute fp32 {fmt_si(c.peak_flops, 'FLOP/s')}{reduced} "
+            f"(matmul); memory {fmt_si(c.bandwidth_bytes_per_second, 'B/s')} (bandwidth); "
+            f"ridge at {c.ridge_intensity:.1f} FLOP/byte. Measured {c.measured_at}.")
+
+
+def _mean(values: tuple[float | None, ...] | None) -> float | None:
+    got = [v for v in values or () if v is not None]
+    return sum(got) / len(got) if got else None
+
+
+def others_cpu_percent(run: SnapshotRun) -> float | None:
+    """How much of the machine's CPU other programs used during ``run`` (0-100), if recorded.
+
+    The machine's utilization minus the run's own process tree (which counts one core as 100%).
+    """
+    tel = run.telemetry
+    if tel is None:
+        return None
+    machine = _mean(tel.values.get("cpu.util_percent"))
+    mine = _mean(tel.values.get("proc.cpu_percent"))
+    if machine is None or mine is None:
+        return None
+    cores = sum(1 for n in tel.values if n.startswith("cpu.core") and n.endswith(".util_percent"))
+    cores = cores or (os.cpu_count() or 1)
+    return max(0.0, machine - mine / cores)
+
+
+def measuring_warnings(runs: list[SnapshotRun]) -> list[str]:
+    """Why measured ceilings may be too low: other programs busy on the CPU while they ran."""
+    out = []
+    for run in runs:
+        if run.spec.device != "cpu":
+            continue
+        busy = others_cpu_percent(run)
+        if busy is not None and busy > BUSY_SHARE_PERCENT:
+            out.append(f"other programs used about {busy:.0f}% of the CPU while "
+                       f"{run.spec.workload} {run.spec.precision} measured: the ceilings may be "
+                       "low; measure again when the machine is idle")
+    return out
+
+
+def roof_warnings(points: list[Any]) -> list[str]:
+    """Runs above their roof: the ceiling is an underestimate (measured on a busy machine?)."""
+    over = [p for p in points if p.percent_of_roof is not None and p.percent_of_roof > 100.0]
+    if not over:
+        return []
+    worst = max(over, key=lambda p: p.percent_of_roof)
+    return [f"{len(over)} run{'s' if len(over) != 1 else ''} went above the measured roof "
+            f"({worst.label} by {worst.percent_of_roof - 100:.0f}%): the ceilings are too low "
+            "(measured while the machine was busy?). Measure them again on an idle machine."]
