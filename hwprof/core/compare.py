@@ -19,32 +19,10 @@ import numpy as np
 from hwprof.core.results import RunResult
 from hwprof.core.snapshot import Snapshot, SnapshotRun
 from hwprof.core.spec import RunSpec
-from hwprof.core.stats import window_rates
+from hwprof.core.stats import t975, window_rates
 
 WINDOW_SECONDS = 0.5
 MIN_WINDOWS = 3
-
-# Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom; beyond, the normal's.
-_T975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
-
-
-def t975(df: float) -> float:
-    """The 97.5% quantile of Student's t (a 95% two-sided interval), for df >= 1."""
-    if df < 1:
-        raise ValueError("degrees of freedom must be at least 1")
-    if df >= 30:
-        # Cornish-Fisher correction to the normal quantile: within 0.001 of the exact value
-        z = 1.959964
-        return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-    lo = math.floor(df)
-    hi = min(lo + 1, 30)
-    frac = df - lo
-    return _T975[lo - 1] * (1 - frac) + _T975[hi - 1] * frac
-
 
 @dataclass(frozen=True)
 class RatioEstimate:

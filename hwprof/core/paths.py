@@ -7,6 +7,7 @@ a shared drive). Folders are created when first asked for.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from platformdirs import user_data_path
@@ -35,3 +36,18 @@ def keras_home() -> Path:
     path = Path(override) if override else data_dir() / "keras"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def profiles_dir() -> Path:
+    """Where profiles (``hwprof profile``) are saved by default and listed."""
+    path = data_dir() / "profiles"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resources_dir() -> Path:
+    """The resources folder: sys._MEIPASS/resources in a frozen bundle, else the repository's."""
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        return Path(frozen) / "resources"
+    return Path(__file__).resolve().parent.parent.parent / "resources"

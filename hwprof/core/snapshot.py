@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hwprof.core.devices import DetectReport
 from hwprof.core.names import SNAPSHOT_SUFFIXES
+from hwprof.core.profile import ProfileRecord
 from hwprof.core.results import RunResult
 from hwprof.core.snapshot_io import SnapshotError, parse_json, read_text, write_json, write_lock
 from hwprof.core.spec import RunSpec
@@ -101,6 +102,11 @@ class Snapshot(_Model):
     runs: tuple[SnapshotRun, ...] = ()
     cluster_nodes: tuple[ClusterNode, ...] = Field(
         default=(), description="a multi-machine run: every other node's machine, by task index")
+    kind: Literal["session", "profile"] = Field(
+        default="session",
+        description="a session's runs, or a profile: the suite on one device (see profile)")
+    profile: ProfileRecord | None = Field(
+        default=None, description="a profile's tests, scores' inputs and time split")
 
     def with_run(self, run: SnapshotRun) -> Snapshot:
         """A copy with one more run."""

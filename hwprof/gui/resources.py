@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-import hwprof
+from hwprof.core.paths import resources_dir
 
 ICON_SIZES = (16, 32, 48, 64, 128, 256)
-
-
-def resources_dir() -> Path:
-    """The resources folder: sys._MEIPASS/resources in a frozen bundle, else the repository's."""
-    frozen = getattr(sys, "_MEIPASS", None)
-    if frozen:
-        return Path(frozen) / "resources"
-    return Path(hwprof.__file__).resolve().parent.parent / "resources"
 
 
 def app_icon(root: Path | None = None) -> QIcon:
