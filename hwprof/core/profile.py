@@ -113,6 +113,8 @@ class PhaseTimes(_Model):
 class TestOutcome(_Model):
     """One test of a profile."""
 
+    __test__ = False  # not a pytest class, despite its name
+
     test_id: str
     status: TestStatus
     reason: str | None = None
@@ -291,7 +293,7 @@ def _rel_se(value: float, low: float | None, high: float | None) -> float | None
     return (high - low) / (2 * Z95 * value)
 
 
-def test_score(outcome: TestOutcome, reference_value: float) -> Score | None:
+def score_of_test(outcome: TestOutcome, reference_value: float) -> Score | None:
     """One test's score against the reference's value for it (None when not valid)."""
     if not outcome.valid or outcome.value is None or reference_value <= 0:
         return None
@@ -347,7 +349,7 @@ def score_profile(record: ProfileRecord, reference: Mapping[str, float]) -> Prof
         ref = reference.get(outcome.test_id)
         if ref is None:
             continue
-        s = test_score(outcome, ref)
+        s = score_of_test(outcome, ref)
         if s is not None:
             per_test[outcome.test_id] = s
     wrong = [t for t in record.tests if t.numerics is not None and not t.numerics.passed]
@@ -396,7 +398,7 @@ class Speedup:
         return not self.low <= 1.0 <= self.high
 
 
-def test_speedup(base: TestOutcome, other: TestOutcome) -> Speedup | None:
+def speedup_of_test(base: TestOutcome, other: TestOutcome) -> Speedup | None:
     """``other`` against ``base`` on one test: throughput ratio, or inverse latency ratio."""
     if not (base.valid and other.valid) or base.value is None or other.value is None:
         return None
@@ -446,7 +448,7 @@ def compare_profiles(records: Sequence[ProfileRecord], names: Sequence[str]) -> 
         scored: list[Speedup] = []
         for tid in test_ids:
             a, b = base.outcome(tid), other.outcome(tid)
-            sp = test_speedup(a, b) if a is not None and b is not None else None
+            sp = speedup_of_test(a, b) if a is not None and b is not None else None
             per_test[tid].append(sp)
             if sp is not None and suite_test_in_score(tid):
                 scored.append(sp)
