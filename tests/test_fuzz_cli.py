@@ -75,6 +75,10 @@ COMMANDS: dict[str, tuple[list[str], dict[str, str | None]]] = {
         "--scenario": "text", "--timeout": "num", "--replicas": "int", "--cluster": "cluster",
         "--task-index": "int", "--peer-timeout": "num", "--gather-timeout": "num",
         "--json": None, "--save": "out", "--append": "out", "--force": None, "--list": None}),
+    "profile": ([], {
+        "--device": "text", "--quick": None, "--full": None, "--only": "text",
+        "--seconds": "num", "--intra-threads": "int", "--inter-threads": "int", "--save": "out",
+        "--force": None, "--json": None, "--list": None, "--compare": "in"}),
     "snapshots": (["outdir"], {"--json": None}),
     "compare": (["in", "in"], {
         "--workload": "workload", "--target": "text", "--mode": "text", "--batch-size": "int",
@@ -90,12 +94,13 @@ COMMANDS: dict[str, tuple[list[str], dict[str, str | None]]] = {
 }
 # put first on the command line, so a command that would run until Ctrl-C ends by itself (the
 # examples' own values of the same flag come later and win, and a valid one is short)
-PREFIX = {"monitor": ["--duration", "0.3"]}
+PREFIX = {"monitor": ["--duration", "0.3"], "profile": ["--only", "matmul.fp32"]}
 # a few values are only ever picked from these lists, to keep examples fast and meaningful
 SPECIAL = {"--over": ["threads", "precision-xla", "batch", "size", "replicas", "nope", MARKUP],
            "--mode": ["train", "infer", "bogus"], "--precision": ["fp32", "mixed_bfloat16", "x"],
            "--scenario": ["offline", "single-stream", "x"],
-           "--values": ["1,2", "2", "nan,inf", "0", "-1,2", "1e30", "", "a,b", MARKUP]}
+           "--values": ["1,2", "2", "nan,inf", "0", "-1,2", "1e30", "", "a,b", MARKUP],
+           "--only": ["bandwidth", "matmul.fp32,mlp.train", "nope", ",", "", MARKUP]}
 
 
 @pytest.fixture(scope="module")

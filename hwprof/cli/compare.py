@@ -108,6 +108,11 @@ def run_compare(args: argparse.Namespace) -> int:
             _print_environment(make_console(), paths, snapshots)
         return study_command("compare", args, "compare",
                              [(p.name, s) for p, s in zip(paths, snapshots, strict=True)])
+    if any(s.kind == "profile" for s in snapshots):
+        # profiles compare test by test (and a profile with a session snapshot is refused)
+        from hwprof.cli.profile import compare_profiles_command
+
+        return compare_profiles_command(paths, snapshots, args.json, "hwprof compare")
     if not paths:
         print("hwprof compare: name snapshots to compare, or --workload W with two or more "
               "--target", file=sys.stderr)

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "hwprof.cli.detect",
     "hwprof.cli.monitor",
     "hwprof.cli.run",
+    "hwprof.cli.profile",
     "hwprof.cli.snapshots",
     "hwprof.cli.compare",
     "hwprof.cli.study",

@@ -47,6 +47,10 @@ th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f4f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .bad{color:#b00020}.ok{color:#1b7f3b}svg{max-width:100%;height:auto}
 .run{border:1px solid #e3e3e8;border-radius:6px;padding:.4em 1em 1em;margin:1em 0}
+.card{display:flex;flex-wrap:wrap;gap:1.2em;align-items:flex-end;border:1px solid #d0d0d8;
+border-radius:8px;padding:1em 1.2em;margin:1em 0;background:#fafafc}
+.card .big{font-size:2.6em;font-weight:600;line-height:1}.card .sub{font-size:1.3em}
+.card .label{color:#666;font-size:.85em}
 """
 
 
@@ -236,6 +240,10 @@ def _html_report(snapshot: Snapshot, *, source: str,
     ]
     if snapshot.note:
         parts.append(f"<p>{_e(snapshot.note)}</p>")
+    if snapshot.kind == "profile":
+        from hwprof.services.report_profile import profile_sections
+
+        parts += profile_sections(snapshot)
     parts.append("<h2>Environment</h2>")
     parts.append(_table(("fact", "value"), list(env.items())))
     for cpu in m.cpus:

@@ -15,7 +15,9 @@ def find_snapshots(folder: Path) -> list[Path]:
 
 
 def describe(snapshot: Snapshot) -> dict[str, Any]:
-    """The one-line summary a listing shows."""
+    """The one-line summary a listing shows (``profile``: a profile's device and score)."""
+    from hwprof.services.profile_view import profile_summary  # it imports this module
+
     m = snapshot.machine
     devices = [c.model_name or "CPU" for c in m.cpus] + [g.name or f"GPU {g.index}" for g in m.gpus]
     return {
@@ -25,6 +27,8 @@ def describe(snapshot: Snapshot) -> dict[str, Any]:
         "runs": len(snapshot.runs),
         "tags": list(snapshot.tags),
         "title": snapshot.title,
+        "kind": snapshot.kind,
+        "profile": profile_summary(snapshot),
     }
 
 
