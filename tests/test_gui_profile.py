@@ -168,7 +168,7 @@ def test_a_failed_test_shows_its_reason_and_no_reference_is_said(
     assert column(table, 1) == ["done", "failed"]
     assert table.item(1, 2).text() == "failed: InternalError: <b>boom</b> \\x1b[31m"
     card = home.result.card
-    assert card.value.text() == "–" and card.interval.text() == "no reference profile"
+    assert card.value.text() == "no score" and card.interval.text() == "no reference profile"
     assert "no reference profile" in card.note.text()
 
 
@@ -301,9 +301,9 @@ def test_profiles_page_lists_filters_renames_tags_and_compares(
     items = view.chart.getPlotItem().items
     assert len([i for i in items if isinstance(i, pg.BarGraphItem)]) == 2
     assert [i for i in items if isinstance(i, pg.ErrorBarItem)]
-    legend = view.chart.getPlotItem().legend
-    texts = [label.text for _sample, label in legend.items]
-    assert any("Baseline &lt;b&gt;run&lt;/b&gt;" in t for t in texts)  # escaped for the HTML
+    key = view.key_labels[0]  # which colour is which profile
+    assert key.textFormat() == Qt.TextFormat.PlainText
+    assert key.text() == "Baseline <b>run</b> (the first)"
 
 
 def test_profiles_page_deletes_to_the_trash_or_after_asking(

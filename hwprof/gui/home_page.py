@@ -80,6 +80,7 @@ class QtHomePage(QWidget):
         self.device.setObjectName("home_device")
         self.device.setToolTip("The device to profile (the CPU, or a GPU detection found)")
         self.device.setMinimumContentsLength(16)
+        self.device.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.quick = QRadioButton("Quick")
         self.full = QRadioButton("Full")
         self.quick.setToolTip(LENGTH_SETTINGS["quick"].description)
@@ -112,6 +113,7 @@ class QtHomePage(QWidget):
         self.chart.redraw = self._redraw_chart
         self.curve = self.chart.plot([], [])
         self._points: list[tuple[float, float]] = []
+        self._unit, self._scale = "", 1.0  # the running test's unit, and its points' factor
         self._chart_title = "the running test's throughput appears here"
         self.result = QtProfileResult()
         self.result.setObjectName("home_result")
@@ -285,8 +287,9 @@ class QtHomePage(QWidget):
         self._row(e.index)
         self._points = []
         active = self.profiles.active
-        unit = throughput_unit(active.progress.spec) if active and active.progress else ""
-        self._chart_title = f"{e.title}: throughput ({unit}), live"
+        self._unit = throughput_unit(active.progress.spec) if active and active.progress else ""
+        self._scale = 1.0
+        self._chart_title = f"{e.title}: throughput ({self._unit}), live"
         self._redraw_chart()
         item = self.tests.item(e.index, 0)
         if item is not None:
@@ -294,9 +297,16 @@ class QtHomePage(QWidget):
         self._tick()
 
     def _on_test_progressed(self, e: ProfileTestProgressed) -> None:
-        if e.delta.points:
-            first = e.progress.points[0].t_s
-            self._points = [(p.t_s - first, p.per_second) for p in e.progress.points]
+        flops = e.worker.data.get("flops_per_sample")
+        if (e.worker.data.get("event") == "compiled" and isinstance(flops, int | float)
+                and flops > 0 and e.progress.spec.workload == "matmul"):
+            # the table gives a matrix multiply in FLOP/s: so does its live chart
+            self._scale, self._unit = float(flops), "FLOP/s"
+            self._chart_title = f"{self._title_of(e)}: throughput ({self._unit}), live"
+        if e.delta.points or e.delta.mark:
+            first = e.progress.points[0].t_s if e.progress.points else 0.0
+            self._points = [(p.t_s - first, p.per_second * self._scale)
+                            for p in e.progress.points]
             self._redraw_chart()
         self._row(e.worker.index)  # its phase, its throughput so far
 
@@ -325,7 +335,7 @@ class QtHomePage(QWidget):
             where = f"Saved in {active.path}"
         else:
             where = active.save_error or "Not saved."
-        self.status.setText(printable(f"Profile of {active.device_label} finished in {took}."
+        self.status.setText(printable(f"The profile of {active.device_label} is done."
                                       if not active.stopped else f"Stopped after {took}."))
         self.result.show_profile(record, active.score, self.profiles.reference,
                                  name=snapshot.title if snapshot else "",
@@ -367,9 +377,14 @@ class QtHomePage(QWidget):
         xs = [p[0] for p in self._points]
         ys = [p[1] for p in self._points]
         self.curve.setData(xs, ys)
-        if ys:
-            self.chart.setYRange(0, max(ys) * 1.15, padding=0)
-            self.chart.setXRange(0, max(xs[-1], 1.0), padding=0.02)
+        # from zero, so that a 10% dip looks like one; a new test starts on a clean frame
+        self.chart.setYRange(0, max(ys) * 1.15 if ys else 1.0, padding=0)
+        self.chart.setXRange(0, max(xs[-1], 1.0) if xs else 1.0, padding=0.02)
+
+    def _title_of(self, e: ProfileTestProgressed) -> str:
+        row = e.profile.tests[e.worker.index] if 0 <= e.worker.index < len(e.profile.tests) \
+            else None
+        return row.title if row is not None else e.worker.test_id
 
     @property
     def active(self) -> ActiveProfile | None:

@@ -3,12 +3,12 @@
 Each takes plain data (a :class:`~hwprof.core.profile.ProfileRecord`, its score, a comparison)
 and shows it; none holds state another view needs. Every string that came from a file (a title,
 a device, a host name, a failure's reason) is shown as plain text: labels are Qt.PlainText, table
-cells are text, and a chart's legend (which pyqtgraph renders as HTML) gets escaped names.
+cells are text, and a chart's key is a row of plain labels beside colour swatches (pyqtgraph's own
+legend renders HTML, and sits on the bars).
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 from typing import TypeVar
@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -90,7 +90,7 @@ class QtScoreCard(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.caption = plain_label("overall score", wrap=False, name="score_caption")
         self.value = bigger(plain_label(DASH, wrap=False, name="score_value"), 2.6)
-        self.interval = plain_label("", name="score_interval")
+        self.interval = plain_label("", wrap=False, name="score_interval")
         self.groups: dict[str, QLabel] = {}
         grid = QGridLayout()
         for row, (key, title) in enumerate(GROUPS):
@@ -119,7 +119,7 @@ class QtScoreCard(QFrame):
         notes: list[str] = []
         overall = score.overall if score is not None else None
         if score is None:
-            self.value.setText(DASH)
+            self.value.setText("no score")
             if reference is None:
                 self.interval.setText("no reference profile")
                 notes.append(f"No score: there is no reference profile to score against "
@@ -134,7 +134,7 @@ class QtScoreCard(QFrame):
             self.interval.setText("")
             notes.append(f"Score withheld: {score.invalid_reason}.")
         elif overall is None:
-            self.value.setText(DASH)
+            self.value.setText("no score")
             self.interval.setText("no test in the score measured a valid result")
         else:
             self.value.setText(f"{overall.value:.0f}")
@@ -212,8 +212,8 @@ class QtProfileResult(QWidget):
                      reference: Reference | None, *, name: str = "", hostname: str = "",
                      created_at: str = "", extra: str = "") -> None:
         """Show one profile (``extra``: a line about it, such as where it was saved)."""
-        parts = [name or f"Profile of {record.device_label or record.device}"]
         where = record.device_label or record.device
+        parts = [name] if name and name != f"Profile of {where}" else []  # a name of its own
         parts.append(f"{where} on {hostname}" if hostname else where)
         if created_at:
             parts.append(local_time(created_at))
@@ -269,6 +269,11 @@ class QtProfileComparison(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         for w in (self.heading, self.overall, self.wins, self.differs):
             layout.addWidget(w)
+        self.key = QWidget()
+        self.key.setObjectName("compare_key")
+        self.key_layout = QHBoxLayout(self.key)
+        self.key_layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.key)
         layout.addWidget(self.chart, 3)
         layout.addWidget(self.table, 2)
 
@@ -315,6 +320,26 @@ class QtProfileComparison(QWidget):
                 self.table.setItem(i, 1 + 2 * j, _item(fmt_speedup(sp), number=True))
                 self.table.setItem(i, 2 + 2 * j, _item(speedup_verdict(sp)))
 
+    def _fill_key(self, names: list[str]) -> None:
+        """Which colour is which profile: a swatch and the name as plain text, in a row."""
+        while self.key_layout.count():
+            item = self.key_layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.key_labels: list[QLabel] = []
+        for k, name in enumerate(names):
+            swatch = QLabel()
+            pixmap = QPixmap(14, 14)
+            pixmap.fill(QColor(self.chart.colors.series_color(k)))
+            swatch.setPixmap(pixmap)
+            label = plain_label(name + (" (the first)" if k == 0 else ""), wrap=False)
+            self.key_layout.addWidget(swatch)
+            self.key_layout.addWidget(label)
+            self.key_layout.addSpacing(16)
+            self.key_labels.append(label)
+        self.key_layout.addStretch(1)
+
     def _redraw(self) -> None:
         if self._shown is None:
             return
@@ -322,8 +347,7 @@ class QtProfileComparison(QWidget):
         plot = self.chart.getPlotItem()
         self.chart.clear()
         self.bars = []
-        legend = plot.legend or plot.addLegend(offset=(-5, 5))
-        legend.clear()
+        self._fill_key(names)
         colors = self.chart.colors
         tests = list(comparison.per_test)
         n = len(names)
@@ -348,8 +372,8 @@ class QtProfileComparison(QWidget):
             return np.log10(x) if log else x
 
         height = 0.8 / n
-        for k, name in enumerate(names):
-            ys = -np.arange(len(tests)) - 0.4 + height * (k + 0.5)
+        for k in range(n):
+            ys = -np.arange(len(tests)) + 0.4 - height * (k + 0.5)  # the first on top
             ok = np.isfinite(ratios[k])
             if not ok.any():
                 continue
@@ -358,7 +382,6 @@ class QtProfileComparison(QWidget):
                                   width=pos(ratios[k][ok]) - base, brush=pg.mkBrush(colour),
                                   pen=pg.mkPen(colour))
             self.chart.addItem(bar)
-            legend.addItem(bar, html.escape(name))  # the legend renders HTML
             self.bars.append(bar)
             if k > 0:
                 x = pos(ratios[k][ok])

@@ -234,7 +234,7 @@ class QtProfilesPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.detail)
-        splitter.setSizes([280, 520])
+        splitter.setSizes([220, 580])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self.view.selectionModel().selectionChanged.connect(self._on_selection)
@@ -257,6 +257,9 @@ class QtProfilesPage(QWidget):
         chosen = self.selected_paths()
         self.model.set_entries(entries)
         self.list_stack.setCurrentWidget(self.view if entries else self.empty)
+        self.view.resizeColumnsToContents()
+        for col in (0, 1, 2):  # a long name or device elides (its tooltip has it all)
+            self.view.setColumnWidth(col, min(self.view.columnWidth(col), 260))
         self.select_paths(chosen)
         self._update_buttons()
 
