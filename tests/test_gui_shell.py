@@ -256,14 +256,14 @@ def test_menus_shortcuts_and_tabs(make_window: MakeWindow) -> None:
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
     assert menus == ["File", "Run", "View", "Help"]
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tabs == ["Run", "Live", "Results", "Compare", "Roofline"]
+    assert tabs == ["Home", "Profiles", "Run", "Live", "Results", "Compare", "Roofline"]
     assert all(window.tabs.tabToolTip(i) for i in range(window.tabs.count()))
     # another panel can take a tab's place
     from PySide6.QtWidgets import QLabel
 
     live = QLabel("charts")
     window.set_panel("live", live)
-    assert window.tabs.widget(1) is live and window.tabs.tabText(1) == "Live"
+    assert window.tabs.widget(3) is live and window.tabs.tabText(3) == "Live"
 
 
 def test_theme_toggle_changes_the_palette_and_is_remembered(make_window: MakeWindow) -> None:

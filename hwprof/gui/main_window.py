@@ -2,9 +2,10 @@
 
 The window makes the session model (:class:`~hwprof.services.session.Session`), its executor
 (work in QThreads, :mod:`hwprof.gui.tasks`) and the Qt adapter the panels subscribe to; the
-panels hold no state another panel needs. Devices sit on the left; Run, Live, Results, Compare
-and Roofline are tabs on the right. The window itself keeps only the shell's concerns: the status
-bar, the theme, the settings, asking before a run is stopped or the window closes.
+panels hold no state another panel needs. Devices sit on the left; Home (profile this device),
+Profiles, Run, Live, Results, Compare and Roofline are tabs on the right. The window itself keeps
+only the shell's concerns: the status bar, the theme, the settings, asking before a run is
+stopped or the window closes.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ from hwprof.gui import dialogs, window_state
 from hwprof.gui.about import QtAboutDialog
 from hwprof.gui.devices_panel import QtDevicesPanel
 from hwprof.gui.files import QtFileController, dropped_snapshots
+from hwprof.gui.home_page import QtHomePage
 from hwprof.gui.live_panel import QtLivePanel
+from hwprof.gui.profiles_page import QtProfilesPage
 from hwprof.gui.resources import app_icon
 from hwprof.gui.results_panel import QtResultsPanel
 from hwprof.gui.roofline_panel import QtRooflinePanel
@@ -55,6 +58,7 @@ from hwprof.gui.tasks import QtExecutor
 from hwprof.gui.theme import THEME_MODES, apply_theme
 from hwprof.gui.window_actions import (
     TABS,
+    TIPS,
     QtShortcutsDialog,
     make_actions,
     make_menus,
@@ -67,13 +71,6 @@ if TYPE_CHECKING:
     from hwprof.services.detect import DetectFunctions
 
 LIVE_INTERVAL_S = 0.5  # 7200 ticks of ring buffer = the charts' longest window, 1 h
-TIPS = {
-    "run": "Run a TensorFlow workload on a device",
-    "live": "Live utilization, memory, power, clocks and throughput",
-    "results": "Every run's numbers, sortable, with details",
-    "compare": "Compare targets (devices, precision, XLA, threads) or sweep an axis",
-    "roofline": "Each device's compute and bandwidth ceilings, and where runs sit",
-}
 
 
 def _scroll(widget: QWidget) -> QScrollArea:
@@ -109,6 +106,8 @@ class QtMainWindow(QMainWindow):
                                detect_functions=detect_functions)
         self.events = events = QtSessionEvents(self.session, self)
         self.devices_panel = QtDevicesPanel(events=events)
+        self.home_page = QtHomePage(self.session, events)
+        self.profiles_page = QtProfilesPage(self.session, events)
         self.run_panel = QtRunPanel(self.session, events)
         self.live_panel = QtLivePanel(self.sampler, events)
         self.results_panel = QtResultsPanel(self.session, events)
@@ -118,6 +117,7 @@ class QtMainWindow(QMainWindow):
         self.tabs.setObjectName("main_tabs")
         self.tabs.setDocumentMode(True)
         self.panels: dict[str, QWidget] = {
+            "home": _scroll(self.home_page), "profiles": _scroll(self.profiles_page),
             "run": _scroll(self.run_panel), "live": self.live_panel,
             "results": self.results_panel, "compare": _scroll(self.study_panel),
             "roofline": self.roofline_panel,
@@ -142,6 +142,8 @@ class QtMainWindow(QMainWindow):
         self.tab_actions, self.theme_actions = a.tabs, a.themes
         make_menus(self, a)
         self.run_panel.stop_requested.connect(self.request_stop)
+        self.home_page.stop_requested.connect(self.request_stop_profile)
+        self.profiles_page.open_requested.connect(self.open_snapshot)
         self.live_panel.stop_requested.connect(self.request_stop)
         self.results_panel.compare_requested.connect(self._on_compare_requested)
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -150,6 +152,7 @@ class QtMainWindow(QMainWindow):
         events.on(RunFinished, self._on_run_finished, self)
         events.on(Problem, lambda e: self._warn(e.title, e.message), self)
         self._restore_settings()
+        self.session.profiles.refresh()
 
     # -- panels -----------------------------------------------------------------------------------
     def set_panel(self, key: str, widget: QWidget) -> None:
@@ -167,7 +170,7 @@ class QtMainWindow(QMainWindow):
         old.deleteLater()
 
     def show_tab(self, key: str) -> None:
-        """Bring a tab to the front ("run", "live", "results", "compare", "roofline")."""
+        """Bring a tab to the front ("home", "profiles", "run", "live", "results", ...)."""
         self.tabs.setCurrentWidget(self.panels[key])
 
     @Slot(int)
@@ -240,6 +243,15 @@ class QtMainWindow(QMainWindow):
         return self.session.skip_current()
 
     @Slot()
+    def request_stop_profile(self) -> bool:
+        """Stop the profile in progress after asking. True when it was stopped."""
+        if not self.session.profiles.busy or not self.confirm_stop(
+                "Stop the profile?\n\nThe running test ends and the rest are skipped; what was "
+                "measured is shown, and the profile is not saved."):
+            return False
+        return self.session.profiles.stop()
+
+    @Slot()
     def request_stop_all(self) -> bool:
         """Stop the run in progress and empty the queue, after asking."""
         n = len(self.session.pending) + (1 if self.session.busy else 0)
@@ -250,8 +262,11 @@ class QtMainWindow(QMainWindow):
         return True
 
     def _on_run_started(self, _e: RunStarted) -> None:
-        if self.tabs.currentWidget() is self.panels["run"]:
-            self.show_tab("live")  # the run is what the person wants to watch now
+        # the run is what the person wants to watch now (not over a profile's score card)
+        shown = self.tabs.currentWidget()
+        if shown is self.panels["run"] or (shown is self.panels["home"]
+                                           and self.session.profiles.active is None):
+            self.show_tab("live")
 
     def _on_run_finished(self, e: RunFinished) -> None:
         if e.entry is not None:
@@ -356,7 +371,8 @@ class QtMainWindow(QMainWindow):
     # -- closing --------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         """Ask first during a run; then end it, detection and the sampler, save, and close."""
-        if (self.session.busy or self.session.pending) and not self.confirm_close():
+        if (self.session.busy or self.session.pending or self.session.profiles.busy) and \
+                not self.confirm_close():
             event.ignore()
             return
         self.save_settings()

@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 import shiboken6
 from PySide6.QtCore import QObject, Signal, Slot
 
-from hwprof.core.session import SessionEvent
-from hwprof.services.session import Session
+from hwprof.services.session import AnyEvent, Session
 
 E = TypeVar("E")
 
@@ -33,7 +32,7 @@ class QtSessionEvents(QObject):
         self.published.connect(self._dispatch)
         session.subscribe(self._publish)
 
-    def _publish(self, event: SessionEvent) -> None:
+    def _publish(self, event: AnyEvent) -> None:
         self.published.emit(event)
 
     def on(self, kind: type[E], handler: Callable[[E], None], owner: QObject | None = None) -> None:

@@ -21,8 +21,17 @@ from hwprof.gui.widgets import readonly_table
 if TYPE_CHECKING:
     from hwprof.gui.main_window import QtMainWindow
 
-TABS = (("run", "Run"), ("live", "Live"), ("results", "Results"), ("compare", "Compare"),
-        ("roofline", "Roofline"))
+TABS = (("home", "Home"), ("profiles", "Profiles"), ("run", "Run"), ("live", "Live"),
+        ("results", "Results"), ("compare", "Compare"), ("roofline", "Roofline"))
+TIPS = {
+    "home": "Profile this device: the suite, a score, and a table of every test",
+    "profiles": "Every profile: sort, filter, rename, tag, delete, and compare side by side",
+    "run": "Run a TensorFlow workload on a device",
+    "live": "Live utilization, memory, power, clocks and throughput",
+    "results": "Every run's numbers, sortable, with details",
+    "compare": "Compare targets (devices, precision, XLA, threads) or sweep an axis",
+    "roofline": "Each device's compute and bandwidth ceilings, and where runs sit",
+}
 STOP_SHORTCUT = "Ctrl+."
 
 

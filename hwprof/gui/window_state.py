@@ -82,7 +82,7 @@ def restore(w: QtMainWindow) -> None:
         value = s.value(key)
         if not (isinstance(value, QByteArray) and splitter.restoreState(value)):
             default_splitter(w, splitter)
-    tab = s.value("window/tab", "run")
+    tab = s.value("window/tab", "home")
     w.tabs.setCurrentIndex(next((i for i, (k, _t) in enumerate(TABS) if k == tab), 0))
     with contextlib.suppress(ValueError):
         w.live_panel.set_window_seconds(float(str(s.value("live/window_s", 60))))

@@ -65,12 +65,14 @@ from hwprof.core.snapshot import (
 from hwprof.core.snapshot_io import SnapshotError
 from hwprof.core.spec import RunSpec
 from hwprof.core.study import PlannedRun, Study
+from hwprof.services.profile_session import ProfileSession, ProfileSessionEvent
 
 if TYPE_CHECKING:  # detection's back ends are imported when detection starts, not at start-up
     from hwprof.services.detect import DetectFunctions
 
 Work = Callable[[Callable[[Any], None]], Any]  # work(report) -> result; report(x) yields x
-Subscriber = Callable[[SessionEvent], None]
+AnyEvent = SessionEvent | ProfileSessionEvent
+Subscriber = Callable[[AnyEvent], None]
 CEILING_TAG = "roofline-ceiling"
 
 
@@ -223,6 +225,8 @@ class Session:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="hwprof-autosave")
         self._saves: list[Future[None]] = []
         self.exporting = False
+        # profiles: the suite on one device, the profiles folder, comparisons
+        self.profiles = ProfileSession(self, on_idle=self._next)
 
     # -- events ---------------------------------------------------------------------------------
     def subscribe(self, callback: Subscriber) -> None:
@@ -234,7 +238,7 @@ class Session:
         if callback in self._subscribers:
             self._subscribers.remove(callback)
 
-    def _emit(self, event: SessionEvent) -> None:
+    def _emit(self, event: AnyEvent) -> None:
         for callback in list(self._subscribers):
             try:
                 callback(event)
@@ -370,8 +374,8 @@ class Session:
         self._emit(QueueChanged(tuple(self.pending), self.current))
 
     def _next(self) -> None:
-        if self.current is not None or not self.pending or self._closed:
-            return
+        if self.current is not None or not self.pending or self._closed or self.profiles.busy:
+            return  # a profile has the machine to itself: the queue waits for it
         item = self.pending.pop(0)
         self.current = item
         self.progress = progress = RunProgress(item.spec)
@@ -730,6 +734,7 @@ class Session:
         """End detection and the runs, wait for them, and write what is left to write."""
         self.stop_detection()
         self.stop_all()
+        self.profiles.stop()
         self.executor.wait(timeout_s)
         self._closed = True
         self._pool.shutdown(wait=True)

@@ -1,0 +1,144 @@
+"""A profile's figures in words: values with their 95% intervals and units, scores, speedups.
+
+Plain text for any front end (the window's score card and tables; a command line could use the
+same): every number keeps its unit with an SI prefix, and an interval is written in the prefix of
+its value ("28.4 GFLOP/s (11.6–45.2)"), so the eye compares digits, not prefixes.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hwprof.core.profile import Score, Speedup, TestOutcome
+from hwprof.core.units import NA, SI_UNITS
+
+DASH = "–"
+# a test's unit as saved, and how it is written with SI prefixes: (factor to the base unit, base)
+BASE_UNITS: dict[str, tuple[float, str]] = {
+    "GFLOP/s": (1e9, "FLOP/s"),
+    "GB/s": (1e9, "B/s"),
+    "ms": (1e-3, "s"),
+}
+_UP = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+_DOWN = ((1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
+
+
+def _prefix(value: float, unit: str) -> tuple[float, str]:
+    """The scale and SI prefix a value of this unit is written in."""
+    v = abs(value)
+    for scale, p in _UP:
+        if v >= scale * 0.9995:
+            return scale, p
+    if unit in SI_UNITS and 0 < v < 0.9995:
+        for scale, p in _DOWN:
+            if v >= scale * 0.9995:
+                return scale, p
+    return 1.0, ""
+
+
+def _digits(x: float) -> str:
+    text = f"{x:.3g}"
+    return f"{x:.0f}" if "e" in text else text
+
+
+def fmt_measure(value: float | None, unit: str, low: float | None = None,
+                high: float | None = None) -> str:
+    """A value in its unit with an SI prefix, and its 95% interval in the same prefix.
+
+    ``(28.37, "GFLOP/s", 11.6, 45.2)`` -> ``"28.4 GFLOP/s (11.6–45.2)"``; ``(12.3, "ms")`` ->
+    ``"12.3 ms"``; ``(25071, "samples/s")`` -> ``"25.1k samples/s"``.
+    """
+    if value is None or not math.isfinite(value):
+        return NA
+    factor, base = BASE_UNITS.get(unit, (1.0, unit))
+    v = value * factor
+    scale, p = _prefix(v, base)
+    if base in SI_UNITS:
+        text = f"{_digits(v / scale)} {p}{base}"
+    else:
+        text = f"{_digits(v / scale)}{p} {base}".rstrip()
+    if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
+        text += f" ({_digits(low * factor / scale)}{DASH}{_digits(high * factor / scale)})"
+    return text
+
+
+def fmt_outcome(outcome: TestOutcome) -> str:
+    """A test's result: its value with interval and unit, or what happened instead."""
+    if outcome.status == "ok":
+        return fmt_measure(outcome.value, outcome.unit, outcome.low, outcome.high)
+    why = f": {outcome.reason}" if outcome.reason else ""
+    status = {"out_of_memory": "out of memory"}.get(outcome.status, outcome.status)
+    return f"{status}{why}"
+
+
+def fmt_score(score: Score | None) -> str:
+    """``"1234 (1180–1290)"``; a dash when there is no score."""
+    if score is None:
+        return DASH
+    text = f"{score.value:.0f}"
+    if score.low is not None and score.high is not None:
+        text += f" ({score.low:.0f}{DASH}{score.high:.0f})"
+    return text
+
+
+def fmt_ratio(x: float) -> str:
+    """A ratio in three figures: 1.23×, 0.456×, 12.3×."""
+    return f"{_digits(x)}×"
+
+
+def fmt_speedup(speedup: Speedup | None) -> str:
+    """``"1.23× (1.10–1.38)"``; a dash when the test cannot be compared."""
+    if speedup is None:
+        return DASH
+    text = fmt_ratio(speedup.ratio)
+    if speedup.low is not None and speedup.high is not None:
+        text += f" ({_digits(speedup.low)}{DASH}{_digits(speedup.high)})"
+    return text
+
+
+def speedup_verdict(speedup: Speedup | None) -> str:
+    """Faster, slower, or no significant difference (95%)."""
+    if speedup is None:
+        return "not compared: one side has no valid result"
+    if speedup.significant is None:
+        return "no interval: cannot tell"
+    if not speedup.significant:
+        return "no significant difference"
+    return "faster" if speedup.ratio > 1 else "slower"
+
+
+def fmt_percent_of_ceiling(outcome: TestOutcome) -> str:
+    """``"31%"`` of the device's ceiling (never above 100%); a dash when unknown."""
+    if outcome.percent_of_ceiling is None:
+        return DASH
+    return f"{outcome.percent_of_ceiling:.0f}%"
+
+
+def numerics_text(outcome: TestOutcome) -> str:
+    """The numerics check in a few words: passed or failed, the error against the limit."""
+    check = outcome.numerics
+    if check is None:
+        try:
+            model = outcome.test.is_model
+        except KeyError:
+            model = False
+        return "not checked" if model and outcome.status == "ok" else DASH
+    limit = f"limit {check.tolerance * 100:.3g}%"
+    if check.max_relative_error is None:
+        return f"FAILED: {check.detail or 'NaN or infinity'}"
+    err = f"error {check.max_relative_error * 100:.2g}%"
+    return f"passed ({err}, {limit})" if check.passed else f"FAILED ({err}, {limit})"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """How long, for people: "45 s", "3 min 10 s", "1 h 5 min"."""
+    if seconds is None or not math.isfinite(seconds):
+        return NA
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        m, r = divmod(s, 60)
+        return f"{m} min {r} s" if r and m < 10 else f"{m} min"
+    h, r = divmod(s, 3600)
+    return f"{h} h {r // 60} min" if r >= 60 else f"{h} h"
