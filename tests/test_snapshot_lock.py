@@ -261,3 +261,25 @@ def test_cli_append_says_when_another_process_holds_the_file(tmp_path: Path) -> 
     assert "nothing was overwritten" in done.stderr and "throughput" in done.stdout
     assert target.read_bytes() == before
     assert not os.environ.get(LOCK_TIMEOUT_ENV)
+
+
+def test_tagging_a_snapshot_holds_its_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hwprof.services.snapshots import set_snapshot_tags
+
+    target = saved(tmp_path / "tagged.hwprof.json", 2)
+    holder = python("-c", HOLDER, str(lock_path(target)), stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        monkeypatch.setenv(LOCK_TIMEOUT_ENV, "0.5")
+        with pytest.raises(SnapshotError, match="another hwprof process"):
+            set_snapshot_tags(target, ("mine",))  # it waited for the writer, then said so
+    finally:
+        holder.communicate(input="", timeout=30)
+    monkeypatch.setenv(LOCK_TIMEOUT_ENV, "30")
+    append_run(target, fake_run("theirs"), machine)
+    tagged = set_snapshot_tags(target, ("mine",))
+    assert tagged.tags == ("mine",) and len(tagged.runs) == 3
+    assert load_snapshot(target).tags == ("mine",)

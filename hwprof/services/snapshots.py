@@ -84,13 +84,19 @@ def parse_tags(text: str) -> tuple[str, ...]:
 
 
 def set_snapshot_tags(path: Path, tags: tuple[str, ...]) -> Snapshot:
-    """Give a snapshot file these tags (the file is rewritten atomically; SnapshotError)."""
-    from hwprof.core.snapshot import save_snapshot
+    """Give a snapshot file these tags (SnapshotError).
 
-    snapshot = load_snapshot(path)
-    updated = snapshot.model_copy(update={"tags": tuple(tags)})
-    save_snapshot(updated, path)
-    return updated
+    The read-change-write holds the file's lock, so a run another process appends meanwhile is
+    kept; the file is rewritten atomically.
+    """
+    from hwprof.core.snapshot import update_snapshot
+
+    def change(on_disk: Snapshot | None) -> Snapshot:
+        if on_disk is None:
+            raise SnapshotError(path, "is gone: it was moved or deleted")
+        return on_disk.model_copy(update={"tags": tuple(tags)})
+
+    return update_snapshot(path, change)
 
 
 def rename_snapshot(path: Path, new_name: str) -> Path:
