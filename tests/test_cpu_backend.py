@@ -136,3 +136,107 @@ def test_parsers() -> None:
     assert parse_cpu_list("0-3,8,10-11") == [0, 1, 2, 3, 8, 10, 11]
     assert parse_cpu_list("") == []
     assert dl_extensions(["neon", "sve", "bf16"]) == ("asimd", "bf16", "sve")
+
+
+def _proc(tmp_path: Path, text: str) -> None:
+    (tmp_path / "proc").mkdir(exist_ok=True)
+    (tmp_path / "proc/cpuinfo").write_text(text)
+
+
+@pytest.mark.skipif(not LINUX, reason="reads /proc/cpuinfo")
+def test_family_model_stepping_match_proc_cpuinfo(cpu) -> None:  # type: ignore[no-untyped-def]
+    first = parse_proc_cpuinfo(Path("/proc/cpuinfo").read_text())[0]
+    if "cpu family" not in first:
+        pytest.skip("not an x86 CPU")
+    assert (cpu.family, cpu.model, cpu.stepping) == (
+        int(first["cpu family"]), int(first["model"]), int(first["stepping"]))
+    assert cpu.sources["family"] == "/proc/cpuinfo"
+    assert cpu.peak is not None and cpu.peak.basis and cpu.peak.clock_kind
+
+
+def test_cpuid_numbers_from_proc_and_the_peak_uses_them(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Zen 4 and Zen 5 under one name ("AMD EPYC"): the family in /proc/cpuinfo decides."""
+    monkeypatch.setattr("hwprof.backends.cpu.cpuinfo_facts", lambda: {})
+    block = ("processor\t: {n}\nvendor_id\t: AuthenticAMD\ncpu family\t: {family}\nmodel\t\t: "
+             "{model}\nmodel name\t: AMD EPYC\nstepping\t: 1\nflags\t\t: sse4_2 avx avx2 fma "
+             "avx512f avx512_bf16\ncpu MHz\t\t: 2600.000\n")
+    per_cycle = {}
+    for family, model in ((25, 17), (26, 2)):
+        _proc(tmp_path, "\n".join(block.format(n=n, family=family, model=model) for n in (0, 1)))
+        info = detect_cpu(tmp_path)
+        assert (info.family, info.model, info.stepping) == (family, model, 1)
+        assert info.peak is not None and info.peak.clock_hz
+        per_cycle[family] = info.peak.fp32_flops / info.peak.clock_hz  # type: ignore[operator]
+    assert per_cycle[26] == 2 * per_cycle[25]
+
+
+def test_no_proc_no_sysfs_uses_py_cpuinfo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows and macOS: no /proc, no sysfs; py-cpuinfo gives family, model and stepping."""
+    monkeypatch.setattr("hwprof.backends.cpu.cpuinfo_facts", lambda: {
+        "brand_raw": "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz", "vendor_id_raw": "GenuineIntel",
+        "family": 6, "model": 85, "stepping": 4, "flags": ["avx2", "fma", "avx512f"],
+        "hz_advertised": [2400000000, 0]})
+    info = detect_cpu(tmp_path)  # an empty folder: neither /proc nor /sys
+    assert (info.family, info.model, info.stepping) == (6, 85, 4)
+    assert info.sources["family"] == "py-cpuinfo" and info.efficiency_cores is None
+    assert info.peak is not None and "two AVX-512 FMA units" in (info.peak.basis or "")
+
+
+def test_arm_parts_counted_per_core_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """big.LITTLE: each MIDR part with its count of CPUs (Apple M2 on Linux: 4 + 4)."""
+    monkeypatch.setattr("hwprof.backends.cpu.cpuinfo_facts", lambda: {})
+    blocks = [f"processor\t: {n}\nFeatures\t: fp asimd\nCPU implementer\t: 0x61\n"
+              f"CPU part\t: {'0x032' if n < 4 else '0x033'}\n" for n in range(8)]
+    _proc(tmp_path, "\n".join(blocks))
+    info = detect_cpu(tmp_path)
+    assert info.arm_implementer == 0x61 and info.arm_parts == {"0x032": 4, "0x033": 4}
+    assert info.family is None and info.sources["arm_parts"] == "/proc/cpuinfo"
+
+
+def test_efficiency_cores_from_sysfs_cpu_atom(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hwprof.backends.cpu.cpuinfo_facts", lambda: {})
+    atom = tmp_path / "sys/devices/cpu_atom"
+    atom.mkdir(parents=True)
+    (atom / "cpus").write_text("16-23\n")
+    for n in range(24):  # 8 P-cores with two threads (0-15), 8 E-cores (16-23)
+        topo = tmp_path / f"sys/devices/system/cpu/cpu{n}/topology"
+        topo.mkdir(parents=True)
+        (topo / "physical_package_id").write_text("0\n")
+        (topo / "core_id").write_text(f"{n // 2 if n < 16 else n}\n")
+    _proc(tmp_path, "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 151"
+          "\nflags\t\t: avx avx2 fma\ncpu MHz\t\t: 3200.000\n")
+    info = detect_cpu(tmp_path)
+    assert info.efficiency_cores == 8 and info.physical_cores == 16
+    assert info.peak is not None and "8 P-cores x 32 + 8 E-cores x 16" in info.peak.formula
+
+
+def test_old_cpu_descriptions_still_load() -> None:
+    """A snapshot written before family/model and the estimate's basis were recorded."""
+    from hwprof.core.devices import CpuInfo
+
+    old = {"vendor": "GenuineIntel", "model_name": "X", "architecture": "x86_64", "sockets": 1,
+           "physical_cores": 2, "logical_cpus": 2, "threads_per_core": 1,
+           "frequency_base_hz": 2.6e9, "frequency_max_hz": None, "frequency_current_hz": None,
+           "numa_nodes": 1, "peak": {"fp32_flops": 1e11, "bf16_flops": None, "formula": "f",
+                                     "clock_hz": 2.6e9, "clock_source": "base clock"}}
+    info = CpuInfo.model_validate(old)
+    assert info.family is None and info.arm_parts == {} and info.peak is not None
+    assert info.peak.basis is None and info.peak.notes == ()
+
+
+def test_macos_efficiency_cores_from_sysctl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS has no sysfs: hw.perflevel1 is the E-cores' level where there are two levels."""
+    import hwprof.backends.cpu as backend
+
+    values = {"hw.nperflevels": 2, "hw.perflevel1.physicalcpu": 4}
+    monkeypatch.setattr(backend, "_sysctl_int", values.get)
+    monkeypatch.setattr(backend.sys, "platform", "darwin")
+    sources: dict[str, str] = {}
+    if Path("/sys/devices/cpu_atom").exists():
+        pytest.skip("this machine has a cpu_atom PMU; sysfs answers first")
+    assert backend._efficiency_cores(Path("/"), sources) == 4
+    assert sources["efficiency_cores"] == "sysctl hw.perflevel1.physicalcpu"
+    values["hw.nperflevels"] = 1  # one kind of core: not hybrid
+    assert backend._efficiency_cores(Path("/"), {}) is None

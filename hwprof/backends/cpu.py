@@ -243,22 +243,10 @@ def detect_cpu(root: Path = Path("/")) -> CpuInfo:
             "estimate uses the base clock and may be below what the cores reach; "
             "`hwprof run matmul` measures the real figure"
         )
-    clock_hz, clock_source = (
-        (max_hz, f"max clock ({sources['frequency_max']})")
-        if max_hz
-        else (base_hz, f"base clock ({sources.get('frequency_base', '?')})")
-        if base_hz
-        else (cur_hz, "current clock")
-    )
-    peak = estimate_cpu_peak(
-        cores=physical,
-        clock_hz=clock_hz,
-        clock_source=clock_source,
-        flags=flags,
-        vendor=vendor,
-        architecture=architecture,
-    )
-    return CpuInfo(
+    family, model_number, stepping = _cpuid_numbers(first if proc else None, ci, sources)
+    implementer, parts = _arm_parts(proc, sources)
+    efficiency = _efficiency_cores(root, sources)
+    info = CpuInfo(
         vendor=vendor,
         model_name=model,
         architecture=architecture,
@@ -274,10 +262,102 @@ def detect_cpu(root: Path = Path("/")) -> CpuInfo:
         flags=flags,
         dl_extensions=dl_extensions(flags),
         vector_width_bits=cpu_vector_width_bits(flags, architecture),
-        peak=peak,
+        family=family,
+        model=model_number,
+        stepping=stepping,
+        arm_implementer=implementer,
+        arm_parts=parts,
+        efficiency_cores=efficiency,
         sources=sources,
         notes=tuple(notes),
     )
+    # the peak needs the whole description: microarchitecture (family/model, Arm parts), hybrid
+    # core counts, clocks
+    return info.model_copy(update={"peak": estimate_cpu_peak(info)})
+
+
+def _int(value: object, base: int = 10) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip(), base)
+        except ValueError:
+            return None
+    return None
+
+
+def _cpuid_numbers(
+    first: dict[str, str] | None, ci: dict[str, Any], sources: dict[str, str]
+) -> tuple[int | None, int | None, int | None]:
+    """x86 CPUID family, model and stepping: /proc/cpuinfo on Linux, else py-cpuinfo.
+
+    Where /proc/cpuinfo was read it is the only source (py-cpuinfo reads the same CPUID, and a
+    test pointing ``root`` elsewhere must not get this machine's numbers); an Arm CPU has none.
+    """
+    if first is not None:
+        numbers = (_int(first.get("cpu family")), _int(first.get("model")),
+                   _int(first.get("stepping")))
+        where = "/proc/cpuinfo"
+    else:
+        numbers = (_int(ci.get("family")), _int(ci.get("model")), _int(ci.get("stepping")))
+        where = "py-cpuinfo"
+    if numbers[0] is not None:
+        sources["family"] = where
+    return numbers
+
+
+def _arm_parts(proc: list[dict[str, str]], sources: dict[str, str]) -> tuple[int | None,
+                                                                              dict[str, int]]:
+    """The Arm MIDR implementer and each part with its count of logical CPUs (big.LITTLE)."""
+    implementer: int | None = None
+    parts: dict[str, int] = {}
+    for entry in proc:
+        imp = _int(entry.get("CPU implementer"), 16)
+        part = _int(entry.get("CPU part"), 16)
+        if imp is None or part is None:
+            continue
+        implementer = implementer if implementer is not None else imp
+        key = f"0x{part:03x}"
+        parts[key] = parts.get(key, 0) + 1
+    if parts:
+        sources["arm_parts"] = "/proc/cpuinfo"
+    return implementer, parts
+
+
+def _efficiency_cores(root: Path, sources: dict[str, str]) -> int | None:
+    """Physical E-cores of a hybrid CPU: Linux's cpu_atom PMU list, or macOS's perflevel1."""
+    atom = _read(root / "sys/devices/cpu_atom/cpus")
+    if atom is not None:
+        cpus = parse_cpu_list(atom)
+        cores = set()
+        for n in cpus:
+            topo = root / f"sys/devices/system/cpu/cpu{n}/topology"
+            cores.add((_read(topo / "physical_package_id"), _read(topo / "core_id") or str(n)))
+        sources["efficiency_cores"] = "sysfs cpu_atom"
+        return len(cores)
+    if sys.platform == "darwin" and root == Path("/"):
+        levels = _sysctl_int("hw.nperflevels")
+        if levels is not None and levels >= 2:
+            found = _sysctl_int("hw.perflevel1.physicalcpu")
+            if found is not None:
+                sources["efficiency_cores"] = "sysctl hw.perflevel1.physicalcpu"
+            return found
+    return None
+
+
+def _sysctl_int(name: str) -> int | None:
+    """A macOS sysctl as an integer (None when it is missing or sysctl fails)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["sysctl", "-n", name], capture_output=True, text=True, timeout=5,
+                              check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return _int(done.stdout) if done.returncode == 0 else None
 
 
 def _psutil_freq() -> Any:

@@ -139,7 +139,12 @@ def _cpu_table(cpu: CpuInfo, i: int) -> Table:
             f"fp32 {fmt_flops(cpu.peak.fp32_flops)}, bf16 {fmt_flops(cpu.peak.bf16_flops)}"
             f" at {fmt_hz(cpu.peak.clock_hz)} ({cpu.peak.clock_source})",
         )
-        t.add_row("  formula", cpu.peak.formula)
+        t.add_row("  formula", plain(cpu.peak.formula))
+        if cpu.peak.basis:
+            basis = f"{cpu.peak.basis}; source: {cpu.peak.basis_source}"
+            t.add_row("  FLOP/cycle from", plain(basis))
+        for note in cpu.peak.notes:
+            t.add_row("  note", plain(note))
     else:
         t.add_row("peak (estimate)", NA)
     for note in cpu.notes:

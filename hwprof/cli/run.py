@@ -284,12 +284,12 @@ def result_table(spec: RunSpec, result: RunResult) -> Table:
         t.add_row("latency", latency)
     if result.achieved_flops is not None:
         text = fmt_flops(result.achieved_flops)
-        if result.percent_of_peak is not None:
-            text += f" = {result.percent_of_peak:.0f}% of {fmt_flops(result.peak_flops)}"
-            text += f" ({safe(result.peak_source)})"
-            if result.percent_of_peak > 100:
-                text += ": above the estimate, so the estimate's clock or FLOP/cycle is too low"
+        share = result.peak_share()
+        if share.basis is not None:
+            text += f" = {share.text}"
         t.add_row("compute", plain(text))
+        if share.note:
+            t.add_row("", plain(share.note))
     if rep is not None:
         t.add_row("memory", plain(f"{fmt_bytes(rep.peak_memory_bytes)} peak "
                                   f"({rep.memory_source or NA})"))

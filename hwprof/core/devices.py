@@ -81,6 +81,17 @@ class PeakEstimate(_Model):
     formula: str = Field(description="how the numbers were computed, in words a reader can check")
     clock_hz: float | None = Field(default=None, description="the clock the estimate used")
     clock_source: str | None = Field(default=None, description="where that clock came from")
+    clock_kind: Literal["all-core", "max", "base", "current"] | None = Field(
+        default=None,
+        description="which clock: all cores together (best), one core's max boost (an upper "
+        "bound), the base clock (may be low), or the clock at detection",
+    )
+    basis: str | None = Field(
+        default=None,
+        description="the table row the FLOP/cycle came from (core.cpu_table), or the flag rule",
+    )
+    basis_source: str | None = Field(default=None, description="where that row's figures are from")
+    notes: tuple[str, ...] = Field(default=(), description="caveats: upper bounds, masked models")
     is_estimate: bool = True
 
 
@@ -105,6 +116,19 @@ class CpuInfo(_Model):
         description="the deep-learning relevant extensions this CPU has, in a fixed order",
     )
     vector_width_bits: int | None = Field(default=None, description="widest SIMD register width")
+    family: int | None = Field(default=None, description="x86 CPUID family (AMD Zen 4: 25)")
+    model: int | None = Field(default=None, description="x86 CPUID model within the family")
+    stepping: int | None = Field(default=None, description="x86 CPUID stepping")
+    arm_implementer: int | None = Field(default=None, description="Arm MIDR implementer (0x41)")
+    arm_parts: dict[str, int] = Field(
+        default_factory=dict,
+        description='Arm MIDR part numbers ("0xd0c") and how many logical CPUs have each',
+    )
+    efficiency_cores: int | None = Field(
+        default=None,
+        description="physical cores of the efficiency kind on a hybrid CPU (Intel E-cores, Apple "
+        "E-cores), when the OS says; None where it does not or the CPU is not hybrid",
+    )
     peak: PeakEstimate | None = None
     sources: dict[str, str] = Field(
         default_factory=dict,

@@ -8,8 +8,12 @@ silicon could do.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 
-from hwprof.core.devices import PeakEstimate
+from hwprof.core.cpu_table import CoreRow, TableMatch, match_cpu
+from hwprof.core.devices import CpuInfo, PeakEstimate
+from hwprof.core.units import NA, fmt_si
 
 
 def cpu_vector_width_bits(flags: Iterable[str], architecture: str | None) -> int | None:
@@ -29,20 +33,19 @@ def cpu_vector_width_bits(flags: Iterable[str], architecture: str | None) -> int
 def cpu_fp32_flops_per_cycle(
     flags: Iterable[str], vendor: str | None, architecture: str | None
 ) -> tuple[int | None, str]:
-    """FP32 FLOPs one core can retire per cycle, and the reasoning in words.
+    """The flag rule: FP32 FLOPs one core retires per cycle from its SIMD flags alone, and why.
 
-    lanes = vector width / 32; x2 when the CPU has fused multiply-add; x the number of FMA pipes.
-    Intel cores with AVX-512 are counted with two 512-bit FMA pipes (Xeon Scalable Gold/Platinum and
-    later); AMD Zen 4 runs AVX-512 as two 256-bit halves, so it is counted like AVX2 with two pipes.
+    Used only for a CPU the table (:mod:`hwprof.core.cpu_table`) does not know. lanes = vector
+    width / 32; x2 with fused multiply-add; x2 FMA pipes. It cannot tell one 512-bit FMA unit from
+    two, nor AMD Zen 4's 256-bit halves from Zen 5's full width, so it takes the larger: an upper
+    bound. ``vendor`` is kept for callers; the rule no longer depends on it.
     """
+    del vendor  # an unknown AMD with AVX-512 is a Zen 5 or later: full width, like Intel's
     f = set(flags)
     width = cpu_vector_width_bits(f, architecture)
     if width is None:
         return None, "unknown SIMD width"
-    is_amd = bool(vendor and "amd" in vendor.lower())
     has_fma = "fma" in f or "avx512f" in f or "asimd" in f or "neon" in f
-    if width == 512 and is_amd:
-        width = 256
     lanes = width // 32
     fma_factor = 2 if has_fma else 1
     pipes = 2
@@ -54,43 +57,213 @@ def cpu_fp32_flops_per_cycle(
     return flops, why
 
 
-def estimate_cpu_peak(
-    *,
-    cores: int | None,
-    clock_hz: float | None,
-    clock_source: str | None,
-    flags: Iterable[str],
-    vendor: str | None,
-    architecture: str | None,
-) -> PeakEstimate | None:
-    """Estimate a CPU's peak FP32 and BF16 FLOP/s: cores x clock x FLOPs per cycle."""
+def x86_isa_cap(flags: Iterable[str]) -> tuple[int | None, str]:
+    """The most FP32 FLOP/cycle an x86 core reaches with the instructions it shows (None: no cap).
+
+    A VM can hide AVX-512 (or FMA): the silicon's rate then cannot be reached, since TensorFlow
+    only uses what CPUID shows. No x86 core has more than two FMA pipes of a width.
+    """
     f = set(flags)
-    per_cycle, why = cpu_fp32_flops_per_cycle(f, vendor, architecture)
-    if not cores or not clock_hz or per_cycle is None:
-        return None
-    fp32 = cores * clock_hz * per_cycle
-    # BF16: AMX tiles do 1024 bf16 FLOP/cycle/core (Intel's figure); AVX512_BF16 dot products run at
-    # twice the fp32 rate; ARM BF16 (BFMMLA) about 4x NEON fp32 on the cores that have it. Without
-    # native support bf16 is converted to fp32, so its ceiling is the fp32 one.
+    if "avx512f" in f:
+        return None, ""
+    if "fma" in f or "avx2" in f:
+        return 32, "AVX-512 is not visible here: at most two 256-bit FMA pipes = 32 FLOP/cycle"
+    if "avx" in f:
+        return 16, "only AVX (no FMA) is visible here: at most 16 FLOP/cycle"
+    if f & {"sse", "sse2", "sse4_2"}:
+        return 8, "only SSE is visible here: at most 8 FLOP/cycle"
+    return None, ""
+
+
+def bf16_flops_per_cycle(row: CoreRow | None, fp32_per_cycle: int,
+                         flags: Iterable[str]) -> tuple[int, str]:
+    """BF16 FLOP/cycle of one core: the table's figure where it has one, else the flag rule.
+
+    Flag rule: AMX tiles 1024 FLOP/cycle (Intel's figure); AVX512_BF16 dot products twice the fp32
+    rate; Arm BF16 (BFMMLA) about 4x NEON fp32, an upper bound. Without native support bf16 is
+    converted to fp32, so its ceiling is the fp32 one.
+    """
+    f = set(flags)
+    if row is not None and row.bf16_flops_per_cycle and row.bf16_flag in f:
+        return row.bf16_flops_per_cycle, f"{row.bf16_flag}: {row.bf16_flops_per_cycle} FLOP/cycle"
     if "amx_bf16" in f:
-        bf16_per_cycle, bf16_why = 1024, "AMX-BF16 tiles: 1024 FLOP/cycle"
-    elif "avx512_bf16" in f:
-        bf16_per_cycle, bf16_why = per_cycle * 2, "AVX512_BF16 dot products: 2x the fp32 rate"
-    elif "bf16" in f or "svebf16" in f:
-        bf16_per_cycle, bf16_why = per_cycle * 4, "Arm BF16 matrix multiply: 4x the NEON fp32 rate"
+        return 1024, "AMX-BF16 tiles: 1024 FLOP/cycle (flag rule)"
+    if "avx512_bf16" in f:
+        return fp32_per_cycle * 2, "AVX512_BF16 dot products: 2x the fp32 rate (flag rule)"
+    if "bf16" in f or "svebf16" in f:
+        return fp32_per_cycle * 4, "Arm BF16 matrix multiply: 4x the fp32 rate (flag rule)"
+    return fp32_per_cycle, "no native bf16: converted to fp32"
+
+
+ClockKind = Literal["all-core", "max", "base", "current"]
+
+
+@dataclass(frozen=True)
+class ClockChoice:
+    """The clock a peak estimate uses, which kind it is, and what that means for the estimate."""
+
+    hz: float
+    kind: ClockKind
+    source: str  # where it came from, with its kind: "max clock (sysfs cpufreq ...)"
+    caveat: str  # what it means for the estimate ("" for the all-core clock)
+
+
+def choose_clock(
+    *,
+    all_core_hz: float | None = None,
+    all_core_source: str | None = None,
+    max_hz: float | None = None,
+    max_source: str | None = None,
+    base_hz: float | None = None,
+    base_source: str | None = None,
+    current_hz: float | None = None,
+    current_source: str | None = None,
+) -> ClockChoice | None:
+    """The clock for a peak: all-core where known, else the max boost (an upper bound), else base.
+
+    All cores busy with wide vectors run below one core's max boost (and AVX-512 lower still), so
+    the max clock gives an upper bound. No OS reports the all-core clock today; a caller that knows
+    it (a table, a measurement) passes it. The base clock, where no max is known (a VM without
+    cpufreq), may be below what the cores reach: the estimate can then be low.
+    """
+    if all_core_hz:
+        return ClockChoice(all_core_hz, "all-core",
+                           f"all-core clock ({all_core_source or 'given'})", "")
+    if max_hz:
+        return ClockChoice(max_hz, "max", f"max clock ({max_source or '?'})",
+                           "the max clock is one core's boost; all cores busy with vectors run "
+                           "slower, so this peak is an upper bound")
+    if base_hz:
+        return ClockChoice(base_hz, "base", f"base clock ({base_source or '?'})",
+                           "no max (turbo) clock is known here, so the base clock is used: the "
+                           "cores may run faster and the estimate be low")
+    if current_hz:
+        return ClockChoice(current_hz, "current", f"current clock ({current_source or '?'})",
+                           "only the clock at detection is known: the estimate may be off either "
+                           "way")
+    return None
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Cores of one kind and their per-cycle rates."""
+
+    label: str
+    cores: int
+    fp32: int
+    bf16: int
+    bf16_why: str
+
+
+def _row_groups(cpu: CpuInfo, match: TableMatch, flags: set[str], cores: int,
+                notes: list[str]) -> list[_Group]:
+    """Cores per table row (Arm parts; hybrid P/E), with the x86 ISA cap applied."""
+    raw: list[tuple[str, int, CoreRow, int]] = []
+    threads = max(cpu.threads_per_core or 1, 1)
+    if len(match.rows) > 1 or match.rows[0][1] is not None:
+        for row, logical in match.rows:
+            raw.append((row.name, max(1, (logical or threads) // threads), row,
+                        row.fp32_flops_per_cycle))
     else:
-        bf16_per_cycle, bf16_why = per_cycle, "no native bf16: converted to fp32"
-    bf16 = cores * clock_hz * bf16_per_cycle
-    formula = (
-        f"fp32: {cores} cores x {clock_hz / 1e9:.2f} GHz x {per_cycle} FLOP/cycle ({why}); "
-        f"bf16: {cores} cores x {clock_hz / 1e9:.2f} GHz x {bf16_per_cycle} FLOP/cycle ({bf16_why})"
+        row = match.rows[0][0]
+        eff = row.efficiency_fp32_flops_per_cycle
+        e_cores = cpu.efficiency_cores
+        if eff is None or eff == row.fp32_flops_per_cycle:
+            raw.append(("cores", cores, row, row.fp32_flops_per_cycle))
+        elif e_cores is not None and 0 <= e_cores < cores:
+            raw.append(("P-cores", cores - e_cores, row, row.fp32_flops_per_cycle))
+            if e_cores:
+                raw.append(("E-cores", e_cores, row, eff))
+        else:
+            raw.append(("cores", cores, row, row.fp32_flops_per_cycle))
+            notes.append("how many cores are E-cores is not known here: every core is counted at "
+                         "the P-core rate, an upper bound")
+    cap, cap_why = (x86_isa_cap(flags) if (cpu.architecture or "").lower() in
+                    ("x86_64", "amd64", "i686", "i386", "x86") else (None, ""))
+    groups = []
+    for label, n, row, rate in raw:
+        if cap is not None and rate > cap:
+            rate = cap
+            if cap_why not in notes:
+                notes.append(cap_why)
+        bf16, bf16_why = bf16_flops_per_cycle(row, rate, flags)
+        groups.append(_Group(label, n, rate, bf16, bf16_why))
+    return groups
+
+
+def _sum_text(groups: list[_Group], attr: str, ghz: float) -> str:
+    if len(groups) == 1:
+        g = groups[0]
+        return f"{g.cores} {g.label} x {ghz:.2f} GHz x {getattr(g, attr)} FLOP/cycle"
+    parts = " + ".join(f"{g.cores} {g.label} x {getattr(g, attr)}" for g in groups)
+    return f"({parts}) FLOP/cycle x {ghz:.2f} GHz"
+
+
+def estimate_cpu_peak(
+    cpu: CpuInfo, *, all_core_hz: float | None = None, all_core_source: str | None = None
+) -> PeakEstimate | None:
+    """Estimate a CPU's peak FP32 and BF16 FLOP/s: cores x clock x FLOPs per cycle per core.
+
+    FLOP/cycle comes from the table row that fits the CPU's vendor/family/model (Arm: part;
+    Apple: chip name), else from the flag rule, and the estimate says which (``basis``,
+    ``basis_source``); the clock from :func:`choose_clock` (``clock_kind``). None when the cores,
+    the clock or the SIMD width are unknown.
+    """
+    src = cpu.sources
+    clock = choose_clock(
+        all_core_hz=all_core_hz, all_core_source=all_core_source,
+        max_hz=cpu.frequency_max_hz, max_source=src.get("frequency_max"),
+        base_hz=cpu.frequency_base_hz, base_source=src.get("frequency_base"),
+        current_hz=cpu.frequency_current_hz, current_source=src.get("frequency_current"),
     )
+    cores = cpu.physical_cores
+    if clock is None or not cores:
+        return None
+    flags = set(cpu.flags)
+    if "neon" in flags:
+        flags.add("asimd")
+    match = match_cpu(vendor=cpu.vendor, model_name=cpu.model_name, family=cpu.family,
+                      model=cpu.model, flags=flags, arm_implementer=cpu.arm_implementer,
+                      arm_parts=cpu.arm_parts)
+    notes: list[str] = list(match.notes) if match else []
+    if match is not None:
+        groups = _row_groups(cpu, match, flags, cores, notes)
+        names = "; ".join(dict.fromkeys(r.name for r, _ in match.rows))
+        basis = f"table: {names} (by {match.how})"
+        basis_source = " | ".join(dict.fromkeys(r.source for r, _ in match.rows))
+        notes.extend(r.note for r, _ in dict.fromkeys(match.rows) if r.note)
+        fp32_why = names
+    else:
+        per_cycle, why = cpu_fp32_flops_per_cycle(flags, cpu.vendor, cpu.architecture)
+        if per_cycle is None:
+            return None
+        rule_bf16, rule_why = bf16_flops_per_cycle(None, per_cycle, flags)
+        groups = [_Group("cores", cores, per_cycle, rule_bf16, rule_why)]
+        ident = (f"family {cpu.family} model {cpu.model}" if cpu.family is not None
+                 else next(iter(cpu.arm_parts), None) or "no family/model known")
+        basis = f"flag rule: this CPU is not in the table ({cpu.vendor or '?'}, {ident})"
+        basis_source = "SIMD flags: vector width x FMA x 2 pipes, the larger where unsure"
+        fp32_why = why
+    if len(groups) > 1 and clock.kind != "all-core":
+        notes.append("every kind of core is counted at the same clock; E-cores run slower")
+    if clock.caveat:
+        notes.append(clock.caveat)
+    ghz = clock.hz / 1e9
+    fp32 = clock.hz * sum(g.cores * g.fp32 for g in groups)
+    bf16 = clock.hz * sum(g.cores * g.bf16 for g in groups)
+    bf16_why = "; ".join(dict.fromkeys(g.bf16_why for g in groups))
+    formula = (f"fp32: {_sum_text(groups, 'fp32', ghz)} ({fp32_why}); "
+               f"bf16: {_sum_text(groups, 'bf16', ghz)} ({bf16_why})")
     return PeakEstimate(
         fp32_flops=fp32,
         bf16_flops=bf16,
         formula=formula,
-        clock_hz=clock_hz,
-        clock_source=clock_source,
+        clock_hz=clock.hz,
+        clock_source=clock.source,
+        clock_kind=clock.kind,
+        basis=basis,
+        basis_source=basis_source,
+        notes=tuple(dict.fromkeys(notes)),
     )
 
 
@@ -144,3 +317,91 @@ def estimate_gpu_peak(
         clock_hz=clock_hz,
         clock_source="NVML max SM clock",
     )
+
+
+# -- a run's share of the peak ------------------------------------------------------------------
+# A run a little above the ceiling it is held against is within that ceiling's own noise (the
+# ceiling is a throughput measured over windows, the run's FLOP/s over all its steps): up to this
+# share it counts as 100%. Beyond it the ceiling is too low and says so.
+CEILING_NOISE_PERCENT = 102.0
+
+
+@dataclass(frozen=True)
+class PeakShare:
+    """How much of its device's peak a run reached, decided once for every front end.
+
+    Against the measured ceiling of the run's device and precision when there is one, with the
+    estimate beside it; against the estimate otherwise. Never above 100%: a run above its measured
+    ceiling says the ceiling looks low, one above the estimate that the estimate is too low.
+    """
+
+    percent: float | None  # of the basis; None when unknown or above it
+    basis: Literal["measured", "estimate"] | None
+    ceiling_flops: float | None
+    estimate_flops: float | None
+    percent_of_estimate: float | None  # None when unknown or above the estimate
+    above_ceiling: bool
+    above_estimate: bool
+    text: str  # one line: "41% of measured 220 GFLOP/s; 12% of the 1.8 TFLOP/s estimate"
+    cell: str  # a table cell: "41%", "ceiling low", "n/a"
+    note: str  # why, where there is something to say (a tooltip); "" otherwise
+
+
+def _share(achieved: float, of: float | None) -> tuple[float | None, bool]:
+    """(percent, above): percent None when ``of`` is unknown or ``achieved`` is above it."""
+    if of is None:
+        return None, False
+    pct = 100.0 * achieved / of
+    if pct > CEILING_NOISE_PERCENT:
+        return None, True
+    return min(pct, 100.0), False
+
+
+def peak_share(
+    achieved_flops: float | None,
+    *,
+    ceiling_flops: float | None = None,
+    ceiling_source: str | None = None,
+    estimate_flops: float | None = None,
+    estimate_source: str | None = None,
+) -> PeakShare:
+    """Decide a run's % of peak: the measured ceiling first, the estimate beside it."""
+    # a ceiling or an estimate that is not a positive number (a damaged file) is no ceiling
+    ceiling_flops = ceiling_flops if ceiling_flops and ceiling_flops > 0 else None
+    estimate_flops = estimate_flops if estimate_flops and estimate_flops > 0 else None
+    if not achieved_flops or achieved_flops <= 0:
+        return PeakShare(None, None, ceiling_flops, estimate_flops, None, False, False, NA, NA,
+                         "")
+    pct_c, above_c = _share(achieved_flops, ceiling_flops)
+    pct_e, above_e = _share(achieved_flops, estimate_flops)
+    est = fmt_si(estimate_flops, "FLOP/s")
+    if above_e:
+        est_text = (f"above the {est} estimate, so the estimate is too low (its clock or "
+                    "FLOP/cycle)")
+    elif pct_e is not None:
+        est_text = f"{pct_e:.0f}% of the {est} estimate"
+    else:
+        est_text = "no estimate"
+    notes = []
+    if estimate_source:
+        notes.append(f"estimate: {estimate_source}")
+    if ceiling_flops:
+        ceil = fmt_si(ceiling_flops, "FLOP/s")
+        if ceiling_source:
+            notes.insert(0, f"ceiling: {ceiling_source}")
+        if above_c:
+            why = (f"{fmt_si(achieved_flops, 'FLOP/s')} is above the measured {ceil} ceiling: the "
+                   "ceiling looks low (measured while other programs were busy, or in a state "
+                   "the machine is no longer in); measure the ceilings again on an idle machine")
+            return PeakShare(None, "measured", ceiling_flops, estimate_flops, pct_e, True,
+                             above_e, f"{why}; {est_text}", "ceiling low",
+                             "; ".join([why, *notes]))
+        text = f"{pct_c:.0f}% of measured {ceil}; {est_text}"
+        return PeakShare(pct_c, "measured", ceiling_flops, estimate_flops, pct_e, False, above_e,
+                         text, f"{pct_c:.0f}%", "; ".join(notes))
+    if estimate_flops:
+        text = est_text + ("" if above_e else "; no ceiling measured yet")
+        cell = "above est." if above_e else f"{pct_e:.0f}%"
+        return PeakShare(pct_e, "estimate", None, estimate_flops, pct_e, False, above_e, text,
+                         cell, "; ".join(notes))
+    return PeakShare(None, None, None, None, None, False, False, "no peak known", NA, "")

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hwprof.core.peaks import PeakShare, peak_share
 from hwprof.core.spec import RunSpec
 from hwprof.core.stats import Spread, percentiles, spread
 from hwprof.core.telemetry import TelemetryRecord
@@ -89,9 +90,14 @@ class RunResult(_Model):
         default=None, description="inference: step latency percentiles p50 ... p99.9, seconds"
     )
     achieved_flops: float | None = None
-    peak_flops: float | None = None
+    peak_flops: float | None = Field(default=None, description="the device's peak estimate")
     peak_source: str | None = None
-    percent_of_peak: float | None = None
+    ceiling_flops: float | None = Field(
+        default=None, description="the measured compute ceiling of the device and precision")
+    ceiling_source: str | None = None
+    percent_of_peak: float | None = Field(
+        default=None, description="of the measured ceiling, else of the estimate; never above "
+        "100 (None above it: see core.peaks.peak_share)")
     energy_joules: float | None = None
     energy_per_sample_joules: float | None = None
     energy_source: str | None = None
@@ -105,6 +111,14 @@ class RunResult(_Model):
     def steps(self) -> StepTimings | None:
         """The timed steps, when there were any."""
         return self.report.steps if self.report else None
+
+    def peak_share(self) -> PeakShare:
+        """The run's % of peak as every front end shows it (one rule: core.peaks.peak_share)."""
+        if self.unit == "bytes":  # a bandwidth run: its FLOP/s mean nothing
+            return peak_share(None)
+        return peak_share(self.achieved_flops, ceiling_flops=self.ceiling_flops,
+                          ceiling_source=self.ceiling_source, estimate_flops=self.peak_flops,
+                          estimate_source=self.peak_source)
 
 
 def failed_result(
@@ -132,10 +146,16 @@ def summarize(
     *,
     peak_flops: float | None = None,
     peak_source: str | None = None,
+    ceiling_flops: float | None = None,
+    ceiling_source: str | None = None,
     telemetry: TelemetryRecord | None = None,
     wall_seconds: float | None = None,
 ) -> RunResult:
-    """The statistics of a finished run."""
+    """The statistics of a finished run.
+
+    ``peak_flops``: the device's estimated peak; ``ceiling_flops``: its measured compute ceiling
+    in the run's precision, if one was measured. % of peak follows :func:`core.peaks.peak_share`.
+    """
     unit = spec.info.throughput_unit
     per_step = report.samples_per_step * (
         (report.bytes_per_sample or 1.0) if unit == "bytes" else 1.0
@@ -150,7 +170,8 @@ def summarize(
     achieved = None
     if report.flops_per_sample:
         achieved = report.flops_per_sample * report.samples_per_step * seconds.size / total_s
-    percent = 100.0 * achieved / peak_flops if achieved and peak_flops else None
+    share = peak_share(achieved if unit != "bytes" else None, ceiling_flops=ceiling_flops,
+                       estimate_flops=peak_flops)
     energy, source = (None, None)
     if telemetry is not None:
         start = report.steps.start_s[0]
@@ -168,7 +189,9 @@ def summarize(
         achieved_flops=achieved,
         peak_flops=peak_flops,
         peak_source=peak_source,
-        percent_of_peak=percent,
+        ceiling_flops=ceiling_flops,
+        ceiling_source=ceiling_source,
+        percent_of_peak=share.percent,
         energy_joules=energy,
         energy_per_sample_joules=energy / samples if energy is not None else None,
         energy_source=source,

@@ -58,6 +58,15 @@ class Ceilings:
         """The compute ceiling for runs in ``precision`` (fp32's when that one was not measured)."""
         return self.reduced_precision_flops.get(precision, self.peak_flops)
 
+    def measured_flops(self, precision: str) -> float | None:
+        """The ceiling measured in exactly ``precision`` (None: that one was not measured).
+
+        What % of peak is held against: a bf16 run above fp32's ceiling says nothing about it.
+        """
+        if precision == self.precision:
+            return self.peak_flops
+        return self.reduced_precision_flops.get(precision)
+
     @property
     def ridge_intensity(self) -> float:
         """FLOPs per byte where the bandwidth line meets the fp32 compute ceiling."""
@@ -91,8 +100,9 @@ def place(run: SnapshotRun, ceilings: Ceilings | None) -> RooflinePoint | None:
     if traffic and rep is not None and rep.flops_per_sample:
         intensity = rep.flops_per_sample / traffic
     pct, bound = None, None
-    if ceilings is not None and intensity is not None:
-        precision = run.spec.precision
+    precision = run.spec.precision
+    # only against a ceiling measured in the run's own precision (never bf16 against fp32's)
+    if ceilings is not None and intensity is not None and ceilings.measured_flops(precision):
         roof = ceilings.attainable(intensity, precision)
         pct = 100.0 * r.achieved_flops / roof
         ridge = ceilings.peak_for(precision) / ceilings.bandwidth_bytes_per_second

@@ -161,7 +161,7 @@ def summarize_targets(
             runs=runs,
             throughput=mean_ci([r.result.throughput_per_second or math.nan for r in ok]),
             unit=ok[0].result.unit if ok else "samples",
-            percent_of_peak=_mean([r.result.percent_of_peak for r in ok]),
+            percent_of_peak=_mean([r.result.peak_share().percent for r in ok]),
             energy_per_sample_joules=_mean([r.result.energy_per_sample_joules for r in ok]),
             failures=[r.result.reason or r.result.status for r in runs if not r.result.ok],
         )

@@ -183,6 +183,9 @@ def peak_section(peak: PeakEstimate | None) -> Section:
         source = f" ({peak.clock_source})" if peak.clock_source else ""
         rows.append(row("Clock used", f"{fmt_hz(peak.clock_hz)}{source}"))
     rows.append(row("Formula", peak.formula))
+    if peak.basis:
+        rows.append(row("FLOP/cycle from", f"{peak.basis}; source: {peak.basis_source}"))
+    rows.extend(row("Note", n) for n in peak.notes)
     title = "Peak arithmetic (estimate)" if peak.is_estimate else "Peak arithmetic"
     return Section(title, tuple(rows))
 

@@ -99,10 +99,9 @@ def row_cells(number: int, source: str, run: SnapshotRun) -> list[SortItem]:
     latency = (f"{fmt_seconds(lat.get('p50'))} / {fmt_seconds(lat.get('p99'))}" if lat else "–")
     # a bandwidth run is measured in bytes: its FLOP/s and a compute peak say nothing about it
     compute = spec.info.throughput_unit != "bytes"
-    peak = r.percent_of_peak if compute else None
+    share = r.peak_share()
     flops = r.achieved_flops if compute else None
-    peak_text = "–" if not compute else NA if peak is None else (
-        f"{peak:.0f}%" if peak <= 100 else "> 100%")
+    peak_tip = "\n".join(t for t in (share.text, share.note) if t and t != NA)
     spread_tip = (f"{fmt_throughput(s.q1, spec)} – {fmt_throughput(s.q3, spec)}; jitter "
                   f"{fmt_throughput(s.jitter, spec)}" if s else "")
     return [
@@ -115,8 +114,7 @@ def row_cells(number: int, source: str, run: SnapshotRun) -> list[SortItem]:
         SortItem(jitter_text, jitter_pct, spread_tip),
         SortItem(latency, lat.get("p50")),
         SortItem(fmt_si(flops, "FLOP/s") if compute else "–", flops),
-        SortItem(peak_text, peak, "above the peak estimate: the estimate's clock or FLOP/cycle "
-                 "is too low" if peak is not None and peak > 100 else ""),
+        SortItem(share.cell if compute else "–", share.percent, peak_tip if compute else ""),
         SortItem(fmt_si(r.energy_per_sample_joules, "J"), r.energy_per_sample_joules),
         SortItem(fmt_bytes(rep.peak_memory_bytes) if rep else NA,
                  rep.peak_memory_bytes if rep else None),
@@ -148,13 +146,11 @@ def run_facts(source: str, run: SnapshotRun) -> list[str]:
         if r.latency_s:
             lines.append("latency: " + ", ".join(f"{e(k)} {fmt_seconds(v)}"
                                                  for k, v in r.latency_s.items()))
-        if r.achieved_flops and r.peak_flops and spec.info.throughput_unit != "bytes":
-            pct = r.percent_of_peak
-            note = (" — above the estimate, so the estimate's clock or FLOP/cycle is too low"
-                    if pct is not None and pct > 100 else "")
-            lines.append(f"compute: {fmt_si(r.achieved_flops, 'FLOP/s')} of a "
-                         f"{fmt_si(r.peak_flops, 'FLOP/s')} peak ({e(r.peak_source or '')})"
-                         f"{note}")
+        share = r.peak_share()
+        if r.achieved_flops and share.basis is not None:
+            lines.append(f"compute: {fmt_si(r.achieved_flops, 'FLOP/s')} = {e(share.text)}")
+            if share.note:
+                lines.append(f"<span style='color:#757575'>{e(share.note)}</span>")
         if r.energy_per_sample_joules is not None:
             lines.append(f"energy: {fmt_si(r.energy_per_sample_joules, 'J')} per sample "
                          f"({e(r.energy_source or '')})")

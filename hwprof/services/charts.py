@@ -176,7 +176,9 @@ def _finish(fig: Any, ax: Any, *, title: str, ylabel: str, log_y: bool, legend: 
     ax.set_title(_text(title), loc="left")
     if legend:
         ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
+    with warnings.catch_warnings():  # odd values (1e308) make labels too wide: keep the layout
+        warnings.filterwarnings("ignore", "Tight layout not applied", UserWarning)
+        fig.tight_layout()
     return fig
 
 

@@ -35,6 +35,7 @@ from hwprof.sampling.sampler import Sampler
 from hwprof.services.detect import device_label
 from hwprof.services.runs import execute_run
 from hwprof.services.snapshots import new_snapshot_path
+from hwprof.services.studies import adopt_profile_ceilings
 
 TestState = Literal["waiting", "running", "done", "failed", "skipped", "cancelled"]
 PROFILE_TAG = "profile"
@@ -278,6 +279,9 @@ def run_profile(
         overhead=OverheadSplit(wall_seconds=wall_total, phases=phases),
         reference=ref.name if ref else None,
     )
+    # the ceilings it measured go into the ceilings cache; % of peak is against them from now on
+    adopted = adopt_profile_ceilings(record, runs)
+    record, runs = adopted.record, list(adopted.runs)
     snap = new_snapshot(machine, title=f"Profile of {label}", tags=(PROFILE_TAG,))
     return snap.model_copy(update={"kind": "profile", "profile": record, "runs": tuple(runs)})
 

@@ -105,7 +105,7 @@ def run_row(i: int, run: SnapshotRun) -> list[str]:
         f"{_rate(run, s.q1)} – {_rate(run, s.q3)}" if s else NA,
         _rate(run, s.jitter) if s else NA,
         fmt_flops(r.achieved_flops),
-        f"{r.percent_of_peak:.0f}%" if r.percent_of_peak is not None else NA,
+        r.peak_share().cell if r.unit != "bytes" else "–",
         f"{fmt_seconds(lat.get('p50'))} / {fmt_seconds(lat.get('p99'))}" if lat else "–",
         fmt_bytes(rep.peak_memory_bytes) if rep else NA,
         f"{r.energy_per_sample_joules:.3g} J" if r.energy_per_sample_joules is not None else NA,
@@ -248,7 +248,9 @@ def _html_report(snapshot: Snapshot, *, source: str,
     parts.append(_table(("fact", "value"), list(env.items())))
     for cpu in m.cpus:
         if cpu.peak is not None:
-            parts.append(f"<p class='muted'>CPU peak estimate: {_e(cpu.peak.formula)}</p>")
+            basis = f" FLOP/cycle from {cpu.peak.basis}." if cpu.peak.basis else ""
+            parts.append(f"<p class='muted'>CPU peak estimate: {_e(cpu.peak.formula)}."
+                         f"{_e(basis)} Clock: {_e(cpu.peak.clock_source or '?')}.</p>")
     if snapshot.cluster_nodes:
         parts.append("<h2>Every node of the cluster</h2>")
         chief = next((r.spec.cluster[0] for r in snapshot.runs if r.spec.cluster), "")
@@ -338,20 +340,22 @@ def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
                     "median_per_second", "q1_per_second", "q3_per_second", "stderr_per_second",
                     "jitter_per_second", "achieved_flops", "peak_flops", "percent_of_peak",
                     "latency_p50_s", "latency_p99_s", "peak_memory_bytes",
-                    "energy_per_sample_joules", "time_to_first_step_s", "timed_steps"])
+                    "energy_per_sample_joules", "time_to_first_step_s", "timed_steps",
+                    "ceiling_flops", "percent_basis"])
         for i, run in enumerate(snapshot.runs):
             s, r, rep = run.spec, run.result, run.result.report
             st, lat = r.step_throughput, r.latency_s or {}
+            share = r.peak_share()
             w.writerow([i + 1, run.run_id, run.recorded_at, s.workload, s.mode, s.device,
                         s.effective_batch_size, s.effective_size, s.precision, s.xla,
                         s.intra_op_threads, s.inter_op_threads, s.scenario, r.status, r.reason,
                         r.unit, r.throughput_per_second, st.median if st else None,
                         st.q1 if st else None, st.q3 if st else None,
                         st.stderr if st else None, st.jitter if st else None, r.achieved_flops,
-                        r.peak_flops, r.percent_of_peak, lat.get("p50"), lat.get("p99"),
+                        r.peak_flops, share.percent, lat.get("p50"), lat.get("p99"),
                         rep.peak_memory_bytes if rep else None, r.energy_per_sample_joules,
                         rep.time_to_first_step_s if rep else None,
-                        len(rep.steps) if rep else 0])
+                        len(rep.steps) if rep else 0, r.ceiling_flops, share.basis])
     with _atomic_csv(steps_path) as fh:
         w = csv.writer(fh)
         w.writerow(["run", "step", "start_monotonic_s", "seconds"])

@@ -78,6 +78,17 @@ def device_peak(
     return peak_for(spec, cpu.peak, "CPU")
 
 
+def device_ceiling(spec: RunSpec) -> tuple[float | None, str | None]:
+    """The measured compute ceiling of the run's device in the run's precision, if cached.
+
+    Measured by the roofline tab or a profile (:mod:`hwprof.services.studies`); None when that
+    precision was never measured on this device: a bf16 run is never held against fp32's ceiling.
+    """
+    from hwprof.services.studies import cached_ceilings, ceiling_of  # studies imports this module
+
+    return ceiling_of(cached_ceilings(spec.device), spec.precision)
+
+
 def execute_run(
     spec: RunSpec,
     *,
@@ -93,6 +104,7 @@ def execute_run(
 
     ``sampler``: a running sampler to record from (the window's); else one is made for the run.
     ``peak``: the device's peak FLOP/s and its source; else estimated while the worker starts.
+    The measured ceiling, where one is cached, is read when the run ends.
     """
     own = sampler is None
     live = sampler if sampler is not None else Sampler(DEFAULT_RUN_INTERVAL_S).start()
@@ -121,7 +133,8 @@ def execute_run(
         if own:
             live.stop()
     wall = time.monotonic() - t0
-    result = finish(spec, outcome, peak_flops, peak_source, telemetry, wall)
+    result = finish(spec, outcome, peak_flops, peak_source, telemetry, wall,
+                    ceiling=device_ceiling(spec))
     return SnapshotRun(spec=spec, result=result, telemetry=telemetry)
 
 
@@ -132,21 +145,23 @@ def finish(
     peak_source: str | None,
     record: TelemetryRecord | None,
     wall: float,
+    *,
+    ceiling: tuple[float | None, str | None] = (None, None),
 ) -> RunResult:
-    """The run's result: summarised when it measured anything, even if it was cancelled."""
+    """The run's result: summarised when it measured anything, even if it was cancelled.
+
+    ``ceiling``: the device's measured ceiling in the run's precision and where it came from
+    (:func:`device_ceiling`); % of peak is against it when known.
+    """
+    def summary(report: WorkerReport, wall_seconds: float | None) -> RunResult:
+        return summarize(spec, report, peak_flops=peak_flops, peak_source=peak_source,
+                         ceiling_flops=ceiling[0], ceiling_source=ceiling[1], telemetry=record,
+                         wall_seconds=wall_seconds)
+
     if isinstance(outcome, WorkerReport):
-        return summarize(
-            spec,
-            outcome,
-            peak_flops=peak_flops,
-            peak_source=peak_source,
-            telemetry=record,
-            wall_seconds=wall,
-        )
+        return summary(outcome, wall)
     if outcome.report is not None and outcome.report.steps.seconds:
-        partial = summarize(
-            spec, outcome.report, peak_flops=peak_flops, peak_source=peak_source, telemetry=record
-        )
+        partial = summary(outcome.report, None)
         if partial.ok:
             return partial.model_copy(
                 update={

@@ -11,15 +11,18 @@ import datetime as dt
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hwprof.core.paths import data_dir
+from hwprof.core.profile import ProfileRecord
 from hwprof.core.roofline import Ceilings
 from hwprof.core.snapshot import SnapshotRun
 from hwprof.core.spec import RunSpec
 from hwprof.core.study import PlannedRun, Study, tag_value
+from hwprof.core.targets import SHORT_PRECISION
 from hwprof.services.runs import EventCallback, execute_run
 
 CEILINGS_FILE = "roofline-ceilings.json"
@@ -80,14 +83,32 @@ def cached_ceilings(device: str) -> Ceilings | None:
     return max(found, key=lambda c: c.measured_at) if found else None
 
 
+def ceiling_of(c: Ceilings | None, precision: str) -> tuple[float | None, str | None]:
+    """The compute ceiling measured in exactly ``precision``, and where it came from, if any."""
+    flops = c.measured_flops(precision) if c is not None else None
+    if c is None or flops is None:
+        return None, None
+    return flops, (f"{SHORT_PRECISION.get(precision, precision)} matmul on {c.device_label}, "
+                   f"measured {c.measured_at}")
+
+
 def _store(c: Ceilings) -> None:
+    _update(c.device_key, lambda _old: c)
+
+
+def _update(key: str, change: Callable[[Ceilings | None], Ceilings | None]) -> Ceilings | None:
+    """Replace the cache entry ``key`` by ``change(old entry)`` (None: leave it), under the lock."""
     from hwprof.core.snapshot_io import atomic_write_bytes, write_lock
 
     with write_lock(ceilings_path()) as path:  # two roofline commands at once both land
         all_ = load_all_ceilings()
-        all_[c.device_key] = c
+        new = change(all_.get(key))
+        if new is None:
+            return None
+        all_[key] = new
         data = {k: vars(v) for k, v in all_.items()}
         atomic_write_bytes(path, json.dumps(data, indent=2).encode())
+        return new
 
 
 def ceiling_specs(device: str, seconds: float | None = None) -> list[RunSpec]:
@@ -227,7 +248,6 @@ def ceiling_time_estimate(device: str, seconds: float | None = None) -> str:
 
 def ceiling_summary(c: Ceilings, device: str) -> str:
     """The ceilings in one line, as both front ends print them."""
-    from hwprof.core.targets import SHORT_PRECISION
     from hwprof.core.units import fmt_si
 
     reduced = "".join(f", {SHORT_PRECISION.get(p, p)} {fmt_si(v, 'FLOP/s')}"
@@ -282,3 +302,118 @@ def roof_warnings(points: list[Any]) -> list[str]:
     return [f"{len(over)} run{'s' if len(over) != 1 else ''} went above the measured roof "
             f"({worst.label} by {worst.percent_of_roof - 100:.0f}%): the ceilings are too low "
             "(measured while the machine was busy?). Measure them again on an idle machine."]
+
+
+# -- the ceilings a profile measured ---------------------------------------------------------------
+@dataclass(frozen=True)
+class ProfileCeilings:
+    """A profile with % of peak against the ceilings it measured, and what the cache now holds."""
+
+    record: ProfileRecord
+    runs: tuple[SnapshotRun, ...]
+    measured: dict[str, float]  # precision -> FLOP/s, "bandwidth" -> B/s, as the profile measured
+    stored: Ceilings | None  # the cache entry written (None: nothing stored)
+    notes: tuple[str, ...] = ()
+
+
+def profile_ceilings(record: ProfileRecord) -> dict[str, float]:
+    """The ceilings a profile's tests measured: matmul per precision in FLOP/s, bandwidth in B/s.
+
+    From the tests' values (:func:`hwprof.core.profile.measure`: GFLOP/s, GB/s); a failed test,
+    or one whose numbers failed the numerics check, measured nothing.
+    """
+    from hwprof.core.profile import UNIT_SCALE
+    from hwprof.core.suite import suite_test
+
+    out: dict[str, float] = {}
+    for t in record.tests:
+        if not t.valid or t.value is None or t.unit not in UNIT_SCALE:
+            continue
+        try:
+            workload = suite_test(t.test_id).workload
+        except KeyError:  # a test of another suite version
+            continue
+        if workload == "matmul" and t.unit == "GFLOP/s":
+            out[t.precision or "fp32"] = t.value * UNIT_SCALE[t.unit]
+        elif workload == "bandwidth" and t.unit == "GB/s":
+            out["bandwidth"] = t.value * UNIT_SCALE[t.unit]
+    return out
+
+
+def _merged(old: Ceilings | None, measured: dict[str, float], key: str, label: str,
+            ) -> Ceilings | None:
+    """The cache entry with the profile's ceilings in it; None when fp32 or bandwidth is unknown."""
+    flops = measured.get("fp32", old.peak_flops if old else None)
+    bandwidth = measured.get("bandwidth", old.bandwidth_bytes_per_second if old else None)
+    if not flops or not bandwidth:
+        return None
+    reduced = dict(old.reduced_precision_flops) if old else {}
+    reduced.update({p: v for p, v in measured.items() if p not in ("fp32", "bandwidth")})
+    return Ceilings(device_key=key, device_label=label, peak_flops=flops,
+                    bandwidth_bytes_per_second=bandwidth,
+                    measured_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    reduced_precision_flops=reduced)
+
+
+def adopt_profile_ceilings(
+    record: ProfileRecord, runs: Sequence[SnapshotRun]
+) -> ProfileCeilings:
+    """Store the ceilings a profile measured in the ceilings cache; hold its tests against them.
+
+    The roofline tab and every later run then use them. Ceilings the profile did not measure are
+    kept from the cache's entry for the same device and TensorFlow (a profile with only
+    ``matmul.fp32`` updates that one); without an fp32 compute and a bandwidth ceiling at all,
+    nothing is stored. Each run's % of peak becomes that of the measured ceiling of its precision
+    (with the estimate beside it); a test that measured a ceiling is given as % of the estimate,
+    since against itself it would be 100%.
+    """
+    measured = profile_ceilings(record)
+    notes: list[str] = []
+    stored: Ceilings | None = None
+    tf_version = next((r.result.report.tensorflow_version for r in runs
+                       if r.result.report is not None and r.result.report.tensorflow_version),
+                      None)
+    label = record.device_label or record.device
+    key = device_key(record.device, label, tf_version)
+    if measured:
+        try:
+            stored = _update(key, lambda old: _merged(old, measured, key, label))
+        except OSError as err:  # the cache is only a cache: the profile stands without it
+            notes.append(f"{ceilings_path()}: the measured ceilings could not be stored ({err})")
+        if stored is None and not notes:
+            notes.append("the profile measured no fp32 matmul or no bandwidth, and this device has "
+                         "no earlier ceilings to complete them: none stored")
+    cached = stored or cached_ceilings(record.device)
+    by_run = {t.run_id: t for t in record.tests if t.run_id}
+    new_runs: list[SnapshotRun] = []
+    new_tests = {t.test_id: t for t in record.tests}
+    for run in runs:
+        result = run.result
+        precision = run.spec.precision
+        flops, source = ceiling_of(cached, precision)
+        if precision in measured:
+            flops = measured[precision]
+            source = f"{SHORT_PRECISION.get(precision, precision)} matmul of this profile"
+        if (not result.ok or result.achieved_flops is None or flops is None
+                or result.unit == "bytes"):
+            new_runs.append(run)
+            continue
+        result = result.model_copy(update={"ceiling_flops": flops, "ceiling_source": source})
+        share = result.peak_share()
+        result = result.model_copy(update={"percent_of_peak": share.percent})
+        new_runs.append(run.model_copy(update={"result": result}))
+        outcome = by_run.get(run.run_id)
+        if outcome is None or outcome.status != "ok":
+            continue
+        measured_here = (run.spec.workload == "matmul" and precision in measured)
+        if measured_here:  # its own ceiling: how far the measured ceiling is from the estimate
+            pct = share.percent_of_estimate
+            why = f"of the estimate ({result.peak_source})" if pct is not None else None
+        else:
+            pct = share.percent
+            why = f"of measured {source}" if pct is not None else share.text
+        new_tests[outcome.test_id] = outcome.model_copy(
+            update={"percent_of_ceiling": pct, "ceiling_source": why})
+    new_record = record.model_copy(
+        update={"tests": tuple(new_tests[t.test_id] for t in record.tests)})
+    return ProfileCeilings(new_record, tuple(new_runs), measured, stored, tuple(notes))
