@@ -30,17 +30,22 @@ builtins.__import__ = guarded_import
 
 import hwprof
 failed = []
-for info in pkgutil.walk_packages(hwprof.__path__, "hwprof."):
+names = [info.name for info in pkgutil.walk_packages(hwprof.__path__, "hwprof.")]
+for name in names:
     try:
-        importlib.import_module(info.name)
+        importlib.import_module(name)
     except Exception as err:
-        failed.append(f"{info.name}: {err!r}")
+        failed.append(f"{name}: {err!r}")
 assert not failed, failed
+# the workers' own modules are among them: the run worker, the suite worker and its parent side
+assert {"hwprof.workloads.worker", "hwprof.workloads.suite_worker",
+        "hwprof.runner.suite"} <= set(names), names
 
 from hwprof.core.spec import RunSpec
 from hwprof.workloads.worker import peak_memory
-memory, source = peak_memory(None, RunSpec(workload="mlp"))
-assert memory is None and "not available on this platform" in source, (memory, source)
+for since_reset in (None, True, False):
+    memory, source = peak_memory(None, RunSpec(workload="mlp"), since_reset=since_reset)
+    assert memory is None and "not available on this platform" in source, (memory, source)
 
 from hwprof.cli.main import main
 assert main(["run", "--list"]) == 0

@@ -72,6 +72,76 @@ def test_training_flops_are_three_forward_passes(tf: Any) -> None:
     assert 37e6 < fwd.flops_per_sample < 45e6
 
 
+def test_flops_of_the_plain_forward_graph_equal_the_frozen_ones(tf: Any) -> None:
+    """Training counts FLOPs on the plain forward graph: freezing takes seconds (ResNet-50)."""
+    import keras
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    from hwprof.workloads.builders import MODEL_PARTS, graph_flops
+
+    spec = RunSpec(workload="mobilenet_v2", batch_size=2, size=32, steps=1)
+    parts = MODEL_PARTS["mobilenet_v2"](tf, keras, tf.random.Generator.from_seed(0), spec)
+    concrete = tf.function(lambda x: parts.model(x, training=False)).get_concrete_function(
+        tf.TensorSpec(parts.x.shape, parts.x.dtype))
+    plain = graph_flops(tf, concrete)
+    assert plain is not None and plain > 0
+    assert plain == graph_flops(tf, convert_variables_to_constants_v2(concrete))
+
+
+@pytest.mark.parametrize(("name", "size"), [("transformer", 8), ("lstm", 6)])
+def test_the_quick_freeze_computes_what_tensorflows_own_does(tf: Any, name: str,
+                                                             size: int) -> None:
+    """Inference imports the frozen GraphDef into its step (a loop's graph keeps TF's way)."""
+    import keras
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    from hwprof.workloads.builders import MODEL_PARTS, first_output, frozen_forward
+
+    spec = RunSpec(workload=name, mode="infer", batch_size=2, size=size, steps=1)
+    parts = MODEL_PARTS[name](tf, keras, tf.random.Generator.from_seed(0), spec)
+    concrete = tf.function(lambda x: parts.model(x, training=False)).get_concrete_function(
+        tf.TensorSpec(parts.x.shape, parts.x.dtype))
+    quick = frozen_forward(tf, concrete, parts.x)
+    theirs = convert_variables_to_constants_v2(concrete)
+    got = tf.function(lambda: first_output(quick()))().numpy()
+    want = tf.function(lambda: first_output(theirs(parts.x)))().numpy()
+    np.testing.assert_array_equal(got, want)
+
+
+def test_each_build_sets_its_own_precision_policy(tf: Any) -> None:
+    """A worker runs many tests: an fp32 model after a mixed one is fp32 again."""
+    import keras
+
+    from hwprof.workloads.builders import build
+
+    mixed = build(tf, RunSpec(workload="mlp", batch_size=4, size=8, precision="mixed_bfloat16",
+                              steps=1))
+    assert mixed.model.layers[1].compute_dtype == "bfloat16"
+    plain = build(tf, RunSpec(workload="mlp", batch_size=4, size=8, steps=1))
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert plain.model.layers[1].compute_dtype == "float32"
+
+
+def test_the_fp32_reference_matches_an_fp32_model_and_bounds_bf16(tf: Any) -> None:
+    """The numerics check's two sides, in this process: fp32 against itself, bf16 close."""
+    from hwprof.core.profile import NUMERICS_TOLERANCE, max_relative_error
+    from hwprof.workloads.builders import build, fp32_reference
+
+    for precision, tolerance in (("fp32", 1e-6), ("mixed_bfloat16",
+                                                  NUMERICS_TOLERANCE["mixed_bfloat16"])):
+        spec = RunSpec(workload="transformer", mode="infer", batch_size=2, size=8,
+                       precision=precision, steps=1)
+        built = build(tf, spec)
+        device = built.step().numpy()  # an inference step's value: the model's output
+        reference = fp32_reference(tf, spec, built).numpy()
+        err = max_relative_error(device, reference)
+        assert err is not None and err <= tolerance, (precision, err)
+
+
 def test_mixed_precision_and_xla_build(tf: Any) -> None:
     from hwprof.workloads.builders import build
 

@@ -8,9 +8,17 @@ Each line the worker writes on its stdout is one JSON object with an ``event`` k
 - ``warmup``: a warm-up step ended (``done``, ``total``);
 - ``steps``: timed steps since the last such event (``start_s``, ``seconds``), a few per second;
 - ``result``: the run finished; ``report`` is a :class:`~hwprof.core.results.WorkerReport`;
-- ``error``: the run failed inside TensorFlow or Python (``kind``, ``message``).
+- ``error``: the run failed inside TensorFlow or Python (``kind``, ``message``);
+- ``numerics``: (suite worker only, just before ``result``) the model's output checked against
+  the CPU's fp32 output (``check``: a :class:`~hwprof.core.profile.NumericsCheck` as JSON,
+  ``seconds``: how long the check took).
 
 Nothing else is ever written to that stream: the worker sends stray prints to stderr.
+
+The suite worker (``hwprof _child suite``) runs many tests in one process: it reads one
+:class:`SuiteRequest` per line on its stdin and answers each with the events above, each tagged
+with the request's number (``request``) and test id (``test_id``), starting with ``started``;
+end of input ends it.
 """
 
 from __future__ import annotations
@@ -19,7 +27,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-STARTED, READY, COMPILED, WARMUP, STEPS, RESULT, ERROR = (
+from pydantic import BaseModel, ConfigDict, Field
+
+from hwprof.core.spec import RunSpec
+
+STARTED, READY, COMPILED, WARMUP, STEPS, RESULT, ERROR, NUMERICS = (
     "started",
     "ready",
     "compiled",
@@ -27,8 +39,31 @@ STARTED, READY, COMPILED, WARMUP, STEPS, RESULT, ERROR = (
     "steps",
     "result",
     "error",
+    "numerics",
 )
-EVENTS = (STARTED, READY, COMPILED, WARMUP, STEPS, RESULT, ERROR)
+EVENTS = (STARTED, READY, COMPILED, WARMUP, STEPS, RESULT, ERROR, NUMERICS)
+
+
+class SuiteRequest(BaseModel):
+    """One test for the suite worker: a line of JSON on its stdin."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    request: int = Field(ge=0, description="numbers the test's events")
+    test_id: str = Field(description="the suite test (also selects an injected fault)")
+    spec: RunSpec
+    numerics: bool = Field(default=False, description="check the model's output after timing")
+
+
+ProcessSettings = tuple[str, int | None, int | None]
+
+
+def process_settings(spec: RunSpec) -> ProcessSettings:
+    """What a worker process sets once, before TensorFlow's first op: device and thread pools.
+
+    Specs that agree on these can share a suite worker.
+    """
+    return (spec.device, spec.intra_op_threads, spec.inter_op_threads)
 
 
 def encode(event: str, **data: Any) -> str:
@@ -129,7 +164,15 @@ class Error:
     message: str
 
 
-WorkerEvent = Started | Ready | Compiled | Warmup | Steps | Result | Error
+@dataclass(frozen=True)
+class Numerics:
+    """The numerics check of a suite test (``check``: a NumericsCheck as JSON)."""
+
+    check: dict[str, Any]
+    seconds: float | None
+
+
+WorkerEvent = Started | Ready | Compiled | Warmup | Steps | Result | Error | Numerics
 
 
 def parse(data: dict[str, Any]) -> WorkerEvent | None:
@@ -161,4 +204,7 @@ def parse(data: dict[str, Any]) -> WorkerEvent | None:
         return Result(report) if isinstance(report, dict) else None
     if kind == ERROR:
         return Error(str(data.get("kind") or "exception"), str(data.get("message") or ""))
+    if kind == NUMERICS:
+        check = data.get("check")
+        return Numerics(check, _float(data.get("seconds"))) if isinstance(check, dict) else None
     return None

@@ -52,8 +52,12 @@ def start_child(
     *,
     env: Mapping[str, str] | None = None,
     stderr_path: str | None = None,
+    stdin_pipe: bool = False,
 ) -> subprocess.Popen[str]:
-    """Start a worker in its own process group; stdout is a pipe of JSON lines."""
+    """Start a worker in its own process group; stdout is a pipe of JSON lines.
+
+    ``stdin_pipe``: the worker reads requests from a pipe (the suite worker); else from nothing.
+    """
     kwargs: dict[str, object] = {}
     if sys.platform == "win32":
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
@@ -63,7 +67,7 @@ def start_child(
     try:
         return subprocess.Popen(  # type: ignore[call-overload]
             child_command(*args),
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr_file,
             text=True,

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,6 +39,9 @@ from hwprof.runner.launch import start_child, stop_child
 # Importing TensorFlow and compiling a large model (ResNet-50 on a slow CPU) takes a while; a worker
 # that sends nothing for this long is taken to be hung.
 DEFAULT_STALL_SECONDS = 300.0
+# A suite worker's start-up (Python, hwprof, TensorFlow imported) may be silent this long even when
+# the stall limit of its tests is shorter: on a busy 2-core machine the import alone took 12 s
+START_STALL_SECONDS = 120.0
 STDERR_TAIL_LINES = 30
 # how long a worker may take to exit once its output is closed (TensorFlow tears down its threads)
 EXIT_WAIT_S = 10.0
@@ -66,113 +70,32 @@ def default_timeout(spec: RunSpec) -> float | None:
     return spec.duration_seconds + 600.0 if spec.steps is None and spec.duration_seconds else None
 
 
-class WorkerRun:
-    """One worker process, started at once: :meth:`wait` for the outcome, :meth:`cancel` ends it."""
+@dataclass(frozen=True)
+class Failure:
+    """A run's end without a report: why, in words, and the protocol's kind of error."""
 
-    def __init__(
-        self,
-        spec: RunSpec,
-        *,
-        on_event: EventCallback | None = None,
-        timeout_s: float | None = None,
-        stall_s: float = DEFAULT_STALL_SECONDS,
-        env: Mapping[str, str] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> None:
+    reason: str
+    kind: ErrorKind
+
+
+class RunEvents:
+    """One run's events as they arrive: what they have said so far, and the run's end.
+
+    Shared by the one-run worker (:class:`WorkerRun`) and the suite worker's tests
+    (:mod:`hwprof.runner.suite`), so both read the protocol the same way.
+    """
+
+    def __init__(self, spec: RunSpec, on_event: EventCallback | None = None) -> None:
         self.spec = spec
         self._on_event = on_event
-        self.timeout_s = default_timeout(spec) if timeout_s is None else timeout_s
-        self.stall_s = stall_s
-        self._cancel = cancel if cancel is not None else threading.Event()
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self._tmp = tempfile.TemporaryDirectory(prefix="hwprof-run-")
-        self._stderr_path = os.path.join(self._tmp.name, "stderr.txt")
-        self.t_start = time.monotonic()
-        self.proc: subprocess.Popen[str] | None = None
-        self.start_error: str | None = None
         self.compiled: dict[str, Any] = {}
         self.ready: dict[str, Any] = {}
         self.steps_start: list[float] = []
         self.steps_seconds: list[float] = []
         self.warmup_end_s: float | None = None
-        full_env = worker_env(spec)
-        if env:
-            full_env.update(env)
-        try:
-            self.proc = start_child(
-                ["run", spec.model_dump_json()], env=full_env, stderr_path=self._stderr_path
-            )
-        except OSError as err:
-            self.start_error = f"could not start the worker process: {err}"
-            return
-        self._reader = threading.Thread(
-            target=self._read_stdout, name="hwprof-run-reader", daemon=True
-        )
-        self._reader.start()
 
-    @property
-    def pid(self) -> int | None:
-        """The worker's process id."""
-        return self.proc.pid if self.proc is not None else None
-
-    def cancel(self) -> None:
-        """Ask the run to end; :meth:`wait` ends the worker within about 3 s and returns."""
-        self._cancel.set()
-
-    def _read_stdout(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._lines.put(line)
-        self._lines.put(None)
-
-    def _elapsed(self) -> float:
-        return time.monotonic() - self.t_start
-
-    def wait(self) -> WorkerReport | RunResult:
-        """Follow the worker until it ends; its report, or the failed/cancelled result."""
-        try:
-            return self._follow()
-        finally:
-            self._tmp.cleanup()
-
-    def _follow(self) -> WorkerReport | RunResult:
-        if self.proc is None:
-            return failed_result(self.start_error or "no worker", "start_failed")
-        last_event = time.monotonic()
-        outcome: WorkerReport | RunResult | None = None
-        while True:
-            try:
-                line = self._lines.get(timeout=0.1)
-            except queue.Empty:
-                line = ""
-            if line is None:  # stdout closed: the worker ended
-                break
-            if line:
-                event = events.decode(line)
-                if event is not None:
-                    last_event = time.monotonic()
-                    outcome = self._handle(event) or outcome
-            if self._cancel.is_set():
-                return self._end("cancelled by the user", "cancelled")
-            if self.timeout_s is not None and self._elapsed() > self.timeout_s:
-                return self._end(f"timed out after {self.timeout_s:g} s", "timeout")
-            if time.monotonic() - last_event > self.stall_s:
-                return self._end(
-                    f"the worker sent nothing for {self.stall_s:g} s (a hung op?); it was ended",
-                    "timeout",
-                )
-        code, ended_by_us = self._reap()
-        if isinstance(outcome, WorkerReport) and (code == 0 or ended_by_us):
-            if ended_by_us:  # the result is whole; only TensorFlow's teardown was slow
-                note = (f"the worker sent its result but was still exiting {EXIT_WAIT_S:g} s "
-                        "later, so it was ended (TensorFlow's teardown; the result is complete)")
-                return outcome.model_copy(update={"notes": (*outcome.notes, note)})
-            return outcome
-        if isinstance(outcome, RunResult):
-            return outcome
-        return self._died(code)
-
-    def _handle(self, event: dict[str, Any]) -> WorkerReport | RunResult | None:
+    def handle(self, event: dict[str, Any]) -> WorkerReport | Failure | None:
+        """Take one event in: the report or the failure it ends the run with, else None."""
         kind = event["event"]
         if kind == events.READY:
             self.ready = event
@@ -190,14 +113,14 @@ class WorkerRun:
             try:
                 return WorkerReport.model_validate(event["report"])
             except (ValidationError, KeyError) as err:
-                return self._failed(f"the worker sent a malformed result: {err}", "exception")
+                return Failure(f"the worker sent a malformed result: {err}", "exception")
         if kind == events.ERROR:
             ek = event.get("kind")
             error_kind: ErrorKind = ek if ek in ("out_of_memory", "exception") else "exception"
             message = str(event.get("message") or "the workload failed")
             if error_kind == "out_of_memory":
                 message = f"out of memory: {message}"
-            return self._failed(message, error_kind)
+            return Failure(message, error_kind)
         return None
 
     def partial_report(self) -> WorkerReport | None:
@@ -220,7 +143,125 @@ class WorkerRun:
             )
         return None
 
-    def _stderr_tail(self) -> tuple[str, ...]:
+
+@dataclass(frozen=True)
+class Followed:
+    """How following a worker ended: the run's own end, or ours (cancel, timeout, stall)."""
+
+    outcome: WorkerReport | Failure | None  # what the run's events ended it with, if anything
+    ended: Failure | None = None  # the worker was ended by us, and why
+    closed: bool = False  # the worker closed its output (it ended)
+
+
+class WorkerProcess:
+    """A started worker process: its stdout lines read on a thread, its stderr in a file.
+
+    ``stdin_pipe``: requests can be written to it (:meth:`send`), as the suite worker takes them.
+    """
+
+    def __init__(
+        self, args: list[str], *, env: Mapping[str, str], stdin_pipe: bool = False
+    ) -> None:
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._tmp = tempfile.TemporaryDirectory(prefix="hwprof-run-")
+        self._stderr_path = os.path.join(self._tmp.name, "stderr.txt")
+        self.proc: subprocess.Popen[str] | None = None
+        self.start_error: str | None = None
+        self.t_start = time.monotonic()
+        try:
+            self.proc = start_child(
+                args, env=env, stderr_path=self._stderr_path, stdin_pipe=stdin_pipe
+            )
+        except OSError as err:
+            self.start_error = f"could not start the worker process: {err}"
+            return
+        self._reader = threading.Thread(
+            target=self._read_stdout, name="hwprof-run-reader", daemon=True
+        )
+        self._reader.start()
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id."""
+        return self.proc.pid if self.proc is not None else None
+
+    def _read_stdout(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def send(self, line: str) -> bool:
+        """Write one line to the worker's stdin; False when it is gone (its end says why)."""
+        if self.proc is None or self.proc.stdin is None:
+            return False
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+        return True
+
+    def close_input(self) -> None:
+        """Close the worker's stdin: a suite worker ends when it reads no more requests."""
+        if self.proc is not None and self.proc.stdin is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.proc.stdin.close()
+
+    def follow(
+        self,
+        handle: Callable[[dict[str, Any]], WorkerReport | Failure | None],
+        *,
+        cancel: threading.Event,
+        timeout_s: float | None,
+        stall_s: float,
+        since: float | None = None,
+        until_outcome: bool = False,
+        start_stall_s: float | None = None,
+    ) -> Followed:
+        """Read events into ``handle`` until the worker closes its output.
+
+        With ``until_outcome``, only until ``handle`` returns an outcome (a suite worker goes on
+        to its next test). A cancel, ``timeout_s`` after ``since`` (monotonic; default: the
+        process start), or ``stall_s`` without an event ends the worker; before its ``ready``
+        event (TensorFlow imported), ``start_stall_s`` if given.
+        """
+        deadline = None if timeout_s is None else (since or self.t_start) + timeout_s
+        last_event = time.monotonic()
+        outcome: WorkerReport | Failure | None = None
+        quiet_limit = stall_s if start_stall_s is None else start_stall_s
+        while True:
+            try:
+                line = self._lines.get(timeout=0.1)
+            except queue.Empty:
+                line = ""
+            if line is None:  # stdout closed: the worker ended
+                return Followed(outcome, closed=True)
+            if line:
+                event = events.decode(line)
+                if event is not None:
+                    last_event = time.monotonic()
+                    if event["event"] == events.READY:
+                        quiet_limit = stall_s
+                    outcome = handle(event) or outcome
+                    if until_outcome and outcome is not None:
+                        return Followed(outcome)
+            ended = None
+            if cancel.is_set():
+                ended = Failure("cancelled by the user", "cancelled")
+            elif deadline is not None and time.monotonic() > deadline:
+                ended = Failure(f"timed out after {timeout_s:g} s", "timeout")
+            elif time.monotonic() - last_event > quiet_limit:
+                ended = Failure(
+                    f"the worker sent nothing for {quiet_limit:g} s (a hung op?); it was ended",
+                    "timeout",
+                )
+            if ended is not None:
+                self.end(grace_seconds=2.0)
+                return Followed(outcome, ended=ended)
+
+    def stderr_tail(self) -> tuple[str, ...]:
+        """The last lines the worker wrote on stderr."""
         try:
             with open(self._stderr_path, errors="replace") as fh:
                 lines = [ln.rstrip("\n") for ln in fh.readlines()]
@@ -228,16 +269,7 @@ class WorkerRun:
             return ()
         return tuple(lines[-STDERR_TAIL_LINES:])
 
-    def _failed(self, reason: str, kind: ErrorKind) -> RunResult:
-        return failed_result(
-            reason,
-            kind,
-            stderr_tail=self._stderr_tail(),
-            wall_seconds=self._elapsed(),
-            report=self.partial_report(),
-        )
-
-    def _reap(self) -> tuple[int | None, bool]:
+    def reap(self) -> tuple[int | None, bool]:
         """The worker's exit code, and whether it had to be ended after closing its output."""
         assert self.proc is not None
         try:
@@ -245,22 +277,116 @@ class WorkerRun:
         except subprocess.TimeoutExpired:  # stdout closed but still alive: end it
             return stop_child(self.proc, grace_seconds=1.0), True
 
-    def _end(self, reason: str, kind: ErrorKind) -> RunResult:
-        assert self.proc is not None
-        stop_child(self.proc, grace_seconds=2.0)
-        return self._failed(reason, kind)
+    def end(self, grace_seconds: float = 2.0) -> int | None:
+        """End the worker now (terminate, then kill)."""
+        if self.proc is None:
+            return None
+        self.close_input()
+        return stop_child(self.proc, grace_seconds=grace_seconds)
 
-    def _died(self, code: int | None) -> RunResult:
-        if code is not None and code < 0:
-            sig = -code
-            try:
-                name = signal.Signals(sig).name
-            except ValueError:
-                name = f"signal {sig}"
-            if sig == signal.SIGKILL:
-                return self._failed(
-                    f"the worker was killed ({name}): most often the system ran out of memory",
-                    "killed",
-                )
-            return self._failed(f"the worker crashed ({name})", "crash")
-        return self._failed(f"the worker exited with code {code} without a result", "crash")
+    def cleanup(self) -> None:
+        """Remove the stderr file (once the worker has ended)."""
+        if self.proc is not None:
+            for stream in (self.proc.stdin, self.proc.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError, ValueError):
+                        stream.close()
+        self._tmp.cleanup()
+
+
+def died(code: int | None) -> Failure:
+    """Why a worker that ended without a result did: its signal or exit code in words."""
+    if code is not None and code < 0:
+        sig = -code
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        if sig == signal.SIGKILL:
+            return Failure(
+                f"the worker was killed ({name}): most often the system ran out of memory",
+                "killed",
+            )
+        return Failure(f"the worker crashed ({name})", "crash")
+    return Failure(f"the worker exited with code {code} without a result", "crash")
+
+
+def failed_run(
+    failure: Failure, worker: WorkerProcess, run: RunEvents, t_start: float
+) -> RunResult:
+    """A failed or cancelled run's result: the reason, the stderr tail, what was measured."""
+    return failed_result(
+        failure.reason,
+        failure.kind,
+        stderr_tail=worker.stderr_tail(),
+        wall_seconds=time.monotonic() - t_start,
+        report=run.partial_report(),
+    )
+
+
+class WorkerRun:
+    """One worker process, started at once: :meth:`wait` for the outcome, :meth:`cancel` ends it."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        *,
+        on_event: EventCallback | None = None,
+        timeout_s: float | None = None,
+        stall_s: float = DEFAULT_STALL_SECONDS,
+        env: Mapping[str, str] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.spec = spec
+        self.timeout_s = default_timeout(spec) if timeout_s is None else timeout_s
+        self.stall_s = stall_s
+        self._cancel = cancel if cancel is not None else threading.Event()
+        self.events = RunEvents(spec, on_event)
+        self.t_start = time.monotonic()
+        full_env = worker_env(spec)
+        if env:
+            full_env.update(env)
+        self.worker = WorkerProcess(["run", spec.model_dump_json()], env=full_env)
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id."""
+        return self.worker.pid
+
+    def cancel(self) -> None:
+        """Ask the run to end; :meth:`wait` ends the worker within about 3 s and returns."""
+        self._cancel.set()
+
+    def wait(self) -> WorkerReport | RunResult:
+        """Follow the worker until it ends; its report, or the failed/cancelled result."""
+        try:
+            return self._follow()
+        finally:
+            self.worker.cleanup()
+
+    def _follow(self) -> WorkerReport | RunResult:
+        if self.worker.proc is None:
+            return failed_result(self.worker.start_error or "no worker", "start_failed")
+        followed = self.worker.follow(self.events.handle, cancel=self._cancel,
+                                      timeout_s=self.timeout_s, stall_s=self.stall_s,
+                                      since=self.t_start)
+        if followed.ended is not None:
+            return self._failed(followed.ended)
+        outcome = followed.outcome
+        code, ended_by_us = self.worker.reap()
+        if isinstance(outcome, WorkerReport) and (code == 0 or ended_by_us):
+            if ended_by_us:  # the result is whole; only TensorFlow's teardown was slow
+                note = (f"the worker sent its result but was still exiting {EXIT_WAIT_S:g} s "
+                        "later, so it was ended (TensorFlow's teardown; the result is complete)")
+                return outcome.model_copy(update={"notes": (*outcome.notes, note)})
+            return outcome
+        if isinstance(outcome, Failure):
+            return self._failed(outcome)
+        return self._failed(died(code))
+
+    def partial_report(self) -> WorkerReport | None:
+        """What was measured so far (for a cancelled run), if the first step ran."""
+        return self.events.partial_report()
+
+    def _failed(self, failure: Failure) -> RunResult:
+        return failed_run(failure, self.worker, self.events, self.t_start)

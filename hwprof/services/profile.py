@@ -1,15 +1,18 @@
 """Profiling a device: the suite (:mod:`hwprof.core.suite`) run test by test into a profile.
 
-:func:`run_profile` plans the suite for a device, runs every test in a worker process (a crash or
-an out-of-memory error in one test is that test's outcome; the profile goes on), measures each
-(:func:`hwprof.core.profile.measure`), and returns a snapshot of kind ``profile`` holding every
-run with its steps and telemetry. Progress goes to ``on_event`` as typed events, the same for the
+:func:`run_profile` plans the suite for a device, runs its tests one after another in a persistent
+worker process (:mod:`hwprof.runner.suite`: TensorFlow's start-up is paid once; a crash, a hang or
+an out-of-memory error in one test is that test's outcome, its worker is replaced and the profile
+goes on), measures each (:func:`hwprof.core.profile.measure`), checks each model's numbers against
+the CPU's fp32 result, and returns a snapshot of kind ``profile`` holding every run with its steps
+and telemetry. Progress goes to ``on_event`` as typed events, the same for the
 command line and the window. Scores come from :func:`score` against the reference profile shipped
 in ``resources/reference/``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -18,9 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from hwprof.core.devices import DetectReport
 from hwprof.core.paths import profiles_dir, resources_dir
 from hwprof.core.profile import (
+    NumericsCheck,
     OverheadSplit,
     PhaseTimes,
     ProfileRecord,
@@ -30,10 +36,14 @@ from hwprof.core.profile import (
     score_profile,
 )
 from hwprof.core.snapshot import Snapshot, SnapshotRun, new_snapshot, utc_now
+from hwprof.core.spec import RunSpec
 from hwprof.core.suite import SUITE_VERSION, DeviceCaps, Length, PlannedTest, plan
+from hwprof.runner.run import DEFAULT_STALL_SECONDS, EventCallback
+from hwprof.runner.suite import SuiteRunner
+from hwprof.sampling.recorder import TelemetryRecorder
 from hwprof.sampling.sampler import Sampler
 from hwprof.services.detect import device_label
-from hwprof.services.runs import execute_run
+from hwprof.services.runs import device_peak, execute_run, finish, watching
 from hwprof.services.snapshots import new_snapshot_path
 from hwprof.services.studies import adopt_profile_ceilings
 
@@ -110,30 +120,65 @@ def device_caps(device: str, machine: DetectReport | None) -> DeviceCaps:
     return DeviceCaps("gpu", compute_capability=gpu.compute_capability if gpu else None)
 
 
-class EtaClock:
-    """The time left: the planned tests' expected seconds, scaled by how the finished ones went."""
+# A new worker's start-up here (2-core Xeon): Python, hwprof and TensorFlow imported, the device set
+WORKER_START_S = 4.0
+# How many seconds of expectation the ETA's scale starts from: one fast or slow test moves it a
+# little, a dozen move it most of the way
+ETA_PRIOR_SECONDS = 10.0
+ETA_SCALE_RANGE = (0.5, 3.0)
 
-    def __init__(self, planned: Sequence[PlannedTest]) -> None:
+
+class EtaClock:
+    """The time left: the planned tests' expected seconds, scaled by how the finished ones went.
+
+    A worker's start-up is expected apart (about :data:`WORKER_START_S`, then as measured), once
+    for the first test and again after a test that ended its worker; the scale compares the
+    finished tests' own time (start-up excluded) with what was expected of them, shrunk towards
+    1 while few tests have finished.
+    """
+
+    def __init__(self, planned: Sequence[PlannedTest], worker_start_s: float = WORKER_START_S
+                 ) -> None:
         self.expected = [p.expected_seconds for p in planned]
         self.actual: dict[int, float] = {}
+        self.worker_start_s = worker_start_s
+        self.start_pending = True  # the next test starts a worker
 
-    def finished(self, index: int, seconds: float) -> None:
-        """Test ``index`` took ``seconds``."""
-        self.actual[index] = seconds
+    def finished(self, index: int, seconds: float, start_seconds: float = 0.0,
+                 worker_left: bool = True) -> None:
+        """Test ``index`` took ``seconds``, ``start_seconds`` of them starting its worker.
+
+        ``worker_left``: its worker runs the next test (else the next starts one).
+        """
+        self.actual[index] = max(0.0, seconds - start_seconds)
+        if start_seconds > 0:
+            self.worker_start_s = start_seconds
+        if self.expected[index] > 0:  # a skipped test starts nothing
+            self.start_pending = not worker_left
+
+    @property
+    def scale(self) -> float:
+        """How much longer (>1) or shorter the finished tests took than expected."""
+        done = [i for i in self.actual if self.expected[i] > 0]
+        expected = sum(self.expected[i] for i in done) + ETA_PRIOR_SECONDS
+        actual = sum(self.actual[i] for i in done) + ETA_PRIOR_SECONDS
+        low, high = ETA_SCALE_RANGE
+        return min(max(actual / expected, low), high)
 
     def remaining(self, running: int | None = None, running_for: float = 0.0) -> float:
         """Seconds left, with test ``running`` under way for ``running_for`` seconds."""
-        done_expected = sum(self.expected[i] for i in self.actual)
-        scale = sum(self.actual.values()) / done_expected if done_expected > 0 else 1.0
-        scale = min(max(scale, 0.25), 4.0)
+        scale = self.scale
         left = 0.0
+        start = self.worker_start_s if self.start_pending else 0.0
         for i, e in enumerate(self.expected):
-            if i in self.actual:
+            if i in self.actual or e <= 0:
                 continue
             if i == running:
-                left += max(0.0, e * scale - running_for)
+                left += max(0.0, e * scale + start - running_for)
+                start = 0.0
             else:
-                left += e * scale
+                left += e * scale + start
+                start = 0.0
         return left
 
 
@@ -147,6 +192,7 @@ class _PhaseClock:
     compiled: float | None = None
     first_step: float = 0.0
     warmup_end: float | None = None
+    numerics: float = 0.0
 
     def on_event(self, data: dict[str, Any]) -> None:
         now = time.monotonic()
@@ -158,24 +204,38 @@ class _PhaseClock:
             self.first_step = float(data.get("time_to_first_step_s") or 0.0)
         elif kind == "warmup" and data.get("done") == data.get("total"):
             self.warmup_end = now
+        elif kind == "numerics" and isinstance(data.get("seconds"), int | float):
+            self.numerics = max(0.0, float(data["seconds"]))
 
-    def phases(self, run: SnapshotRun, wall: float) -> PhaseTimes:
+    def phases(self, run: SnapshotRun, wall: float, new_worker: bool = True) -> PhaseTimes:
+        """The split of ``wall``; ``new_worker``: the test started its worker (else no start)."""
         rep = run.result.report
         timed = float(sum(rep.steps.seconds)) if rep is not None else 0.0
-        start = (self.ready - self.t0) if self.ready is not None else 0.0
+        start = (self.ready - self.t0) if self.ready is not None and new_worker else 0.0
         build = 0.0
         if self.ready is not None and self.compiled is not None:
             build = max(0.0, self.compiled - self.ready - self.first_step)
         warmup = 0.0
         if self.compiled is not None and self.warmup_end is not None:
             warmup = max(0.0, self.warmup_end - self.compiled)
-        known = start + build + self.first_step + warmup + timed
+        known = start + build + self.first_step + warmup + timed + self.numerics
         return PhaseTimes(start=start, build=build, first_step=self.first_step, warmup=warmup,
-                          timed=timed, other=max(0.0, wall - known))
+                          timed=timed, numerics=self.numerics, other=max(0.0, wall - known))
 
 
-def outcome_of(planned: PlannedTest, run: SnapshotRun | None, phases: PhaseTimes) -> TestOutcome:
-    """A test's outcome from its run (None: skipped)."""
+def numerics_of(check: dict[str, Any] | None) -> NumericsCheck | None:
+    """The worker's numerics check, validated (None when there was none or it is malformed)."""
+    if check is None:
+        return None
+    try:
+        return NumericsCheck.model_validate(check)
+    except ValidationError:
+        return None
+
+
+def outcome_of(planned: PlannedTest, run: SnapshotRun | None, phases: PhaseTimes,
+               numerics: NumericsCheck | None = None) -> TestOutcome:
+    """A test's outcome from its run (None: skipped) and its numerics check."""
     test = planned.test
     if planned.spec is None or run is None:
         return TestOutcome(test_id=test.test_id, status="skipped", reason=planned.skip_reason)
@@ -195,10 +255,36 @@ def outcome_of(planned: PlannedTest, run: SnapshotRun | None, phases: PhaseTimes
         percent, source = result.percent_of_peak, result.peak_source
     return TestOutcome(status="ok", unit=m.unit, value=m.value, low=m.low, high=m.high,
                        windows=m.windows, latency_ms=m.latency_ms, percent_of_ceiling=percent,
-                       ceiling_source=source, **base)
+                       ceiling_source=source, numerics=numerics, **base)
 
 
 # -- the profile -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _TestRun:
+    """One test as run: its snapshot run, whether it started a worker, whether one is left."""
+
+    run: SnapshotRun
+    new_worker: bool = True
+    worker_left: bool = False
+    numerics: NumericsCheck | None = None
+
+
+def _suite_test(runner: SuiteRunner, planned: PlannedTest, live: Sampler,
+                peak: tuple[float | None, str], on_event: EventCallback) -> _TestRun:
+    """One test in the runner's worker, with its telemetry (the worker's process tree)."""
+    spec = planned.spec
+    assert spec is not None
+    t0 = time.monotonic()
+    with TelemetryRecorder(live) as recorder:
+        with watching(live, runner.prepare(spec)):
+            test = runner.run(spec, planned.test.test_id, numerics=planned.test.is_model,
+                              on_event=on_event)
+        telemetry = recorder.record()
+    result = finish(spec, test.outcome, peak[0], peak[1], telemetry, time.monotonic() - t0)
+    return _TestRun(SnapshotRun(spec=spec, result=result, telemetry=telemetry),
+                    test.new_worker, not test.worker_ended, numerics_of(test.numerics))
+
+
 def run_profile(
     device: str,
     *,
@@ -212,12 +298,17 @@ def run_profile(
     cancel: threading.Event | None = None,
     sampler: Sampler | None = None,
     env: Mapping[str, str] | None = None,
+    stall_s: float = DEFAULT_STALL_SECONDS,
+    one_process_per_test: bool = False,
 ) -> Snapshot:
     """Profile ``device``: every planned test in turn; a snapshot of kind ``profile``.
 
-    A failed test (a crash, out of memory, a hang) is recorded with its reason and the profile
-    goes on; ``cancel`` ends the running test and skips the rest (the snapshot then holds what was
-    done, each remaining test marked cancelled). Never raises for a failed test.
+    The tests run in one worker process (:class:`~hwprof.runner.suite.SuiteRunner`). A failed
+    test (a crash, out of memory, a hang: no event for ``stall_s``) is recorded with its reason,
+    its worker is replaced and the profile goes on; ``cancel`` ends the running test and skips
+    the rest (the snapshot then holds what was done, each remaining test marked cancelled).
+    Never raises for a failed test. ``one_process_per_test``: the old way, a fresh worker per
+    test and no numerics check (kept to measure what the persistent worker saves).
     """
     cancel = cancel or threading.Event()
     label = device_label(machine, device)
@@ -236,32 +327,41 @@ def run_profile(
     outcomes: list[TestOutcome] = []
     runs: list[SnapshotRun] = []
     total = len(planned)
+    peaks: dict[str, tuple[float | None, str]] = {}
     try:
-        for i, p in enumerate(planned):
-            if p.spec is None:
-                outcomes.append(outcome_of(p, None, PhaseTimes()))
-                eta.finished(i, 0.0)
-                continue
-            if cancel.is_set():
-                outcomes.append(TestOutcome(test_id=p.test.test_id, status="cancelled",
-                                            reason="the profile was stopped before this test"))
-                continue
-            emit(TestStarted(i, total, p.test.test_id, p.test.title, eta.remaining(i)))
-            clock = _PhaseClock()
+        with contextlib.closing(SuiteRunner(env=env, stall_s=stall_s, cancel=cancel)) as runner:
+            for i, p in enumerate(planned):
+                if p.spec is None:
+                    outcomes.append(outcome_of(p, None, PhaseTimes()))
+                    eta.finished(i, 0.0)
+                    continue
+                if cancel.is_set():
+                    outcomes.append(TestOutcome(test_id=p.test.test_id, status="cancelled",
+                                                reason="the profile was stopped before this test"))
+                    continue
+                emit(TestStarted(i, total, p.test.test_id, p.test.title, eta.remaining(i)))
+                clock = _PhaseClock()
 
-            def forward(data: dict[str, Any], index: int = i, tid: str = p.test.test_id,
-                        c: _PhaseClock = clock) -> None:
-                c.on_event(data)
-                emit(TestWorkerEvent(index, tid, data))
+                def forward(data: dict[str, Any], index: int = i, tid: str = p.test.test_id,
+                            c: _PhaseClock = clock) -> None:
+                    c.on_event(data)
+                    emit(TestWorkerEvent(index, tid, data))
 
-            run = execute_run(p.spec, on_event=forward, cancel=cancel, sampler=live, env=env)
-            run = run.model_copy(update={"tags": (PROFILE_TAG, p.test.test_id)})
-            wall = time.monotonic() - clock.t0
-            outcome = outcome_of(p, run, clock.phases(run, wall))
-            runs.append(run)
-            outcomes.append(outcome)
-            eta.finished(i, wall)
-            emit(TestFinished(i, total, outcome, eta.remaining()))
+                if one_process_per_test:
+                    test = _TestRun(execute_run(p.spec, on_event=forward, cancel=cancel,
+                                                sampler=live, env=env, stall_s=stall_s))
+                else:
+                    if p.spec.precision not in peaks:
+                        peaks[p.spec.precision] = machine_peak(p.spec, machine)
+                    test = _suite_test(runner, p, live, peaks[p.spec.precision], forward)
+                run = test.run.model_copy(update={"tags": (PROFILE_TAG, p.test.test_id)})
+                wall = time.monotonic() - clock.t0
+                phases = clock.phases(run, wall, test.new_worker)
+                outcome = outcome_of(p, run, phases, test.numerics)
+                runs.append(run)
+                outcomes.append(outcome)
+                eta.finished(i, wall, phases.start, test.worker_left)
+                emit(TestFinished(i, total, outcome, eta.remaining()))
     finally:
         if own_sampler:
             live.stop()
@@ -284,6 +384,11 @@ def run_profile(
     record, runs = adopted.record, list(adopted.runs)
     snap = new_snapshot(machine, title=f"Profile of {label}", tags=(PROFILE_TAG,))
     return snap.model_copy(update={"kind": "profile", "profile": record, "runs": tuple(runs)})
+
+
+def machine_peak(spec: RunSpec, machine: DetectReport) -> tuple[float | None, str]:
+    """The peak estimate for ``spec``'s device and precision, from detection."""
+    return device_peak(spec, cpu=machine.cpus[0] if machine.cpus else None, gpus=machine.gpus)
 
 
 def sum_phases(phases: Sequence[PhaseTimes]) -> PhaseTimes:

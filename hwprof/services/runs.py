@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from hwprof.backends.cpu import detect_cpu
@@ -121,12 +121,8 @@ def execute_run(
                     stall_s=stall_s,
                     env=env,
                 )
-                if worker.pid is not None and live.process is not None:
-                    with contextlib.suppress(ProcessLookupError):  # ended at once: see outcome
-                        live.watch_process(worker.pid)
-                outcome = worker.wait()
-                if live.process is not None:
-                    live.unwatch_process()
+                with watching(live, worker.pid):
+                    outcome = worker.wait()
                 telemetry = recorder.record()
             peak_flops, peak_source = peak_future.result() if peak_future else peak  # type: ignore[misc]
     finally:
@@ -136,6 +132,19 @@ def execute_run(
     result = finish(spec, outcome, peak_flops, peak_source, telemetry, wall,
                     ceiling=device_ceiling(spec))
     return SnapshotRun(spec=spec, result=result, telemetry=telemetry)
+
+
+@contextlib.contextmanager
+def watching(live: Sampler, pid: int | None) -> Iterator[None]:
+    """The sampler reads worker ``pid``'s process tree while the block runs."""
+    if pid is not None and live.process is not None:
+        with contextlib.suppress(ProcessLookupError):  # ended at once: its outcome says why
+            live.watch_process(pid)
+    try:
+        yield
+    finally:
+        if live.process is not None:
+            live.unwatch_process()
 
 
 def finish(

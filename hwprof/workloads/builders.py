@@ -31,6 +31,11 @@ class BuiltWorkload:
     flops_per_sample: float | None
     bytes_per_sample: float | None = None
     notes: list[str] = field(default_factory=list)
+    # Keras models only, for the numerics check: the model and its input; for inference the
+    # timed step's value is the model's output (the worker keeps the last one)
+    model: Any = None
+    inputs: Any = None
+    last_output: Any = None
 
 
 def compute_dtype(tf: Any, spec: RunSpec) -> Any:
@@ -239,15 +244,66 @@ def graph_flops(tf: Any, concrete: Any) -> float | None:
         return None
 
 
+LOWERED_CONTROL_FLOW = frozenset({"Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond"})
+
+
+def frozen_forward(tf: Any, concrete: Any, x: Any) -> Callable[[], Any]:
+    """The forward pass on ``x`` with the model's variables frozen into constants.
+
+    Called inside a ``tf.function``, it puts the frozen graph's ops there. TensorFlow's own
+    ``convert_variables_to_constants_v2`` freezes the graph quickly, then spends most of its time
+    (ResNet-50: 6 of 7 s) rebuilding it op by op in Python as a new concrete function; importing
+    the frozen GraphDef into the step's graph instead takes a fraction of a second and runs the
+    same ops (the same output to the last bit, the same speed). Graphs with loops, or a
+    TensorFlow whose internals differ, take the public path.
+    """
+    from tensorflow.python.framework import convert_to_constants
+
+    try:
+        data = convert_to_constants._FunctionConverterDataInEager(
+            func=concrete, lower_control_flow=True, aggressive_inlining=False)
+        graph_def, converted = convert_to_constants._replace_variables_by_constants(
+            converter_data=data)
+        captured = {id(concrete.graph.internal_captures[i]) for i in converted}
+        (input_name,) = [t.name for t in concrete.inputs if id(t) not in captured]
+        output_names = [t.name for t in concrete.outputs]
+        # a lowered loop (an LSTM's) has frames that the step's own control dependencies
+        # would cross: such graphs stay a function of their own
+        fast = not any(node.op in LOWERED_CONTROL_FLOW for node in graph_def.node)
+    except Exception:  # not this TensorFlow's internals
+        fast = False
+    if not fast:
+        frozen = convert_to_constants.convert_variables_to_constants_v2(concrete)
+        return lambda: frozen(x)
+
+    def forward() -> Any:
+        return tf.graph_util.import_graph_def(
+            graph_def, input_map={input_name: tf.identity(x)}, return_elements=output_names,
+            name="frozen")
+
+    return forward
+
+
+def set_policy(keras: Any, spec: RunSpec) -> None:
+    """Set Keras' global dtype policy for ``spec`` (float32 for fp32).
+
+    Always set, so a worker that runs many tests never builds an fp32 model under an earlier
+    test's mixed precision.
+    """
+    keras.mixed_precision.set_global_policy("float32" if spec.precision == "fp32"
+                                            else spec.precision)
+
+
+def first_output(out: Any) -> Any:
+    """A model's output, or the first of several (a frozen function returns a list)."""
+    return out[0] if isinstance(out, (list, tuple)) else out
+
+
 def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
     """A Keras model trained with SGD on cross-entropy, or served frozen."""
     import keras
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2,
-    )
 
-    if spec.precision != "fp32":
-        keras.mixed_precision.set_global_policy(spec.precision)
+    set_policy(keras, spec)
     keras.utils.set_random_seed(spec.seed)
     gen = tf.random.Generator.from_seed(spec.seed)
     parts = MODEL_PARTS[spec.workload](tf, keras, gen, spec)
@@ -260,24 +316,26 @@ def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
         return model(inputs, training=False)
 
     concrete = forward.get_concrete_function(tf.TensorSpec(x.shape, x.dtype))
-    frozen = convert_variables_to_constants_v2(concrete)
     flops = parts.forward_flops_per_sample
     if flops is None:
-        total = graph_flops(tf, frozen)
+        # the cost analysis counts the same FLOPs in the plain forward graph as in the frozen
+        # one (checked: CIFAR-10 CNN, MobileNet-V2, ResNet-50), without freezing's cost
+        # (ResNet-50: 4.4 s to freeze, 0.8 s to analyse frozen; 0.13 s to analyse plain)
+        total = graph_flops(tf, concrete)
         flops = total / batch if total else None
         if flops is None:
             notes.append("FLOPs unknown: TensorFlow's cost analysis gave none")
 
     if spec.mode == "infer":
+        frozen = frozen_forward(tf, concrete, x)
 
         @tf.function(jit_compile=spec.xla)
         def infer_step() -> Any:
             # the predictions themselves (batch x classes, small) come back to the host, as they
             # do when a model serves; a reduction here cost MobileNet-V2 about 5%
-            out = frozen(x)
-            return out[0] if isinstance(out, (list, tuple)) else out
+            return first_output(frozen())
 
-        return BuiltWorkload(infer_step, batch, flops, notes=notes)
+        return BuiltWorkload(infer_step, batch, flops, notes=notes, model=model, inputs=x)
 
     optimizer: Any = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
     if spec.precision == "mixed_float16":
@@ -296,8 +354,36 @@ def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
         return loss
 
     return BuiltWorkload(
-        train_step, batch, flops * TRAIN_FLOPS_FACTOR if flops else None, notes=notes
+        train_step, batch, flops * TRAIN_FLOPS_FACTOR if flops else None, notes=notes,
+        model=model, inputs=x,
     )
+
+
+# The numerics check compares this many samples: enough to see a wrong kernel, few enough that
+# the eager fp32 reference costs little next to the test (models are per-sample in inference)
+NUMERICS_SAMPLES = 4
+
+
+def fp32_reference(tf: Any, spec: RunSpec, built: BuiltWorkload) -> Any:
+    """The model's output on its first samples in fp32 on the CPU: the numerics check's reference.
+
+    For an fp32 test that is the model itself, run eagerly on ``/CPU:0``. For mixed precision a
+    second model of the same architecture is built under the float32 policy and given the model's
+    weights (mixed precision keeps its variables in float32, so they carry over exactly). Leaves
+    the global policy at float32.
+    """
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")
+    with tf.device("/CPU:0"):
+        model = built.model
+        if spec.precision != "fp32":
+            small = spec.model_copy(update={"batch_size": 1})  # its own data is not used
+            parts = MODEL_PARTS[spec.workload](tf, keras, tf.random.Generator.from_seed(0), small)
+            parts.model.set_weights(built.model.get_weights())
+            model = parts.model
+        x = tf.identity(built.inputs[:NUMERICS_SAMPLES])
+        return first_output(model(x, training=False))
 
 
 def build_distributed(tf: Any, spec: RunSpec, strategy: Any) -> BuiltWorkload:
@@ -308,8 +394,7 @@ def build_distributed(tf: Any, spec: RunSpec, strategy: Any) -> BuiltWorkload:
     """
     import keras
 
-    if spec.precision != "fp32":
-        keras.mixed_precision.set_global_policy(spec.precision)
+    set_policy(keras, spec)
     keras.utils.set_random_seed(spec.seed)
     replicas = strategy.num_replicas_in_sync
     per_replica = spec.effective_batch_size

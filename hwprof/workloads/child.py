@@ -19,5 +19,9 @@ def main(argv: list[str]) -> int:
         from hwprof.workloads.worker import main as worker_main
 
         return worker_main(argv[1:])
+    if kind == "suite":
+        from hwprof.workloads.suite_worker import main as suite_main
+
+        return suite_main(argv[1:])
     print(f"hwprof _child: unknown worker kind {kind!r}", file=sys.stderr)
     return 2

@@ -28,7 +28,9 @@ from hwprof.core.stats import is_steady
 FLUSH_SECONDS = 0.25  # how often timed steps are sent to the parent
 STEADY_WINDOW_SECONDS = 0.5  # the steadiness test looks at windows at least this long
 # Tests make a worker fail on purpose at the start of its timed loop: abort (a crash), raise,
-# hang. Only ever read here; nothing sets it outside the test suite.
+# hang; or run out of memory (oom_above_batch=N), or get a model's numbers wrong
+# (wrong_numerics). ``FAULT@TEST_ID`` limits a fault to one suite test; ``;`` separates faults.
+# Only ever read here; nothing sets it outside the test suite.
 FAULT_ENV = "HWPROF_FAULT_INJECTION"
 
 
@@ -40,10 +42,11 @@ class Channel:
         self._out: IO[str] = os.fdopen(os.dup(1), "w", buffering=1)
         os.dup2(2, 1)  # TensorFlow's C++ code and any print() now land in stderr
         sys.stdout = sys.stderr
+        self.tags: dict[str, Any] = {}  # added to every event (the suite worker's request)
 
     def send(self, event: str, **data: Any) -> None:
         """Write one event line."""
-        self._out.write(events.encode(event, **data) + "\n")
+        self._out.write(events.encode(event, **data, **self.tags) + "\n")
         self._out.flush()
 
 
@@ -131,12 +134,20 @@ def make_strategy(tf: Any, spec: RunSpec) -> Any:
     return tf.distribute.MirroredStrategy(devices=devices)
 
 
-def peak_memory(tf: Any, spec: RunSpec) -> tuple[int | None, str]:
-    """The run's peak memory: TensorFlow's GPU allocator peak, or the process's RSS high mark."""
+def peak_memory(
+    tf: Any, spec: RunSpec, since_reset: bool | None = None
+) -> tuple[int | None, str]:
+    """The run's peak memory: TensorFlow's GPU allocator peak, or the process's RSS high mark.
+
+    ``since_reset``: None in a one-run worker; in the suite worker, whether
+    :func:`reset_peak_memory` started a new peak for this test (if not, the peak is the
+    worker's since it started, earlier tests included, and says so).
+    """
+    earlier = " since the worker started (earlier tests included)" if since_reset is False else ""
     if spec.is_gpu:
         try:
             return int(tf.config.experimental.get_memory_info("GPU:0")["peak"]), (
-                "TensorFlow GPU allocator peak"
+                "TensorFlow GPU allocator peak" + earlier
             )
         except Exception:
             return None, "TensorFlow GPU allocator peak (unavailable)"
@@ -146,21 +157,53 @@ def peak_memory(tf: Any, spec: RunSpec) -> tuple[int | None, str]:
         return None, "worker process peak RSS (not available on this platform)"
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
-    return int(rss_kib * scale), "worker process peak RSS (includes TensorFlow itself)"
+    return int(rss_kib * scale), f"worker process peak RSS{earlier} (includes TensorFlow itself)"
 
 
-def inject_fault() -> None:
+def reset_peak_memory(tf: Any, spec: RunSpec) -> bool:
+    """Start a new peak before a suite test; whether the platform allows it.
+
+    A GPU's allocator statistics reset through TensorFlow. On Linux, writing 5 to
+    ``/proc/self/clear_refs`` resets the RSS high-water mark, which getrusage then reports;
+    elsewhere the peak stays the worker's since it started.
+    """
+    if spec.is_gpu:
+        try:
+            tf.config.experimental.reset_memory_stats("GPU:0")
+        except Exception:
+            return False
+        return True
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def faults(test_id: str | None = None) -> list[str]:
+    """The faults FAULT_ENV injects into this run (``test_id``: the suite test it runs)."""
+    active = []
+    for item in os.environ.get(FAULT_ENV, "").split(";"):
+        fault, _, only = item.strip().partition("@")
+        if fault and (not only or only == test_id):
+            active.append(fault)
+    return active
+
+
+def inject_fault(active: list[str]) -> None:
     """The test suite's way to make a worker crash, raise or hang (see FAULT_ENV).
 
-    ``oom_above_batch=N`` (checked in :func:`run`) makes batches above N fail as TensorFlow does
-    when memory runs out, to test sweeps that reach the memory limit.
+    ``oom_above_batch=N`` (checked in :func:`run_workload`) makes batches above N fail as
+    TensorFlow does when memory runs out, to test sweeps that reach the memory limit.
     """
-    fault = os.environ.get(FAULT_ENV)
-    if fault == "abort":
+    if "abort" in active:
         os.abort()
-    if fault == "raise":
+    if "raise" in active:
         raise RuntimeError("fault injected by the test suite")
-    if fault == "hang":
+    if "hang" in active:
         while True:
             time.sleep(1)
 
@@ -169,16 +212,27 @@ def run(spec: RunSpec, chan: Channel) -> WorkerReport:
     """Build, compile, warm up and time the workload."""
     import tensorflow as tf
 
-    from hwprof.workloads.builders import build
-
     device = configure_tensorflow(tf, spec)
     chan.send(events.READY, tensorflow_version=tf.__version__, tf_device=device)
-    fault = os.environ.get(FAULT_ENV, "")
-    if fault.startswith("oom_above_batch="):  # a small memory, simulated: TensorFlow's own error
-        limit = int(fault.split("=", 1)[1])
-        if spec.effective_batch_size > limit:
-            raise tf.errors.ResourceExhaustedError(
-                None, None, f"OOM when allocating tensor (simulated: batch above {limit})")
+    return run_workload(tf, spec, device, chan, faults())[0]
+
+
+def run_workload(
+    tf: Any, spec: RunSpec, device: str, chan: Channel, active_faults: list[str],
+    peak_since_reset: bool | None = None,
+) -> tuple[WorkerReport, Any]:
+    """The workload's run in a configured TensorFlow: its report, and the built workload.
+
+    ``peak_since_reset``: see :func:`peak_memory` (None: a one-run worker).
+    """
+    from hwprof.workloads.builders import build
+
+    for fault in active_faults:  # a small memory, simulated: TensorFlow's own error
+        if fault.startswith("oom_above_batch="):
+            limit = int(fault.split("=", 1)[1])
+            if spec.effective_batch_size > limit:
+                raise tf.errors.ResourceExhaustedError(
+                    None, None, f"OOM when allocating tensor (simulated: batch above {limit})")
     strategy = make_strategy(tf, spec)
     with contextlib.nullcontext() if strategy is not None else tf.device(device):
         built = build(tf, spec, strategy)
@@ -194,10 +248,10 @@ def run(spec: RunSpec, chan: Channel) -> WorkerReport:
         )
         warmups, note = warm_up(spec, built, chan)
         warmup_end = time.monotonic()
-        inject_fault()
+        inject_fault(active_faults)
         starts, seconds, stop_reason, loss = timed_loop(spec, built, chan)
-    memory, memory_source = peak_memory(tf, spec)
-    return WorkerReport(
+    memory, memory_source = peak_memory(tf, spec, since_reset=peak_since_reset)
+    report = WorkerReport(
         tensorflow_version=tf.__version__,
         tf_device=device,
         batch_size=spec.effective_batch_size,
@@ -214,6 +268,7 @@ def run(spec: RunSpec, chan: Channel) -> WorkerReport:
         final_loss=loss,
         notes=(*built.notes, *([note] if note else [])),
     )
+    return report, built
 
 
 def warmup_budget(spec: RunSpec) -> float | None:
@@ -285,6 +340,7 @@ def timed_loop(
             chan.send(events.STEPS, start_s=starts[sent:], seconds=seconds[sent:])
             sent, last_flush = len(seconds), t1
         if reason:
+            built.last_output = value  # an inference step's value: the model's predictions
             try:
                 loss = float(value)
             except (TypeError, ValueError):
