@@ -185,3 +185,24 @@ def test_the_eta_expects_a_worker_start_and_keeps_a_sane_scale(machine: DetectRe
     assert 1.0 < eta.scale <= 3.0
     assert eta.remaining() == pytest.approx(planned[2].expected_seconds * eta.scale + 9.0)
     assert eta.remaining(running=2, running_for=1e6) == 0.0
+    # one worker process per test (the old way): every test pays a start
+    assert EtaClock(planned, start_every_test=True).remaining() == pytest.approx(
+        expected + 3 * WORKER_START_S)
+
+
+def test_a_warm_up_cut_short_still_counts_as_warm_up() -> None:
+    """The warm-up ends at its last step, all of them or fewer (cut to the time budget)."""
+    from hwprof.core.results import RunResult, StepTimings, WorkerReport
+    from hwprof.core.snapshot import SnapshotRun
+    from hwprof.core.spec import RunSpec
+
+    clock = prof._PhaseClock()
+    clock.on_event({"event": "ready"})
+    clock.on_event({"event": "compiled", "time_to_first_step_s": 0.0})
+    time.sleep(0.05)
+    clock.on_event({"event": "warmup", "done": 1, "total": 2})  # cut after one of two
+    report = WorkerReport(batch_size=1, samples_per_step=1, steps=StepTimings(start_s=(0.0,),
+                                                                              seconds=(0.01,)))
+    run = SnapshotRun(spec=RunSpec(workload="mlp", steps=1, duration_seconds=None),
+                      result=RunResult(status="ok", report=report))
+    assert clock.phases(run, wall=1.0).warmup >= 0.04

@@ -128,8 +128,10 @@ def test_each_build_sets_its_own_precision_policy(tf: Any) -> None:
 
 def test_the_fp32_reference_matches_an_fp32_model_and_bounds_bf16(tf: Any) -> None:
     """The numerics check's two sides, in this process: fp32 against itself, bf16 close."""
+    import keras
+
     from hwprof.core.profile import NUMERICS_TOLERANCE, max_relative_error
-    from hwprof.workloads.builders import build, fp32_reference
+    from hwprof.workloads.builders import MODEL_PARTS, build, fp32_reference
 
     for precision, tolerance in (("fp32", 1e-6), ("mixed_bfloat16",
                                                   NUMERICS_TOLERANCE["mixed_bfloat16"])):
@@ -140,6 +142,11 @@ def test_the_fp32_reference_matches_an_fp32_model_and_bounds_bf16(tf: Any) -> No
         reference = fp32_reference(tf, spec, built).numpy()
         err = max_relative_error(device, reference)
         assert err is not None and err <= tolerance, (precision, err)
+        if precision != "fp32":  # the model computing in float32 is its fp32 twin, exactly
+            twin = MODEL_PARTS["transformer"](tf, keras, tf.random.Generator.from_seed(0), spec)
+            twin.model.set_weights(built.model.get_weights())
+            np.testing.assert_array_equal(twin.model(built.inputs, training=False), reference)
+            assert built.model.layers[1].compute_dtype == "bfloat16"  # its policies restored
 
 
 def test_mixed_precision_and_xla_build(tf: Any) -> None:

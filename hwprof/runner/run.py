@@ -285,12 +285,13 @@ class WorkerProcess:
         return stop_child(self.proc, grace_seconds=grace_seconds)
 
     def cleanup(self) -> None:
-        """Remove the stderr file (once the worker has ended)."""
+        """Close the pipes and remove the stderr file (once the worker has ended)."""
         if self.proc is not None:
-            for stream in (self.proc.stdin, self.proc.stdout):
-                if stream is not None:
-                    with contextlib.suppress(OSError, ValueError):
-                        stream.close()
+            self.close_input()
+            self._reader.join(timeout=2.0)  # it reads to the end of output the worker left
+            if not self._reader.is_alive() and self.proc.stdout is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    self.proc.stdout.close()
         self._tmp.cleanup()
 
 

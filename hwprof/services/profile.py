@@ -137,12 +137,13 @@ class EtaClock:
     1 while few tests have finished.
     """
 
-    def __init__(self, planned: Sequence[PlannedTest], worker_start_s: float = WORKER_START_S
-                 ) -> None:
+    def __init__(self, planned: Sequence[PlannedTest], worker_start_s: float = WORKER_START_S,
+                 start_every_test: bool = False) -> None:
         self.expected = [p.expected_seconds for p in planned]
         self.actual: dict[int, float] = {}
         self.worker_start_s = worker_start_s
         self.start_pending = True  # the next test starts a worker
+        self.start_every_test = start_every_test  # one worker process per test
 
     def finished(self, index: int, seconds: float, start_seconds: float = 0.0,
                  worker_left: bool = True) -> None:
@@ -175,10 +176,9 @@ class EtaClock:
                 continue
             if i == running:
                 left += max(0.0, e * scale + start - running_for)
-                start = 0.0
             else:
                 left += e * scale + start
-                start = 0.0
+            start = self.worker_start_s if self.start_every_test else 0.0
         return left
 
 
@@ -202,7 +202,7 @@ class _PhaseClock:
         elif kind == "compiled":
             self.compiled = now
             self.first_step = float(data.get("time_to_first_step_s") or 0.0)
-        elif kind == "warmup" and data.get("done") == data.get("total"):
+        elif kind == "warmup":  # the last one ends it, whether all ran or it was cut short
             self.warmup_end = now
         elif kind == "numerics" and isinstance(data.get("seconds"), int | float):
             self.numerics = max(0.0, float(data["seconds"]))
@@ -316,7 +316,7 @@ def run_profile(
                    intra_op_threads=intra_op_threads, inter_op_threads=inter_op_threads,
                    only=only, timed_seconds=timed_seconds)
     emit = on_event or (lambda _e: None)
-    eta = EtaClock(planned)
+    eta = EtaClock(planned, start_every_test=one_process_per_test)
     emit(ProfilePlanned(device, label, tuple(
         PlannedState(p.test.test_id, p.test.title, "waiting" if p.spec else "skipped",
                      p.skip_reason, p.expected_seconds) for p in planned), eta.remaining()))

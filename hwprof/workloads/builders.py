@@ -12,7 +12,8 @@ on a 2-core CPU: 194 img/s as a plain tf.function, 239 img/s frozen).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -367,23 +368,43 @@ NUMERICS_SAMPLES = 4
 def fp32_reference(tf: Any, spec: RunSpec, built: BuiltWorkload) -> Any:
     """The model's output on its first samples in fp32 on the CPU: the numerics check's reference.
 
-    For an fp32 test that is the model itself, run eagerly on ``/CPU:0``. For mixed precision a
-    second model of the same architecture is built under the float32 policy and given the model's
-    weights (mixed precision keeps its variables in float32, so they carry over exactly). Leaves
-    the global policy at float32.
+    The model itself, run eagerly on ``/CPU:0``; a mixed-precision model computes in float32 for
+    it (its variables are float32 already, so the weights are exactly the test's). Leaves the
+    global policy at float32.
     """
     import keras
 
     keras.mixed_precision.set_global_policy("float32")
+    x = built.inputs[:NUMERICS_SAMPLES]
     with tf.device("/CPU:0"):
-        model = built.model
-        if spec.precision != "fp32":
+        if spec.precision == "fp32":
+            return first_output(built.model(tf.identity(x), training=False))
+        try:
+            with computing_in_float32(keras, built.model):
+                return first_output(built.model(tf.identity(x), training=False))
+        except (AttributeError, TypeError, ValueError):  # a Keras that refuses: build it anew
             small = spec.model_copy(update={"batch_size": 1})  # its own data is not used
             parts = MODEL_PARTS[spec.workload](tf, keras, tf.random.Generator.from_seed(0), small)
             parts.model.set_weights(built.model.get_weights())
-            model = parts.model
-        x = tf.identity(built.inputs[:NUMERICS_SAMPLES])
-        return first_output(model(x, training=False))
+            return first_output(parts.model(tf.identity(x), training=False))
+
+
+@contextmanager
+def computing_in_float32(keras: Any, model: Any) -> Iterator[None]:
+    """Every layer of ``model`` computes in float32 inside the block (its policies restored after).
+
+    The same as a model of the same architecture built under the float32 policy and given these
+    weights (checked: the same output to the last bit), without building one (MobileNet-V2: 4.5 s
+    against 1.8 s).
+    """
+    saved = [(layer, layer.dtype_policy) for layer in model._flatten_layers(include_self=True)]
+    try:
+        for layer, _ in saved:
+            layer.dtype_policy = keras.DTypePolicy("float32")
+        yield
+    finally:
+        for layer, policy in saved:
+            layer.dtype_policy = policy
 
 
 def build_distributed(tf: Any, spec: RunSpec, strategy: Any) -> BuiltWorkload:
