@@ -32,6 +32,7 @@ from hwprof.core.units import NA, fmt_si
 from hwprof.gui.session_adapter import QtSessionEvents
 from hwprof.gui.widgets import EmptyState, readonly_table, static_plot
 from hwprof.services.session import Session, SessionError
+from hwprof.services.studies import roof_text
 
 EMPTY_TEXT = ("Nothing to place yet.\n\nMeasure this device's ceilings (the button above), then "
               "every run of Results that measured FLOP/s (matmul, conv, mlp, bandwidth...) appears "
@@ -53,16 +54,6 @@ def group_of(p: RooflinePoint) -> str:
     words = p.label.split()
     precision = next((w for w in words if w in SHORT_PRECISION), "fp32")
     return f"{words[0]} {words[1]} {SHORT_PRECISION[precision]}"
-
-
-def roof_text(p: RooflinePoint) -> str:
-    """A point's share of its roof; never a figure above 100%."""
-    pct = p.percent_of_roof
-    if pct is None:
-        return NA
-    if pct > 100:
-        return "above the roof ⚠"
-    return f"{pct:.0f}%"
 
 
 class QtRooflinePanel(QWidget):
