@@ -65,6 +65,7 @@ GIB = 2.0**30
 # NVML clock-event bits that mean "slowed down" (not idle, not an application clock setting)
 SLOWDOWN_MASK = 0x4 | 0x8 | 0x20 | 0x40 | 0x80 | 0x200 | 0x400
 LEGEND_WIDTH = 180  # the column of current values beside the charts
+LEGEND_POINT_SIZE = 8.0
 MAX_RUNS_SHOWN = 8  # throughput lines kept on the chart
 MIN_CHART_HEIGHT = 96  # below this a chart is a sliver: the charts scroll instead
 
@@ -157,12 +158,41 @@ class LegendLabel(pg.LabelItem):
 
     pyqtgraph's LabelItem sets its minimum size to its text's on every resize and asks the layout
     again; with text that changes twice a second that is a relayout per redraw, and it can feed
-    back into itself. This one asks only when its height (the number of lines) changes.
+    back into itself. This one asks only when its height (the number of lines) changes. Its text
+    never runs past the column: a row too long for one line puts its label on a line of its own,
+    shortened in the middle if need be, and the tooltip says every row in full.
     """
 
     def __init__(self) -> None:
         self._height = -1.0
-        super().__init__("", justify="left", size="8pt")
+        super().__init__("", justify="left", size=f"{LEGEND_POINT_SIZE:g}pt")
+        # a guard: should a row still be wider than measured, it wraps rather than being cut
+        self.item.setTextWidth(LEGEND_WIDTH)
+        font = QFont(self.item.font())
+        font.setPointSizeF(LEGEND_POINT_SIZE)
+        self._plain = QFontMetrics(font)
+        font.setBold(True)
+        self._bold = QFontMetrics(font)
+        # what a row may take: the column less the text's margins and a few pixels for the
+        # difference between measuring a string and laying out rich text
+        margin = self.item.document().documentMargin()
+        self._room = LEGEND_WIDTH - 2 * margin - 6
+
+    def row(self, colour: str, value: str, label: str) -> str:
+        """One series' row (rich text): its colour, its value in bold, then its label.
+
+        The label goes on a line of its own when value and label do not fit on one, and is
+        shortened in the middle ("workload me…y (RSS)") when it does not fit on a line either.
+        """
+        swatch = f"<span style='color:{colour}'>■</span> <b>{html.escape(value)}</b>"
+        lead = self._plain.horizontalAdvance("■ ")
+        one_line = (lead + self._bold.horizontalAdvance(value + " ")
+                    + self._plain.horizontalAdvance(label))
+        if one_line <= self._room:
+            return f"{swatch} {html.escape(label)}"
+        short = self._plain.elidedText(label, Qt.TextElideMode.ElideMiddle, int(self._room - lead))
+        # an invisible swatch indents the label under the value
+        return f"{swatch}<br><span style='color:transparent'>■</span> {html.escape(short)}"
 
     def updateMin(self) -> None:
         """A fixed width; the text's height."""
@@ -181,10 +211,12 @@ class LegendLabel(pg.LabelItem):
         }
         self.updateGeometry()
 
-    def show_text(self, text: str, color: str) -> None:
-        """Set the text (nothing happens when it is the same)."""
+    def show_text(self, text: str, color: str, tip: str = "") -> None:
+        """Set the text and the tooltip (nothing happens when they are the same)."""
         if text != self.text or color != self.opts.get("color"):
             self.setText(text, color=color)
+        if tip != self.toolTip():
+            self.setToolTip(tip)
 
 
 @dataclass
@@ -696,14 +728,15 @@ class QtLivePanel(QWidget):
             if legend is None:
                 continue
             rows: list[str] = []
+            tips: list[str] = []  # every row in full, for the tooltip
             if spec.key == "throughput":
                 if not self.runs:
                     rows.append(f"<span style='color:{muted_css}'>no run yet</span>")
                 for run in self.runs[-5:]:
                     value = fmt_si(run.v[-1], run.unit) if run.v else "starting"
-                    state = "" if run.running else " (ended)"
-                    rows.append(self._legend_row(c.series_color(run.number),
-                                                 f"#{run.number} {run.label}{state}", value))
+                    label = f"#{run.number} {run.label}{'' if run.running else ' (ended)'}"
+                    rows.append(legend.row(c.series_color(run.number), value, label))
+                    tips.append(f"{value}  {label}")
             elif spec.key == "cores":
                 rows.append(f"<span style='color:{muted_css}'>idle</span> "
                             "<span style='color:#3d8bfd'>■</span> "
@@ -716,18 +749,13 @@ class QtLivePanel(QWidget):
                         continue
                     raw = latest.get(name)
                     value = fmt_value(raw * spec.scale if raw is not None else None, spec)
-                    rows.append(self._legend_row(c.series_color(curve.color_index),
-                                                 metric_info(name).label, value))
-            legend.show_text("<br>".join(rows), text_css)
+                    label = metric_info(name).label
+                    rows.append(legend.row(c.series_color(curve.color_index), value, label))
+                    tips.append(f"{value}  {label}")
+            legend.show_text("<br>".join(rows), text_css, "\n".join(tips))
         track = self.legends.get("track")
         if track is not None and track.opts.get("color") != muted_css:
             track.setText("runs", color=muted_css)
-
-    def _legend_row(self, colour: str, label: str, value: str) -> str:
-        # the value first: it is what the column is for, and a long label ends in "…" instead
-        short = label if len(label) <= 20 else label[:19] + "…"
-        return (f"<span style='color:{colour}'>■</span> <b>{html.escape(value)}</b> "
-                f"{html.escape(short)}")
 
     def _draw_slowdowns(self, x: np.ndarray, values: dict[str, np.ndarray]) -> None:
         xs: list[np.ndarray] = []
