@@ -101,9 +101,17 @@ class _Extent(pg.GraphicsObject):
         self.update()
 
     def viewTransformChanged(self) -> None:
-        """The pixel padding of the bounds depends on the zoom: work it out again."""
-        self._rect = None
-        self.prepareGeometryChange()
+        """The pixel padding of the bounds depends on the zoom: work it out again.
+
+        A chart that only moved (a step of the time axis) keeps its padding, and its rect: then
+        nothing is to be done (a geometry change would repaint the chart a second time).
+        """
+        if self._rect is None:
+            return
+        rect = _padded(self, self._bounds)
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
 
     def dataBounds(self, ax: int, frac: float = 1.0,
                    orthoRange: tuple[float, float] | None = None,

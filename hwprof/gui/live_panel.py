@@ -787,6 +787,10 @@ class QtLivePanel(QWidget):
             lo, hi = first_plot.vb.viewRange()[0]
             if abs(lo - x_start) + abs(hi - x_end) > px / 100:  # the same range: no axis redrawn
                 first_plot.setXRange(x_start, x_end, padding=0)
+                # move the charts now, not while painting (pyqtgraph's default): what moves is
+                # then known before the paint, and the charts are painted once, not twice
+                for plot in (first_plot, *self.plots.values()):
+                    plot.vb.prepareForPaint()
         self._layout_marker_labels()
         self._update_legends()
 
