@@ -42,6 +42,11 @@ EMPTY_TEXT = ("Nothing to place yet.\n\nMeasure this device's ceilings (the butt
 class PlainLogAxis(pg.AxisItem):
     """A log axis labelled 0.1, 1, 10, 300, 1k rather than 10^-1 ... 3x10^2."""
 
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        # the ticks carry their own prefix (100G): no "(x1e+09)" after the axis title
+        self.enableAutoSIPrefix(False)
+
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         """Plain numbers (SI prefixes above 1000) for a log axis."""
         if not self.logMode:

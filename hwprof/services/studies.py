@@ -232,9 +232,13 @@ def ceiling_summary(c: Ceilings, device: str) -> str:
 
     reduced = "".join(f", {SHORT_PRECISION.get(p, p)} {fmt_si(v, 'FLOP/s')}"
                       for p, v in c.reduced_precision_flops.items())
+    try:  # stored as ISO 8601 in UTC; said in the machine's own time
+        when = dt.datetime.fromisoformat(c.measured_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        when = c.measured_at
     return (f"{c.device_label} ({device}): compute fp32 {fmt_si(c.peak_flops, 'FLOP/s')}{reduced} "
             f"(matmul); memory {fmt_si(c.bandwidth_bytes_per_second, 'B/s')} (bandwidth); "
-            f"ridge at {c.ridge_intensity:.1f} FLOP/byte. Measured {c.measured_at}.")
+            f"ridge at {c.ridge_intensity:.1f} FLOP/byte. Measured {when}.")
 
 
 def _mean(values: tuple[float | None, ...] | None) -> float | None:
