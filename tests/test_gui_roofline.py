@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pyqtgraph as pg
 import pytest
 from gui_helpers import dispose, make_record, quick_functions
 from pytestqt.qtbot import QtBot
@@ -65,8 +67,6 @@ def test_measured_ceilings_read_plainly_on_the_roofline(
 
 
 def test_an_axis_with_si_labels_has_no_power_of_ten_in_its_title(qtbot: QtBot) -> None:
-    import numpy as np
-
     from hwprof.gui.chart_style import ValueAxis
     from hwprof.gui.widgets import static_plot
 
@@ -82,3 +82,38 @@ def test_an_axis_with_si_labels_has_no_power_of_ten_in_its_title(qtbot: QtBot) -
     # "2G" on the axis with "(x1e+09)" in its title would read as 2e18 B/s
     assert "x1e" not in left.labelString() and "throughput (B/s)" in left.labelString()
     assert left.tickStrings([0.0, 2e9], 1.0, 1e9) == ["0", "2G"]
+
+
+def test_the_legend_sits_where_no_run_can_be(
+    qtbot: QtBot, window: QtMainWindow, tmp_path: Path
+) -> None:
+    c = Ceilings(device_key="cpu|Test CPU|tf 2.21.0", device_label="Test CPU",
+                 peak_flops=1.08e11, bandwidth_bytes_per_second=3.9e9,
+                 measured_at="2026-11-29T11:58:38+00:00")
+    studies.ceilings_path().parent.mkdir(parents=True, exist_ok=True)
+    studies.ceilings_path().write_text(json.dumps({c.device_key: vars(c)}))
+    machine = window.report.to_report()
+    assert machine is not None
+    snap = new_snapshot(machine)
+    for size, share in ((128, 0.05), (256, 0.5), (512, 0.9), (1024, 0.3)):  # low and right
+        spec = RunSpec(workload="matmul", mode="infer", size=size, duration_seconds=1.0)
+        flops = share * 1.08e11
+        snap = snap.with_run(make_record(spec, throughput=flops / (2 * size**3), flops=flops))
+    path = tmp_path / "runs.hwprof.json"
+    save_snapshot(snap, path)
+    window.resize(1024, 700)
+    assert window.open_snapshot(path)
+    window.show_tab("roofline")
+    roof = window.roofline_panel
+    qtbot.waitUntil(lambda: roof.table.rowCount() == 4, timeout=10_000)
+    plot = roof.chart.getPlotItem()
+    plot.vb.prepareForPaint()
+    legend = plot.legend.sceneBoundingRect()
+    vb = plot.vb.sceneBoundingRect()
+    assert legend.left() - vb.left() < vb.right() - legend.right()  # on the left
+    assert legend.top() - vb.top() < vb.bottom() - legend.bottom()  # at the top
+    dots = [i for i in plot.items if isinstance(i, pg.PlotDataItem) and i.opts["symbol"]]
+    for item in dots:
+        for x, y in zip(*item.getData(), strict=True):
+            at = plot.vb.mapViewToScene(pg.Point(np.log10(x), np.log10(y)))
+            assert not legend.contains(at), (x, y)

@@ -217,7 +217,9 @@ class QtRooflinePanel(QWidget):
         plot = self.chart.getPlotItem()
         colors = self.chart.colors
         if plot.legend is None:
-            plot.addLegend(offset=(-10, -10), labelTextColor=colors.text)
+            # top left: above the bandwidth roof, where no run can be (a run there would be
+            # faster than the memory allows), so the legend never covers a run's dot
+            plot.addLegend(offset=(10, 10), labelTextColor=colors.text)
         else:
             plot.legend.clear()
             plot.legend.setLabelTextColor(colors.text)
