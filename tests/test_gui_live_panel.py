@@ -244,3 +244,41 @@ def test_the_redraw_cadence_follows_what_drawing_costs(
     for _ in range(20):
         panel._on_timer()
     assert panel.timer.interval() == lp.REDRAW_MS  # cheap again: twice a second
+
+
+def test_a_new_reading_repaints_only_the_newest_pixels_even_while_a_run_draws(
+    hour: tuple[QtLivePanel, Sampler, list[float]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from hwprof.gui.chart_lines import ChartLines
+
+    panel, sampler, _clock = hour
+    panel.start_run(1, "matmul infer cpu", "GEMMs/s")  # its chart is repainted whole each time
+    util = panel._lines["util"]
+    seen: list[list[tuple[float, float]] | None] = []
+    strips = ChartLines._strips
+
+    def spy(self: ChartLines, *args: object) -> list[tuple[float, float]] | None:
+        got = strips(self, *args)  # type: ignore[arg-type]
+        if self is util:
+            seen.append(got)
+        return got
+
+    monkeypatch.setattr(ChartLines, "_strips", spy)
+    for _ in range(3):
+        QApplication.processEvents()
+    h = panel._history
+    assert h is not None
+    for k in range(3):  # new readings and throughput points within the newest pixel
+        t = h.last_t + 0.001
+        sampler._ring.append(t + panel.t0, np.full(len(NAMES), 30.0 + k))
+        panel.add_point(t + panel.t0, 100.0 + k)
+        seen.clear()
+        panel.redraw(force=True)
+        for _ in range(2):
+            QApplication.processEvents()
+        # the util lines were repainted in narrow strips only, not over the whole hour
+        assert seen and all(s is not None for s in seen), seen
+        width = util.boundingRect().width()
+        assert all(sum(r - q for q, r in s) < 0.05 * width for s in seen if s is not None)

@@ -16,8 +16,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+from PySide6.QtGui import QPainter, QPainterPath, QPaintEvent, QPen, QRegion
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 _EMPTY = np.empty(0)
 Bounds = tuple[float, float, float, float]  # x min, x max, y min, y max
@@ -166,26 +166,70 @@ class ChartLines(_Extent):
     def _extent(self) -> Bounds | None:
         return _union(*(ln.settled_bounds for ln in self.lines.values()))
 
-    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, *args: object) -> None:
-        """Every line's settled part: its kept path, or only its stretch inside a strip.
+    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        """Every line's settled part: its kept path, or only its stretches inside strips.
 
-        When only a strip is to be repainted (the tails moved: the newest pixels), the stretch
-        of each line inside it is drawn, not the paths of the whole window.
+        When only strips are to be repainted (the tails moved: the newest pixels), the stretch
+        of each line inside each strip is drawn, not the paths of the whole window.
         """
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        exposed = option.exposedRect
-        strip = not exposed.isNull() and exposed.width() < 0.25 * self.boundingRect().width()
+        strips = self._strips(p, option, widget)
         for line in self.lines.values():
             p.setPen(line.pen)
-            if strip:
-                # a point more on each side: the segments that cross into the strip
-                lo = max(0, int(np.searchsorted(line.x, exposed.left())) - 1)
-                hi = int(np.searchsorted(line.x, exposed.right(), side="right")) + 1
-                p.drawPath(_path(line.x[lo:hi], line.y[lo:hi]))
+            if strips is not None:
+                for left, right in strips:
+                    # a point more on each side: the segments that cross into the strip
+                    lo = max(0, int(np.searchsorted(line.x, left)) - 1)
+                    hi = int(np.searchsorted(line.x, right, side="right")) + 1
+                    p.drawPath(_path(line.x[lo:hi], line.y[lo:hi]))
                 continue
             if line.path is None:
                 line.path = _path(line.x, line.y)
             p.drawPath(line.path)
+
+    def _strips(self, p: QPainter, option: QStyleOptionGraphicsItem,
+                widget: QWidget | None) -> list[tuple[float, float]] | None:
+        """The x ranges to repaint when they are narrow (a quarter of the item at most), or None.
+
+        From the paint event's own region where the view says it (:class:`PaintedView`): Qt's
+        ``exposedRect`` is the bounding rect of everything repainted in the window, so a chart
+        repainted elsewhere would make every chart's strip its whole width.
+        """
+        whole = self.boundingRect()
+        region = getattr(widget.parent(), "painting", None) if widget is not None else None
+        if region is None:
+            exposed = option.exposedRect
+            if exposed.isNull() or exposed.width() >= 0.25 * whole.width():
+                return None
+            return [(exposed.left(), exposed.right())]
+        to_item, invertible = p.combinedTransform().inverted()
+        if not invertible:
+            return None
+        strips = []
+        for rect in region:
+            mine = to_item.mapRect(QRectF(rect)) & whole
+            if not mine.isEmpty():
+                strips.append((mine.left(), mine.right()))
+        if sum(right - left for left, right in strips) >= 0.25 * whole.width():
+            return None
+        return strips
+
+
+class PaintedView(pg.GraphicsLayoutWidget):
+    """A chart view that tells its items which region it is repainting (see ChartLines)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.painting: QRegion | None = None
+
+    def paintEvent(self, ev: QPaintEvent) -> None:
+        """Paint, saying the region to the items meanwhile."""
+        self.painting = ev.region()
+        try:
+            super().paintEvent(ev)
+        finally:
+            self.painting = None
 
 
 class Tails(_Extent):

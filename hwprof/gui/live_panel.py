@@ -46,7 +46,7 @@ from hwprof.core.progress import throughput_unit
 from hwprof.core.session import RunFinished, RunProgressed, RunStarted
 from hwprof.core.telemetry import clock_event_reason_labels, metric_info
 from hwprof.core.units import fmt_si
-from hwprof.gui.chart_lines import ChartLines, Line
+from hwprof.gui.chart_lines import ChartLines, Line, PaintedView
 from hwprof.gui.chart_style import (
     GRID_ALPHA,
     AxisKind,
@@ -265,7 +265,7 @@ class LegendLabel(pg.LabelItem):
             self.setToolTip(tip)
 
 
-class TimedGraphics(pg.GraphicsLayoutWidget):
+class TimedGraphics(PaintedView):
     """The charts' view, counting the CPU time its painting takes (for the redraw cadence)."""
 
     def __init__(self) -> None:
@@ -295,6 +295,7 @@ class RunLine:
     t: list[float] = field(default_factory=list)
     v: list[float] = field(default_factory=list)
     running: bool = True
+    drawn: int = 0  # the points its curve shows
 
 
 class QtLivePanel(QWidget):
@@ -779,7 +780,8 @@ class QtLivePanel(QWidget):
         if self.sampler is not None and self.charted:
             self._draw_readings(self.sampler, x_start, x_end, px)
         for run in self.runs:
-            if run.t:
+            if len(run.t) != run.drawn:  # an ended run's line is not drawn again
+                run.drawn = len(run.t)
                 run.curve.setData(np.asarray(run.t) - self.t0, np.asarray(run.v))
         self._fit_throughput()
         first_plot = self.track or next(iter(self.plots.values()), None)
