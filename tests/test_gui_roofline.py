@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from gui_helpers import dispose, make_record, quick_functions
+from gui_helpers import detected_window, dispose, make_record
 from pytestqt.qtbot import QtBot
 
 from hwprof.core.roofline import Ceilings
@@ -23,12 +23,7 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def window(qtbot: QtBot) -> Iterator[QtMainWindow]:
-    w = QtMainWindow(quick_functions())
-    w.confirm_close = lambda: True
-    qtbot.addWidget(w)
-    w.show()
-    w.start_detection()
-    qtbot.waitUntil(lambda: w.report.complete and not w.detecting, timeout=30_000)
+    w = detected_window(qtbot)
     yield w
     dispose(w)
 
