@@ -6,7 +6,8 @@ Three measurements, each printed with its goal:
    workload that saturates both cores (matmul, N=512) with the Live tab showing. Goal: p99 lag at
    most 50 ms.
 2. Chart redraw: the Live charts with 20 series holding one hour of readings at 10 Hz (36,000
-   points each), redrawn and painted. Goal: median at most 16 ms.
+   points each), redrawn live and painted: as the window does it, and all repainted every time
+   (the worst case). Goal: median at most 16 ms.
 3. Throughput: the same run started from the window (Live tab showing, charts drawing) and
    headless (`execute_run`, what `hwprof run` calls), alternated A/B. Goal: window / headless at
    least 0.90.
@@ -19,6 +20,7 @@ Runs under Xvfb when it is installed (real X drawing, as a user has), else offsc
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import statistics
@@ -77,7 +79,12 @@ def main() -> None:
     args = parser.parse_args()
     server = ensure_display()
     try:
-        run(args.seconds, args.rounds)
+        if args.rounds:
+            run(args.seconds, args.rounds)
+        else:  # the redraw alone: no window, no workload
+            from hwprof.gui.app import make_application
+
+            redraw(make_application([]))
     finally:
         if server is not None:
             server.terminate()
@@ -88,9 +95,7 @@ def run(seconds: float, rounds: int) -> None:
     from PySide6.QtWidgets import QApplication
 
     from hwprof.gui.app import make_application
-    from hwprof.gui.live_panel import QtLivePanel
     from hwprof.gui.main_window import QtMainWindow
-    from hwprof.sampling.sampler import Sampler
     from hwprof.services.runs import execute_run
 
     app = make_application([])
@@ -159,6 +164,21 @@ def run(seconds: float, rounds: int) -> None:
     window.close()
 
     # -- 2: redraw with 20 series x 1 h at 10 Hz --------------------------------------------
+    redraw(app)
+
+
+def redraw(app: Any) -> None:
+    """The Live charts holding an hour of 20 series, redrawn live: new readings every redraw.
+
+    The panel's clock is simulated: each redraw comes 0.5 s after the last (the panel's cadence)
+    with the 5 readings the sampler took meanwhile, so the hour's view steps by a pixel every few
+    redraws, as it does on screen. Two figures: the redraw as the window does it (the data, then
+    Qt paints what changed), and the whole charts repainted after every redraw (``repaint``: the
+    worst case, what a step of the time axis costs). CPU time is the GUI thread's own.
+    """
+    from hwprof.gui.live_panel import QtLivePanel
+    from hwprof.sampling.sampler import Sampler
+
     names = [f"cpu.core{k}.util_percent" for k in range(20)]
     sampler = Sampler(0.1, capacity=36_000, host=False, process=False, gpus=False,
                       extra_sources=[FakeSource(names)])
@@ -166,25 +186,50 @@ def run(seconds: float, rounds: int) -> None:
     rng = np.random.default_rng(0)
     for k in range(36_000):
         sampler._ring.append(now - 3600 + k * 0.1, rng.uniform(0, 100, len(names)))
+    clock = [now]
     panel = QtLivePanel(sampler)
+    panel.clock = lambda: clock[0]  # ignored by a panel that reads time.monotonic() itself
     for i, n in enumerate(names):  # chart every series on the utilization plot
         panel.add_curve("util", n, n, i)
     panel.window_box.setCurrentIndex(2)  # 1 h
     panel.resize(1100, 900)
     panel.show()
     app.processEvents()
-    times, data_ms = [], []
-    for _ in range(30):
-        t0 = time.perf_counter()
-        panel.redraw(force=True)
-        t1 = time.perf_counter()
-        panel.graphics.viewport().repaint()
-        times.append((time.perf_counter() - t0) * 1e3)
-        data_ms.append((t1 - t0) * 1e3)
-    med = statistics.median(times)
-    print(f"redraw, 20 series x 36,000 points: median {med:.1f} ms (data to curves "
-          f"{statistics.median(data_ms):.1f} ms, painting the rest), max {max(times):.1f} ms "
-          f"(goal median {REDRAW_GOAL_MS:g} ms): {'met' if med <= REDRAW_GOAL_MS else 'MISSED'}")
+    first = next(iter(panel.plots.values()))
+
+    def frames(full: bool, count: int = 60) -> tuple[list[float], list[float], list[bool]]:
+        walls, cpus, stepped = [], [], []
+        for k in range(count + 5):
+            for j in range(5):  # the readings of the last 0.5 s
+                sampler._ring.append(clock[0] + 0.1 * (j + 1), rng.uniform(0, 100, len(names)))
+            clock[0] += 0.5
+            before = first.vb.viewRange()[0]
+            t0, c0 = time.perf_counter(), time.thread_time()
+            panel.redraw(force=True)
+            if full:
+                panel.graphics.viewport().repaint()
+            else:
+                for _ in range(2):  # the scene's changes, then the viewport's paint
+                    app.processEvents()
+            if k < 5:  # the first redraws bin the whole hour: left out
+                continue
+            walls.append((time.perf_counter() - t0) * 1e3)
+            cpus.append((time.thread_time() - c0) * 1e3)
+            stepped.append(first.vb.viewRange()[0] != before)
+        return walls, cpus, stepped
+
+    for full, what in ((False, "as the window redraws"), (True, "all repainted every time")):
+        walls, cpus, stepped = frames(full)
+        med = statistics.median(walls)
+        steps = [w for w, s in zip(walls, stepped, strict=True) if s]
+        step_cpus = [c for c, s in zip(cpus, stepped, strict=True) if s]
+        print(f"redraw, 20 series x 36,000 points, {what}: median {med:.1f} ms (CPU "
+              f"{statistics.median(cpus):.1f} ms), max {max(walls):.1f} ms; the "
+              f"{len(steps)} that step the time axis: median "
+              f"{statistics.median(steps) if steps else math.nan:.1f} ms (CPU "
+              f"{statistics.median(step_cpus) if steps else math.nan:.1f} ms) "
+              f"(goal median {REDRAW_GOAL_MS:g} ms): "
+              f"{'met' if med <= REDRAW_GOAL_MS else 'MISSED'}", flush=True)
     panel.timer.stop()
     panel.close()
 

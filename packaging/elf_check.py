@@ -20,9 +20,10 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
+from typing import Literal
 
 ELF_MAGIC = b"\x7fELF"
 
@@ -330,18 +331,47 @@ _DT_NULL, _DT_STRTAB, _DT_RPATH, _DT_RUNPATH = 0, 5, 15, 29
 _PT_LOAD, _PT_DYNAMIC = 1, 2
 
 
+# Where an ELF64 header says the program-header and section-header tables are: (the table's
+# offset: 8 bytes, one entry's size: 2 bytes, the number of entries: 2 bytes)
+TableKind = Literal["program", "section"]
+_TABLE_FIELDS: dict[TableKind, tuple[int, int, int]] = {
+    "program": (0x20, 0x36, 0x38), "section": (0x28, 0x3A, 0x3C)}
+
+
+def _header_table(head: bytes, read: Callable[[int, int], bytes],
+                  which: TableKind) -> list[bytes] | None:
+    """The entries of the program-header or section-header table (``which``) of an ELF file.
+
+    ``head``: the file's first 64 bytes at least; ``read(offset, size)``: bytes of the file.
+    ELF64 little-endian only (x86-64, arm64: what hwprof ships); None for anything else.
+    """
+    if head[:4] != ELF_MAGIC or head[4] != 2 or head[5] != 1:
+        return None
+    at, size_at, count_at = _TABLE_FIELDS[which]
+    offset = int.from_bytes(head[at:at + 8], "little")
+    size = int.from_bytes(head[size_at:size_at + 2], "little")
+    count = int.from_bytes(head[count_at:count_at + 2], "little")
+    table = read(offset, size * count)
+    return [table[i * size:(i + 1) * size] for i in range(count)]
+
+
+def _file_header_table(path: Path, which: TableKind) -> list[bytes] | None:
+    """:func:`_header_table` of a file, reading only the header and the table."""
+    with path.open("rb") as fh:
+        def read(at: int, size: int) -> bytes:
+            fh.seek(at)
+            return fh.read(size)
+
+        return _header_table(fh.read(64), read, which)
+
+
 def _dynamic(data: bytes) -> tuple[int, list[tuple[int, int]], int] | None:
     """(file offset of the dynamic section, its entries up to DT_NULL, its capacity in entries).
 
     ELF64 little-endian only (x86-64, arm64: what hwprof ships); None for anything else.
     """
-    if data[:4] != ELF_MAGIC or data[4] != 2 or data[5] != 1:
-        return None
-    phoff = int.from_bytes(data[0x20:0x28], "little")
-    phentsize = int.from_bytes(data[0x36:0x38], "little")
-    phnum = int.from_bytes(data[0x38:0x3A], "little")
-    for i in range(phnum):
-        ph = data[phoff + i * phentsize: phoff + (i + 1) * phentsize]
+    headers = _header_table(data, lambda at, size: data[at:at + size], "program")
+    for ph in headers or ():
         if int.from_bytes(ph[0:4], "little") != _PT_DYNAMIC:
             continue
         offset = int.from_bytes(ph[8:16], "little")
@@ -358,10 +388,8 @@ def _dynamic(data: bytes) -> tuple[int, list[tuple[int, int]], int] | None:
 
 
 def _vaddr_to_offset(data: bytes, vaddr: int) -> int | None:
-    phoff = int.from_bytes(data[0x20:0x28], "little")
-    phentsize = int.from_bytes(data[0x36:0x38], "little")
-    for i in range(int.from_bytes(data[0x38:0x3A], "little")):
-        ph = data[phoff + i * phentsize: phoff + (i + 1) * phentsize]
+    headers = _header_table(data, lambda at, size: data[at:at + size], "program")
+    for ph in headers or ():
         if int.from_bytes(ph[0:4], "little") != _PT_LOAD:
             continue
         p_offset = int.from_bytes(ph[8:16], "little")
@@ -412,37 +440,22 @@ def drop_build_host_runpath(path: Path) -> str | None:
 
 def load_segments(path: Path) -> list[tuple[int, int, int, int, int]] | None:
     """(offset, vaddr, filesz, memsz, align) of each PT_LOAD segment; None if not ELF64-LE."""
-    with path.open("rb") as fh:
-        head = fh.read(64)
-        if head[:4] != ELF_MAGIC or head[4] != 2 or head[5] != 1:
-            return None
-        phoff = int.from_bytes(head[0x20:0x28], "little")
-        phentsize = int.from_bytes(head[0x36:0x38], "little")
-        phnum = int.from_bytes(head[0x38:0x3A], "little")
-        fh.seek(phoff)
-        table = fh.read(phentsize * phnum)
+    headers = _file_header_table(path, "program")
+    if headers is None:
+        return None
     out = []
-    for i in range(phnum):
-        ph = table[i * phentsize: (i + 1) * phentsize]
+    for ph in headers:
         if int.from_bytes(ph[0:4], "little") == _PT_LOAD:
-            out.append(tuple(int.from_bytes(ph[k:k + 8], "little") for k in (8, 16, 32, 40, 48)))
-    return out  # type: ignore[return-value]
+            f = [int.from_bytes(ph[k:k + 8], "little") for k in (8, 16, 32, 40, 48)]
+            out.append((f[0], f[1], f[2], f[3], f[4]))
+    return out
 
 
 def has_symbol_table(path: Path) -> bool:
     """Whether an ELF64-LE file still has a .symtab (what lintian calls unstripped)."""
-    with path.open("rb") as fh:
-        head = fh.read(64)
-        if head[:4] != ELF_MAGIC or head[4] != 2 or head[5] != 1:
-            return False
-        shoff = int.from_bytes(head[0x28:0x30], "little")
-        shentsize = int.from_bytes(head[0x3A:0x3C], "little")
-        shnum = int.from_bytes(head[0x3C:0x3E], "little")
-        fh.seek(shoff)
-        table = fh.read(shentsize * shnum)
     sht_symtab = 2
-    return any(int.from_bytes(table[i * shentsize + 4: i * shentsize + 8], "little") == sht_symtab
-               for i in range(shnum))
+    return any(int.from_bytes(sh[4:8], "little") == sht_symtab
+               for sh in _file_header_table(path, "section") or ())
 
 
 def segments_intact(before: list[tuple[int, int, int, int, int]] | None,

@@ -150,3 +150,16 @@ def dispose(window: Any) -> None:
         window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
+
+
+def detected_window(qtbot: Any) -> Any:
+    """The window, shown, with detection done (the fast fake probe), closing without asking."""
+    from hwprof.gui.main_window import QtMainWindow
+
+    w = QtMainWindow(quick_functions())
+    w.confirm_close = lambda: True
+    qtbot.addWidget(w)
+    w.show()
+    w.start_detection()
+    qtbot.waitUntil(lambda: w.report.complete and not w.detecting, timeout=30_000)
+    return w

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from gui_helpers import dispose, quick_functions
+from gui_helpers import detected_window, dispose, quick_functions
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from pytestqt.qtbot import QtBot
@@ -24,12 +24,7 @@ RUN_TIMEOUT_MS = 120_000
 
 @pytest.fixture
 def window(qtbot: QtBot) -> Iterator[QtMainWindow]:
-    w = QtMainWindow(quick_functions())
-    w.confirm_close = lambda: True
-    qtbot.addWidget(w)
-    w.show()
-    w.start_detection()
-    qtbot.waitUntil(lambda: w.report.complete and not w.detecting, timeout=30_000)
+    w = detected_window(qtbot)
     w.confirm_stop = lambda _text: True
     yield w
     w.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from gui_helpers import dispose, quick_functions
+from gui_helpers import detected_window, dispose
 from pytestqt.qtbot import QtBot
 
 from hwprof.core.study import tag_value
@@ -18,12 +18,7 @@ STUDY_TIMEOUT_MS = 240_000
 
 @pytest.fixture
 def window(qtbot: QtBot) -> Iterator[QtMainWindow]:
-    w = QtMainWindow(quick_functions())
-    w.confirm_close = lambda: True
-    qtbot.addWidget(w)
-    w.show()
-    w.start_detection()
-    qtbot.waitUntil(lambda: w.report.complete and not w.detecting, timeout=30_000)
+    w = detected_window(qtbot)
     panel = w.run_panel
     panel.workload.setCurrentIndex(panel.workload.findData("mlp"))
     panel.mode.setCurrentIndex(panel.mode.findData("infer"))

@@ -129,3 +129,98 @@ def test_window_opens_draws_and_closes_on_sigterm(xvfb: str, tmp_path: Path) -> 
             pytest.fail("the app ignored SIGTERM for 15 s")
     assert code == 0, stderr_path.read_text()[-2000:]
     assert time.monotonic() - t0 < 5
+
+
+LIVE_REPAINT = r'''
+import sys, time
+import numpy as np
+from PySide6.QtGui import QImage
+from hwprof.core.telemetry import MetricInfo
+from hwprof.gui.app import make_application
+from hwprof.gui.live_panel import QtLivePanel
+from hwprof.sampling.sampler import Sampler
+
+NAMES = ["cpu.util_percent", "cpu.core0.util_percent", "cpu.core1.util_percent",
+         "host.memory_used_bytes"]
+
+
+class Readings:
+    def metrics(self):
+        return [MetricInfo(name=n, unit="%", label=n, kind="gauge") for n in NAMES]
+
+    def sample(self):
+        return dict.fromkeys(NAMES, 1.0)
+
+
+app = make_application([])
+sampler = Sampler(0.1, capacity=36_000, host=False, process=False, gpus=False,
+                  extra_sources=[Readings()])
+rng = np.random.default_rng(0)
+
+
+def row(k):
+    t = k * 0.1
+    return [50 + 30 * np.sin(t / 300) + rng.normal(0, 3), rng.uniform(0, 100),
+            90.0 if (t // 600) % 2 == 0 else 10.0, 8e9 + 1e9 * t / 3600]
+
+
+now = time.monotonic()
+for k in range(36_000):
+    sampler._ring.append(now - 3600 + k * 0.1, row(k))
+clock = [now]
+panel = QtLivePanel(sampler)
+panel.clock = lambda: clock[0]
+panel.window_box.setCurrentIndex(2)
+panel.resize(1100, 800)
+panel.show()
+for _ in range(10):
+    app.processEvents()
+    time.sleep(0.02)
+panel.start_run(1, "matmul infer cpu b1 size=512", "GEMMs/s")
+k = 36_000
+for i in range(60):  # 30 s live: new readings, a throughput point, steps of the time axis
+    for j in range(5):
+        sampler._ring.append(clock[0] + 0.1 * (j + 1), row(k))
+        k += 1
+    clock[0] += 0.5
+    panel.add_point(clock[0], 1000 + 50 * np.sin(i / 5))
+    panel.redraw(force=True)
+    for _ in range(3):
+        app.processEvents()
+time.sleep(0.2)
+app.processEvents()
+
+
+def shot():
+    wid = panel.graphics.viewport().winId()
+    img = app.primaryScreen().grabWindow(wid).toImage()
+    img = img.convertToFormat(QImage.Format.Format_RGB32)
+    a = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    return a[:, : img.width() * 4].copy()
+
+
+live = shot()
+panel.graphics.viewport().repaint()
+app.processEvents()
+time.sleep(0.2)
+full = shot()
+print("differing", int((live != full).any(axis=1).sum()), "of", live.shape[0], "rows;",
+      "drawn", int((full != full[0, 0]).sum()))
+'''
+
+
+def test_live_redraws_leave_no_stale_pixels(xvfb: str, tmp_path: Path) -> None:
+    """The Live charts repaint only the newest pixels: what is on the screen after a while is
+    exactly what a repaint of the whole charts draws."""
+    script = tmp_path / "live_repaint.py"
+    script.write_text(LIVE_REPAINT)
+    env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb",
+           "PYTHONPATH": str(REPO), "HWPROF_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=240, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r"differing (\d+) of (\d+) rows; drawn (\d+)", done.stdout)
+    assert found, done.stdout
+    differing, rows, drawn = (int(g) for g in found.groups())
+    assert rows > 500 and drawn > 10_000  # a real picture
+    assert differing == 0

@@ -566,6 +566,19 @@ def test_stripping_keeps_a_binary_working_and_refuses_to_move_its_segments(
     assert not ec.segments_intact(segments, segments[:-1])
 
 
+def test_what_is_not_an_elf64_little_endian_file_is_left_alone(tmp_path: Path) -> None:
+    ec = load("elf_check")
+    text = tmp_path / "notes.txt"
+    text.write_text("not an ELF file at all, but long enough to have 64 bytes of header........")
+    elf32 = tmp_path / "old.so"
+    elf32.write_bytes(b"\x7fELF\x01\x01" + bytes(58))  # ELF32: not what hwprof ships
+    for path in (text, elf32):
+        assert ec.load_segments(path) is None
+        assert not ec.has_symbol_table(path)
+        assert ec.drop_build_host_runpath(path) is None
+    assert elf32.read_bytes() == b"\x7fELF\x01\x01" + bytes(58)
+
+
 def test_ci_tests_first_then_builds_smoke_tests_and_uploads_each_os_and_releases_on_tags() -> None:
     ci = (PACKAGING / "ci" / "build-installers.yml").read_text().split("\njobs:\n")[1]
     jobs = dict(re.findall(r"^  (\w+):\n((?:    .*\n|\n)+)", ci, re.MULTILINE))

@@ -433,11 +433,13 @@ def run_roofline(args: argparse.Namespace) -> int:
             check_device(studies.ceiling_specs(device)[0])
         except DeviceError as err:
             return _usage("roofline", str(err))
-        seconds = args.seconds or studies.CEILING_SECONDS
+        from hwprof.services.detect import detect_device_label
+
         print(f"hwprof roofline: measuring {device}'s ceilings (matmul fp32 and bf16, "
-              f"bandwidth: about {3 * seconds:.0f} s of runs)…", file=sys.stderr, flush=True)
+              f"bandwidth): {studies.ceiling_time_estimate(device, args.seconds)}…",
+              file=sys.stderr, flush=True)
         try:
-            ceilings = studies.measure_ceilings(device, _device_label(device),
+            ceilings = studies.measure_ceilings(device, detect_device_label(device),
                                                 seconds=args.seconds)
         except (ValueError, OSError, SnapshotError) as err:
             print(f"hwprof roofline: could not measure the ceilings: {safe(err)}",
@@ -455,14 +457,10 @@ def run_roofline(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         console = make_console()
-        reduced = "".join(f", {SHORT_PRECISION.get(p, p)} {fmt_flops(v)}"
-                          for p, v in ceilings.reduced_precision_flops.items())
-        console.print(plain(
-            f"{ceilings.device_label} ({device}): compute ceiling fp32 "
-            f"{fmt_flops(ceilings.peak_flops)}{reduced} (matmul), bandwidth "
-            f"{fmt_rate(ceilings.bandwidth_bytes_per_second, 'B/s')} (bandwidth); ridge at "
-            f"{ceilings.ridge_intensity:.1f} FLOP/byte; measured {ceilings.measured_at} "
-            "(hwprof roofline --measure measures again)"))
+        console.print(plain(f"{studies.ceiling_summary(ceilings, device)} "
+                            "(hwprof roofline --measure measures again)"))
+        for warning in studies.roof_warnings(points):
+            console.print(plain(f"warning: {warning}", style="yellow"))
         if points:
             t = Table(title="runs on the roofline", title_justify="left")
             for col in ("run", "FLOP/byte", "achieved", "% of roof", "bound by"):
@@ -470,7 +468,7 @@ def run_roofline(args: argparse.Namespace) -> int:
             for p in points:
                 t.add_row(plain(p.label), f"{p.intensity:.2f}" if p.intensity else "unknown",
                           fmt_flops(p.achieved_flops),
-                          f"{p.percent_of_roof:.0f}%" if p.percent_of_roof is not None else NA,
+                          studies.roof_text(p),
                           p.bound or NA)
             console.print(t)
         elif args.snapshots:
@@ -494,14 +492,3 @@ def run_roofline(args: argparse.Namespace) -> int:
             return EXIT_FAILED
     return EXIT_OK
 
-
-def _device_label(device: str) -> str:
-    if device == "cpu":
-        from hwprof.backends.cpu import detect_cpu
-
-        return detect_cpu().model_name or "CPU"
-    from hwprof.services.detect import detect_gpus
-
-    _, gpus = detect_gpus()
-    index = int(device[4:])
-    return next((g.name or device for g in gpus if g.index == index), device)

@@ -33,6 +33,9 @@ class ValueAxis(pg.AxisItem):
     def __init__(self, kind: AxisKind, orientation: str = "left") -> None:
         super().__init__(orientation=orientation)
         self.kind = kind
+        # the labels carry their own prefix ("2G"): pyqtgraph's "(x1e+09)" after the axis title
+        # would multiply them once more
+        self.enableAutoSIPrefix(False)
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         """Compact labels: 0, 25, 50; 1.5G; 0.25."""

@@ -41,11 +41,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hwprof.core.decimate import mean_bins, peak_decimate
+from hwprof.core.decimate import BinnedHistory, mean_bins
 from hwprof.core.progress import throughput_unit
 from hwprof.core.session import RunFinished, RunProgressed, RunStarted
 from hwprof.core.telemetry import clock_event_reason_labels, metric_info
 from hwprof.core.units import fmt_si
+from hwprof.gui.chart_lines import ChartLines, Line, PaintedView
 from hwprof.gui.chart_style import (
     GRID_ALPHA,
     AxisKind,
@@ -61,10 +62,13 @@ from hwprof.sampling.sampler import Sampler
 
 WINDOWS = (("1 min", 60.0), ("10 min", 600.0), ("1 h", 3600.0))
 REDRAW_MS = 500  # the window's sampler reads every 0.5 s: drawing faster shows nothing new
+MAX_REDRAW_MS = 2000  # the slowest cadence, on a machine where drawing is expensive
+CHART_SHARE = 0.05  # of one core, at most, for the charts: the rest is the workload's
 GIB = 2.0**30
 # NVML clock-event bits that mean "slowed down" (not idle, not an application clock setting)
 SLOWDOWN_MASK = 0x4 | 0x8 | 0x20 | 0x40 | 0x80 | 0x200 | 0x400
 LEGEND_WIDTH = 180  # the column of current values beside the charts
+LEGEND_POINT_SIZE = 8.0
 MAX_RUNS_SHOWN = 8  # throughput lines kept on the chart
 MIN_CHART_HEIGHT = 96  # below this a chart is a sliver: the charts scroll instead
 
@@ -133,17 +137,35 @@ def fmt_value(value: float | None, spec: ChartSpec) -> str:
     return f"{value:.3g} {spec.unit}" if abs(value) < 1000 else f"{value:,.0f} {spec.unit}"
 
 
-class ClockAxis(pg.DateAxisItem):
-    """A time axis for x values counted from a moment: labels show the wall-clock time."""
+TickLevels = list[tuple[float, list[float]]]
 
-    def __init__(self, unix_at_zero: Callable[[], float]) -> None:
+
+class ClockAxis(pg.DateAxisItem):
+    """A time axis for x values counted from a moment: labels show the wall-clock time.
+
+    ``shared``: ticks already worked out by the other time axes of the same x range (the charts
+    are x-linked: one computes the ticks of a step, the others reuse them).
+    """
+
+    def __init__(self, unix_at_zero: Callable[[], float],
+                 shared: dict[tuple[float, float, float], tuple[TickLevels, Any]] | None = None,
+                 ) -> None:
         super().__init__(orientation="bottom")
         self.unix_at_zero = unix_at_zero
+        self.shared = shared if shared is not None else {}
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list[Any]:
         """Ticks where the wall clock is round, in the chart's own x."""
         shift = self.unix_at_zero()
-        levels = super().tickValues(minVal + shift, maxVal + shift, size)
+        key = (minVal + shift, maxVal + shift, size)
+        known = self.shared.get(key)
+        if known is None:
+            levels = super().tickValues(minVal + shift, maxVal + shift, size)
+            if len(self.shared) > 16:  # old ranges are never asked again
+                self.shared.clear()
+            known = self.shared[key] = (levels, getattr(self, "zoomLevel", None))
+        levels, zoom = known
+        self.zoomLevel = zoom  # tickStrings reads the zoom level that tickValues chose
         return [(spacing, [v - shift for v in values]) for spacing, values in levels]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
@@ -157,12 +179,56 @@ class LegendLabel(pg.LabelItem):
 
     pyqtgraph's LabelItem sets its minimum size to its text's on every resize and asks the layout
     again; with text that changes twice a second that is a relayout per redraw, and it can feed
-    back into itself. This one asks only when its height (the number of lines) changes.
+    back into itself. This one asks only when its height (the number of lines) changes. Its text
+    never runs past the column: a row too long for one line puts its label on a line of its own,
+    shortened in the middle if need be, and the tooltip says every row in full.
     """
 
     def __init__(self) -> None:
         self._height = -1.0
-        super().__init__("", justify="left", size="8pt")
+        super().__init__("", justify="left", size=f"{LEGEND_POINT_SIZE:g}pt")
+        # a guard: should a row still be wider than measured, it wraps rather than being cut
+        self.item.setTextWidth(LEGEND_WIDTH)
+        font = QFont(self.item.font())
+        font.setPointSizeF(LEGEND_POINT_SIZE)
+        self._plain = QFontMetrics(font)
+        font.setBold(True)
+        self._bold = QFontMetrics(font)
+        # what a row may take: the column less the text's margins and a few pixels for the
+        # difference between measuring a string and laying out rich text
+        margin = self.item.document().documentMargin()
+        self._room = LEGEND_WIDTH - 2 * margin - 6
+        self._widths: dict[tuple[str, bool], int] = {}
+        self._value_room = 0
+        self._shown: tuple[str, str] | None = None  # the (text, colour) shown
+
+    def row(self, colour: str, value: str, label: str) -> str:
+        """One series' row (rich text): its colour, its value in bold, then its label.
+
+        The label goes on a line of its own when value and label do not fit on one, and is
+        shortened in the middle ("workload me…y (RSS)") when it does not fit on a line either.
+        """
+        swatch = f"<span style='color:{colour}'>■</span> <b>{html.escape(value)}</b>"
+        lead = self._width("■ ")
+        # room for the widest value seen yet: a row keeps its number of lines while its value
+        # changes, so the column's height (and every chart's layout) stays as it is
+        self._value_room = max(self._value_room, self._width(value + " ", bold=True))
+        if lead + self._value_room + self._width(label) <= self._room:
+            return f"{swatch} {html.escape(label)}"
+        short = self._plain.elidedText(label, Qt.TextElideMode.ElideMiddle, int(self._room - lead))
+        # an invisible swatch indents the label under the value
+        return f"{swatch}<br><span style='color:transparent'>■</span> {html.escape(short)}"
+
+    def _width(self, text: str, *, bold: bool = False) -> int:
+        """A string's width in the legend's font (kept: the same few strings come every redraw)."""
+        key = (text, bold)
+        width = self._widths.get(key)
+        if width is None:
+            if len(self._widths) > 512:  # values change; labels stay: start afresh now and then
+                self._widths.clear()
+            metrics = self._bold if bold else self._plain
+            width = self._widths[key] = metrics.horizontalAdvance(text)
+        return width
 
     def updateMin(self) -> None:
         """A fixed width; the text's height."""
@@ -181,10 +247,41 @@ class LegendLabel(pg.LabelItem):
         }
         self.updateGeometry()
 
-    def show_text(self, text: str, color: str) -> None:
-        """Set the text (nothing happens when it is the same)."""
-        if text != self.text or color != self.opts.get("color"):
-            self.setText(text, color=color)
+    def show_text(self, text: str, color: str, tip: str = "") -> None:
+        """Set the text and the tooltip (nothing happens when they are the same).
+
+        Not through LabelItem.setText: that asks the whole chart layout to be worked out again
+        at every call, which moves and repaints every chart twice a second.
+        """
+        if (text, color) != self._shown:
+            self._shown = (text, color)
+            self.text = text
+            self.opts["color"] = color
+            css = pg.mkColor(color).name(QColor.NameFormat.HexArgb)
+            self.item.setHtml(f"<span style='color: {css}; font-size: {LEGEND_POINT_SIZE:g}pt'>"
+                              f"{text}</span>")
+            self.updateMin()  # asks for a new layout only when the number of lines changed
+        if tip != self.toolTip():
+            self.setToolTip(tip)
+
+
+class TimedGraphics(PaintedView):
+    """The charts' view, counting the CPU time its painting takes (for the redraw cadence)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cost_s = 0.0  # painting (and redrawing) since the last take_cost()
+
+    def paintEvent(self, ev: Any) -> None:
+        """Paint, and count the time it took."""
+        start = time.thread_time()
+        super().paintEvent(ev)
+        self.cost_s += time.thread_time() - start
+
+    def take_cost(self) -> float:
+        """The time counted since the last call."""
+        cost, self.cost_s = self.cost_s, 0.0
+        return cost
 
 
 @dataclass
@@ -198,6 +295,7 @@ class RunLine:
     t: list[float] = field(default_factory=list)
     v: list[float] = field(default_factory=list)
     running: bool = True
+    drawn: int = 0  # the points its curve shows
 
 
 class QtLivePanel(QWidget):
@@ -215,7 +313,9 @@ class QtLivePanel(QWidget):
         self.sampler = sampler
         # x on the charts is seconds since this moment: small numbers keep full float precision,
         # on screen and in SVG exports (epoch seconds, ~1.8e9, lose sub-second steps there)
-        self.t0 = time.monotonic()
+        self.clock: Callable[[], float] = time.monotonic  # the sampler's clock (tests set it)
+        self.t0 = self.clock()
+        self._history: BinnedHistory | None = None  # the charts' readings, binned (see redraw)
         self.window_seconds = WINDOWS[0][1]
         self.redraws = 0
         self.colors = chart_colors(self.palette())
@@ -251,7 +351,7 @@ class QtLivePanel(QWidget):
         run_bar.addWidget(self.run_status, 1)
         run_bar.addWidget(self.run_progress)
         run_bar.addWidget(self.stop_button)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = TimedGraphics()
         self.graphics.setBackground(None)  # the palette's own colour, light or dark
         self.readout = QLabel("Move the mouse over a chart to read every value at that moment")
         self.readout.setObjectName("readout")
@@ -274,7 +374,8 @@ class QtLivePanel(QWidget):
         self.legends: dict[str, Any] = {}  # chart key -> its LegendLabel ("track": a title)
         self.missing: dict[str, str] = {}  # chart key -> why it is not charted here
         self.series: dict[str, list[str]] = {}  # chart key -> metric names drawn on it
-        self.curves: dict[str, pg.PlotCurveItem] = {}
+        self.curves: dict[str, Line] = {}  # metric name -> its line
+        self._lines: dict[str, ChartLines] = {}  # chart key -> the item that draws its lines
         self.markers: list[tuple[float, str]] = []  # (monotonic time, label)
         self._marker_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self._marker_texts: list[pg.TextItem] = []
@@ -283,8 +384,10 @@ class QtLivePanel(QWidget):
         self.charted: list[str] = []  # what redraw reads from the sampler
         self.core_names: list[str] = []
         self.heat: pg.ImageItem | None = None
+        self.heat_tail: pg.ImageItem | None = None
         self._cores_total = 1
         self.track: pg.PlotItem | None = None
+        self._ticks: dict[tuple[float, float, float], tuple[TickLevels, Any]] = {}
         self._build_charts()
         sampled = set(self.sampler.names) if self.sampler else set()
         self.charted += sorted(n for n in sampled if n.endswith(".clock_event_reasons"))
@@ -300,7 +403,8 @@ class QtLivePanel(QWidget):
                                      slot=self._on_mouse)
         self.timer = QTimer(self)
         self.timer.setInterval(REDRAW_MS)
-        self.timer.timeout.connect(self.redraw)
+        self.timer.timeout.connect(self._on_timer)
+        self._cost_s = 0.0  # what a redraw and its painting cost, smoothed (see _on_timer)
         self.timer.start()
         # what is not charted here, and why, once at the top (a label that wraps)
         lines = list(self.missing.values())
@@ -341,7 +445,8 @@ class QtLivePanel(QWidget):
         row = 0
         # the runs' marker labels live in a track of their own: they never cover data or legends
         self.track = self.graphics.addPlot(row=row, col=0,
-                                           axisItems={"bottom": ClockAxis(self._unix_at_zero)})
+                                           axisItems={"bottom": ClockAxis(self._unix_at_zero,
+                                                                     self._ticks)})
         self.track.hideAxis("bottom")
         self.track.getAxis("left").setWidth(56)
         self.track.getAxis("left").setStyle(showValues=False)
@@ -371,7 +476,7 @@ class QtLivePanel(QWidget):
                 continue
             axis = ValueAxis(spec.axis)
             plot = self.graphics.addPlot(row=row, col=0, axisItems={
-                "bottom": ClockAxis(self._unix_at_zero), "left": axis})
+                "bottom": ClockAxis(self._unix_at_zero, self._ticks), "left": axis})
             legend = LegendLabel()
             self.graphics.addItem(legend, row=row, col=1)
             self.legends[spec.key] = legend
@@ -426,8 +531,10 @@ class QtLivePanel(QWidget):
         self.core_names = names
         n = max(1, len(names))
         self.heat = pg.ImageItem()
-        self.heat.setLevels((0.0, 100.0))
-        plot.addItem(self.heat)
+        self.heat_tail = pg.ImageItem()  # the bin still filling (see _draw_heat)
+        for item in (self.heat, self.heat_tail):
+            item.setLevels((0.0, 100.0))
+            plot.addItem(item)
         plot.setYRange(0, n, padding=0)
         plot.enableAutoRange(axis="y", enable=False)
         plot.showGrid(x=True, y=False, alpha=GRID_ALPHA)
@@ -438,13 +545,21 @@ class QtLivePanel(QWidget):
         plot.setMinimumHeight(height)
         self.charted += [nm for nm in names if nm not in self.charted]
 
-    def add_curve(self, chart: str, name: str, label: str, color: int) -> pg.PlotCurveItem:
-        """Chart the sampler's metric ``name`` on ``chart`` (a key of :attr:`plots`)."""
-        # a bare PlotCurveItem: the data come decimated already (see redraw), so PlotDataItem's
-        # own downsampling and clipping would only add work to every frame
-        curve = pg.PlotCurveItem(name=label, pen=self._pen(color))
-        curve.color_index = color
-        self.plots[chart].addItem(curve)
+    def add_curve(self, chart: str, name: str, label: str, color: int) -> Line:
+        """Chart the sampler's metric ``name`` on ``chart`` (a key of :attr:`plots`).
+
+        ``label`` names it beside the chart.
+        """
+        # one item draws every line of a chart (see chart_lines): the data come decimated
+        # already (see redraw), so pyqtgraph's per-curve downsampling would only add work
+        lines = self._lines.get(chart)
+        if lines is None:
+            lines = self._lines[chart] = ChartLines()
+            self.plots[chart].addItem(lines)
+            self.plots[chart].addItem(lines.tails)
+        curve = lines.line(name, color)
+        curve.label = label
+        curve.setPen(self._pen(color))
         self.curves[name] = curve
         if name not in self.series.setdefault(chart, []):
             self.series[chart].append(name)
@@ -482,7 +597,9 @@ class QtLivePanel(QWidget):
         if self.heat is not None:
             cmap = pg.ColorMap([0.0, 0.5, 1.0], [c.background.lighter(130 if c.dark else 96),
                                                  QColor("#3d8bfd"), QColor("#ff5a36")])
-            self.heat.setLookupTable(cmap.getLookupTable(nPts=256))
+            for item in (self.heat, self.heat_tail):
+                if item is not None:
+                    item.setLookupTable(cmap.getLookupTable(nPts=256))
         self._layout_marker_labels()
         self._update_legends()
 
@@ -621,64 +738,152 @@ class QtLivePanel(QWidget):
                 text.hide()  # no room: the line's tooltip still says what it was
 
     # -- drawing --------------------------------------------------------------------------------
+    def _seconds_per_pixel(self) -> float:
+        first = next(iter(self.plots.values()), None)
+        width = float(first.vb.width()) if first is not None else 0.0
+        return self.window_seconds / max(200.0, width)
+
+    @Slot()
+    def _on_timer(self) -> None:
+        """Redraw, then set the next redraw's delay from what drawing costs (see CHART_SHARE)."""
+        start = time.thread_time()
+        self.redraw()
+        self.graphics.cost_s += time.thread_time() - start
+        # the cost of the last redraw and its painting, smoothed: at most CHART_SHARE of a core
+        cost = self.graphics.take_cost()
+        self._cost_s = 0.7 * self._cost_s + 0.3 * cost if cost else self._cost_s
+        interval = int(min(MAX_REDRAW_MS, max(REDRAW_MS, 1000 * self._cost_s / CHART_SHARE)))
+        if interval != self.timer.interval():
+            self.timer.setInterval(interval)
+
     @Slot()
     def redraw(self, force: bool = False) -> None:
         """Update every curve from the sampler (skipped while the tab is hidden)."""
         if not force and not self.isVisible():
             return
-        # paint only what changed: a new reading, a new throughput point, a marker or another
-        # time window (each repaint costs the workload's cores some milliseconds of drawing)
+        end = self.clock()
+        # the charts move by whole pixels: between two steps (4 s at a time in the hour's view)
+        # the axes, grids and the binned history stay as they are, and nothing shimmers
+        px = self._seconds_per_pixel()
+        x_end = math.ceil((end - self.t0) / px) * px
+        x_start = x_end - self.window_seconds
+        # paint only what changed: a new reading, a new throughput point, a marker, a step of the
+        # time axis or another window (each repaint costs the workload's cores some milliseconds)
         points = sum(len(r.t) for r in self.runs)
         state = (self.sampler.ticks if self.sampler else 0, points, len(self.runs),
-                 len(self.markers), self.window_seconds)
+                 len(self.markers), self.window_seconds, x_end)
         if not force and state == self._drawn:
             return
         self._drawn = state
         self.redraws += 1
-        end = time.monotonic()
         self._latest: dict[str, float] = {}
         if self.sampler is not None and self.charted:
-            w = self.sampler.window(since=end - self.window_seconds, names=self.charted)
-            first = next(iter(self.plots.values()))
-            bins = max(100, int(first.vb.width()) // 2)  # a (min, max) pair per 2 pixels
-            x_all = w.timestamps - self.t0
-            line_names = [n for n in self.charted if n in self.curves]
-            t, values = peak_decimate(w.timestamps, {n: w.values[n] for n in line_names}, bins)
-            x = t - self.t0
-            for spec in CHARTS:
-                for name in self.series.get(spec.key, []):
-                    curve = self.curves.get(name)
-                    if curve is not None:
-                        curve.setData(x, values[name] * spec.scale, connect="finite")
-            for name in line_names:
+            self._draw_readings(self.sampler, x_start, x_end, px)
+        for run in self.runs:
+            if len(run.t) != run.drawn:  # an ended run's line is not drawn again
+                run.drawn = len(run.t)
+                run.curve.setData(np.asarray(run.t) - self.t0, np.asarray(run.v))
+        self._fit_throughput()
+        first_plot = self.track or next(iter(self.plots.values()), None)
+        if first_plot is not None:
+            lo, hi = first_plot.vb.viewRange()[0]
+            if abs(lo - x_start) + abs(hi - x_end) > px / 100:  # the same range: no axis redrawn
+                first_plot.setXRange(x_start, x_end, padding=0)
+                # move the charts now, not while painting (pyqtgraph's default): what moves is
+                # then known before the paint, and the charts are painted once, not twice
+                for plot in (first_plot, *self.plots.values()):
+                    plot.vb.prepareForPaint()
+        self._layout_marker_labels()
+        self._update_legends()
+
+    def _draw_readings(self, sampler: Sampler, x_start: float, x_end: float, px: float) -> None:
+        """The sampler's readings from ``x_start`` to ``x_end`` onto the lines and the heat strip.
+
+        Where a chart has more readings than pixels, each pair of pixels shows the (min, max) of
+        its readings, from a history binned on a fixed grid and kept between redraws (only new
+        readings are binned). Fewer readings are drawn as they are.
+        """
+        line_names = [n for n in self.charted if n in self.curves]
+        names = line_names + [n for n in self.core_names if n not in line_names]
+        width = 2 * px
+        interval = sampler.interval_s
+        if width >= 2 * interval:  # two readings or more a bin: bin them
+            h = self._history
+            if h is None or h.width_s != width or h.names != tuple(names) \
+                    or h.keep * width < self.window_seconds:
+                h = self._history = BinnedHistory(names, width, self.window_seconds)
+            since = max(h.last_t, x_start) + self.t0
+            w = sampler.window(since=since, names=names)
+            h.add(w.timestamps - self.t0, w.values)
+            t, values = h.peaks(x_start, x_end)
+            # the bin still filling (the last) and the newest reading make each line's tail;
+            # the bins before it change only when one is complete or the chart steps
+            cut = max(0, len(t) - 2)
+            newest = np.isfinite(h.last_t)  # false only before the first reading
+            tail_t = np.append(t[max(0, cut - 1):], [h.last_t] if newest else [])
+            tails = {n: np.append(v[max(0, cut - 1):], [h.last_values[i]] if newest else [])
+                     for i, (n, v) in enumerate(values.items())}
+            t, values = t[:cut], {n: v[:cut] for n, v in values.items()}
+            fresh = h.latest_t >= h.last_t - 8 * interval  # "the last before a short gap"
+            self._latest = {n: float(h.latest[i]) for i, n in enumerate(names) if fresh[i]}
+            heat_t, heat = h.means(x_start, x_end, self.core_names)
+        else:
+            self._history = None
+            w = sampler.window(since=x_start + self.t0, names=names)
+            t, values = w.timestamps - self.t0, w.values
+            tail_t, tails = t[:0], {n: v[:0] for n, v in values.items()}
+            for name in names:
                 # the newest reading: the last one, or the last before a short gap
                 tail = w.values[name][-8:]
                 finite = tail[np.isfinite(tail)]
                 if finite.size:
                     self._latest[name] = float(finite[-1])
-            self._draw_heat(w.timestamps, w.values, bins // 2)
-            self._draw_slowdowns(x_all, w.values)
-        for run in self.runs:
-            if run.t:
-                run.curve.setData(np.asarray(run.t) - self.t0, np.asarray(run.v))
-        self._fit_throughput()
-        first_plot = self.track or next(iter(self.plots.values()), None)
-        if first_plot is not None:
-            first_plot.setXRange(end - self.window_seconds - self.t0, end - self.t0, padding=0)
-        self._layout_marker_labels()
-        self._update_legends()
+            heat_t, heat = mean_bins(t, [values[n] for n in self.core_names],
+                                     max(20, int(self.window_seconds / width)))
+        for spec in CHARTS:
+            for name in self.series.get(spec.key, []):
+                curve = self.curves.get(name)
+                if curve is not None:
+                    curve.owner.set_data(curve, t, values[name] * spec.scale, tail_t,
+                                         tails[name] * spec.scale)
+        self._draw_heat(heat_t, heat, width)
+        reasons = [n for n in self.charted if n.endswith(".clock_event_reasons")]
+        if reasons:  # bit masks: read as they are, never binned
+            r = sampler.window(since=x_start + self.t0,
+                               names=reasons + [f"{n.split('.')[0]}.sm_clock_mhz"
+                                                for n in reasons
+                                                if f"{n.split('.')[0]}.sm_clock_mhz"
+                                                in sampler.names])
+            self._draw_slowdowns(r.timestamps - self.t0, r.values)
 
-    def _draw_heat(self, timestamps: np.ndarray, values: dict[str, np.ndarray], bins: int) -> None:
-        if self.heat is None or not self.core_names or len(timestamps) < 2:
+    def _draw_heat(self, t: np.ndarray, means: np.ndarray, step: float) -> None:
+        """Each core's mean per bin (bins starting at ``t``, ``step`` wide) as a strip of colour.
+
+        With binned readings the last bin (still filling) is an image of its own: a new reading
+        repaints that column, not the whole strip (as the lines' tails).
+        """
+        if self.heat is None or self.heat_tail is None or not self.core_names or len(t) < 2:
             return
-        t, means = mean_bins(timestamps, [values[n] for n in self.core_names], max(20, bins))
         image = np.nan_to_num(means, nan=0.0)
-        x0 = float(t[0] - self.t0)
-        step = float(np.median(np.diff(t))) if len(t) > 1 else self.sampler.interval_s \
-            if self.sampler else 1.0
-        x1 = float(t[-1] - self.t0) + step
-        self.heat.setImage(image, autoLevels=False, levels=(0.0, 100.0))
-        self.heat.setRect(QRectF(x0, 0.0, max(x1 - x0, 1e-6), float(len(self.core_names))))
+        if self._history is None:  # bins of raw readings: as wide as they are apart
+            step = float(np.median(np.diff(t)))
+            settled, tail = image, image[:0]
+        else:
+            settled, tail = image[:-1], image[-1:]
+        rows = float(len(self.core_names))
+        for item, part, x0 in ((self.heat, settled, float(t[0])),
+                               (self.heat_tail, tail, float(t[len(settled)]) if tail.size
+                                else 0.0)):
+            if not part.size:
+                item.hide()
+                continue
+            item.show()
+            rect = QRectF(x0, 0.0, step * len(part), rows)
+            shown = item.image
+            if shown is None or shown.shape != part.shape or not np.array_equal(shown, part) \
+                    or item.mapRectToParent(item.boundingRect()) != rect:
+                item.setImage(part, autoLevels=False, levels=(0.0, 100.0))
+                item.setRect(rect)
 
     def _fit_throughput(self) -> None:
         plot = self.plots.get("throughput")
@@ -696,14 +901,15 @@ class QtLivePanel(QWidget):
             if legend is None:
                 continue
             rows: list[str] = []
+            tips: list[str] = []  # every row in full, for the tooltip
             if spec.key == "throughput":
                 if not self.runs:
                     rows.append(f"<span style='color:{muted_css}'>no run yet</span>")
                 for run in self.runs[-5:]:
                     value = fmt_si(run.v[-1], run.unit) if run.v else "starting"
-                    state = "" if run.running else " (ended)"
-                    rows.append(self._legend_row(c.series_color(run.number),
-                                                 f"#{run.number} {run.label}{state}", value))
+                    label = f"#{run.number} {run.label}{'' if run.running else ' (ended)'}"
+                    rows.append(legend.row(c.series_color(run.number), value, label))
+                    tips.append(f"{value}  {label}")
             elif spec.key == "cores":
                 rows.append(f"<span style='color:{muted_css}'>idle</span> "
                             "<span style='color:#3d8bfd'>■</span> "
@@ -716,18 +922,13 @@ class QtLivePanel(QWidget):
                         continue
                     raw = latest.get(name)
                     value = fmt_value(raw * spec.scale if raw is not None else None, spec)
-                    rows.append(self._legend_row(c.series_color(curve.color_index),
-                                                 metric_info(name).label, value))
-            legend.show_text("<br>".join(rows), text_css)
+                    label = curve.label
+                    rows.append(legend.row(c.series_color(curve.color_index), value, label))
+                    tips.append(f"{value}  {label}")
+            legend.show_text("<br>".join(rows), text_css, "\n".join(tips))
         track = self.legends.get("track")
         if track is not None and track.opts.get("color") != muted_css:
             track.setText("runs", color=muted_css)
-
-    def _legend_row(self, colour: str, label: str, value: str) -> str:
-        # the value first: it is what the column is for, and a long label ends in "…" instead
-        short = label if len(label) <= 20 else label[:19] + "…"
-        return (f"<span style='color:{colour}'>■</span> <b>{html.escape(value)}</b> "
-                f"{html.escape(short)}")
 
     def _draw_slowdowns(self, x: np.ndarray, values: dict[str, np.ndarray]) -> None:
         xs: list[np.ndarray] = []

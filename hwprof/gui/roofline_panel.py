@@ -32,6 +32,7 @@ from hwprof.core.units import NA, fmt_si
 from hwprof.gui.session_adapter import QtSessionEvents
 from hwprof.gui.widgets import EmptyState, readonly_table, static_plot
 from hwprof.services.session import Session, SessionError
+from hwprof.services.studies import roof_text
 
 EMPTY_TEXT = ("Nothing to place yet.\n\nMeasure this device's ceilings (the button above), then "
               "every run of Results that measured FLOP/s (matmul, conv, mlp, bandwidth...) appears "
@@ -40,6 +41,11 @@ EMPTY_TEXT = ("Nothing to place yet.\n\nMeasure this device's ceilings (the butt
 
 class PlainLogAxis(pg.AxisItem):
     """A log axis labelled 0.1, 1, 10, 300, 1k rather than 10^-1 ... 3x10^2."""
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        # the ticks carry their own prefix (100G): no "(x1e+09)" after the axis title
+        self.enableAutoSIPrefix(False)
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         """Plain numbers (SI prefixes above 1000) for a log axis."""
@@ -53,16 +59,6 @@ def group_of(p: RooflinePoint) -> str:
     words = p.label.split()
     precision = next((w for w in words if w in SHORT_PRECISION), "fp32")
     return f"{words[0]} {words[1]} {SHORT_PRECISION[precision]}"
-
-
-def roof_text(p: RooflinePoint) -> str:
-    """A point's share of its roof; never a figure above 100%."""
-    pct = p.percent_of_roof
-    if pct is None:
-        return NA
-    if pct > 100:
-        return "above the roof ⚠"
-    return f"{pct:.0f}%"
 
 
 class QtRooflinePanel(QWidget):
@@ -221,7 +217,9 @@ class QtRooflinePanel(QWidget):
         plot = self.chart.getPlotItem()
         colors = self.chart.colors
         if plot.legend is None:
-            plot.addLegend(offset=(-10, -10), labelTextColor=colors.text)
+            # top left: above the bandwidth roof, where no run can be (a run there would be
+            # faster than the memory allows), so the legend never covers a run's dot
+            plot.addLegend(offset=(10, 10), labelTextColor=colors.text)
         else:
             plot.legend.clear()
             plot.legend.setLabelTextColor(colors.text)

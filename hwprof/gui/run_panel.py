@@ -219,8 +219,9 @@ class QtRunPanel(QWidget):
         if not checked:
             checked = set(getattr(self, "_wanted_devices", ())) or {"cpu"}
         self.devices.clear()
-        cpu_name = (report.cpus[0].model_name if report.cpus else None) or "CPU"
-        entries = [("cpu", f"cpu — {cpu_name}", True, "")]
+        from hwprof.services.detect import device_label  # not at start-up: it imports NVML
+
+        entries = [("cpu", f"cpu — {device_label(report, 'cpu')}", True, "")]
         for g in report.gpus or ():
             usable = g.error is None and not g.tensorflow_missing_reason
             why = g.error or ""

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -51,7 +50,7 @@ from hwprof.core.targets import TargetError, parse_target
 from hwprof.core.units import NA, fmt_si
 from hwprof.gui.chart_style import ValueAxis
 from hwprof.gui.session_adapter import QtSessionEvents
-from hwprof.gui.widgets import EmptyState, readonly_table, static_plot
+from hwprof.gui.widgets import EmptyState, fill_table, readonly_table, static_plot
 from hwprof.services.session import Session, SessionError
 
 KINDS: tuple[tuple[StudyKind, str], ...] = (
@@ -350,13 +349,7 @@ class QtStudyPanel(QWidget):
         plot.setLogMode(x=False, y=False)
         plot.setYRange(0, max(heights or [1.0]) * 1.15, padding=0)
         cols = ["run", "source", "throughput", "speedup (95% CI)", "verdict"]
-        self.table.clear()
-        self.table.setColumnCount(len(cols))
-        self.table.setHorizontalHeaderLabels(cols)
-        self.table.setRowCount(len(rows))
-        for i, row in enumerate(rows):
-            for j, text in enumerate(row):
-                self.table.setItem(i, j, QTableWidgetItem(str(text)))
+        fill_table(self.table, cols, rows)
         self.progress.setText(f"{len(entries)} runs from Results compared")
 
     def show_findings(self, study: Study) -> None:
@@ -515,10 +508,4 @@ class QtStudyPanel(QWidget):
                         eff = a["scaling"][k]["efficiency"][i]
                         row.append(f"{eff * 100:.0f}%" if eff is not None else "—")
                 rows.append(row)
-        self.table.clear()
-        self.table.setColumnCount(len(cols))
-        self.table.setHorizontalHeaderLabels(cols)
-        self.table.setRowCount(len(rows))
-        for i, row in enumerate(rows):
-            for j, text in enumerate(row):
-                self.table.setItem(i, j, QTableWidgetItem(str(text)))
+        fill_table(self.table, cols, rows)

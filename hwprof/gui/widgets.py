@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 
 from hwprof.gui.chart_style import QtChart
 
@@ -25,6 +33,18 @@ def readonly_table(name: str, headers: list[str] | tuple[str, ...] = (), *, rows
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(stretch_last)
     return table
+
+
+def fill_table(table: QTableWidget, headers: Sequence[str],
+               rows: Sequence[Sequence[object]]) -> None:
+    """Replace a table's columns and rows; every cell is plain text (never markup)."""
+    table.clear()
+    table.setColumnCount(len(headers))
+    table.setHorizontalHeaderLabels(list(headers))
+    table.setRowCount(len(rows))
+    for i, row in enumerate(rows):
+        for j, text in enumerate(row):
+            table.setItem(i, j, QTableWidgetItem(str(text)))
 
 
 def static_plot(name: str = "", *, grid: bool = True, **kwargs: Any) -> QtChart:

@@ -172,3 +172,10 @@ def device_label(report: PartialReport | DetectReport | None, device: str) -> st
         return device
     gpu = next((g for g in report.gpus or () if g.index == index), None)
     return (gpu.name if gpu else None) or device
+
+
+def detect_device_label(device: str) -> str:
+    """:func:`device_label` for a front end that has detected nothing: asks only the CPU or NVML."""
+    if device == "cpu":
+        return device_label(PartialReport(cpus=(detect_cpu(),)), device)
+    return device_label(PartialReport(gpus=detect_gpus()[1]), device)

@@ -18,7 +18,7 @@ from typing import Any
 
 from hwprof.core.paths import data_dir
 from hwprof.core.profile import ProfileRecord
-from hwprof.core.roofline import Ceilings
+from hwprof.core.roofline import Ceilings, RooflinePoint
 from hwprof.core.snapshot import SnapshotRun
 from hwprof.core.spec import RunSpec
 from hwprof.core.study import PlannedRun, Study, tag_value
@@ -252,9 +252,13 @@ def ceiling_summary(c: Ceilings, device: str) -> str:
 
     reduced = "".join(f", {SHORT_PRECISION.get(p, p)} {fmt_si(v, 'FLOP/s')}"
                       for p, v in c.reduced_precision_flops.items())
+    try:  # stored as ISO 8601 in UTC; said in the machine's own time
+        when = dt.datetime.fromisoformat(c.measured_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        when = c.measured_at
     return (f"{c.device_label} ({device}): compute fp32 {fmt_si(c.peak_flops, 'FLOP/s')}{reduced} "
             f"(matmul); memory {fmt_si(c.bandwidth_bytes_per_second, 'B/s')} (bandwidth); "
-            f"ridge at {c.ridge_intensity:.1f} FLOP/byte. Measured {c.measured_at}.")
+            f"ridge at {c.ridge_intensity:.1f} FLOP/byte. Measured {when}.")
 
 
 def _mean(values: tuple[float | None, ...] | None) -> float | None:
@@ -293,14 +297,27 @@ def measuring_warnings(runs: list[SnapshotRun]) -> list[str]:
     return out
 
 
-def roof_warnings(points: list[Any]) -> list[str]:
+def roof_text(p: RooflinePoint) -> str:
+    """A placed run's share of its roof, as both front ends show it; never a figure above 100%."""
+    from hwprof.core.units import NA
+
+    pct = p.percent_of_roof
+    if pct is None:
+        return NA
+    if pct > 100:
+        return "above the roof ⚠"
+    return f"{pct:.0f}%"
+
+
+def roof_warnings(points: list[RooflinePoint]) -> list[str]:
     """Runs above their roof: the ceiling is an underestimate (measured on a busy machine?)."""
     over = [p for p in points if p.percent_of_roof is not None and p.percent_of_roof > 100.0]
     if not over:
         return []
-    worst = max(over, key=lambda p: p.percent_of_roof)
+    worst = max(over, key=lambda p: p.percent_of_roof or 0.0)
+    above = (worst.percent_of_roof or 100.0) - 100.0
     return [f"{len(over)} run{'s' if len(over) != 1 else ''} went above the measured roof "
-            f"({worst.label} by {worst.percent_of_roof - 100:.0f}%): the ceilings are too low "
+            f"({worst.label} by {above:.0f}%): the ceilings are too low "
             "(measured while the machine was busy?). Measure them again on an idle machine."]
 
 
