@@ -152,11 +152,17 @@ def test_numerics_pass_in_bf16_and_a_wrong_device_fails_and_loses_its_score(
     mixed = plan("cpu", caps, only=["transformer.train.mixed"])[0]
     if mixed.spec is None:
         pytest.skip(f"this CPU runs no bf16 test: {mixed.skip_reason}")
-    snap = run_profile("cpu", machine=machine, only=["mlp.train", "transformer.train.mixed"],
-                       timed_seconds=1.0, env={FAULT_ENV: "wrong_numerics@mlp.train"})
+    only = ["mlp.train", "transformer.latency", "transformer.train.mixed"]
+    faults = "wrong_numerics@mlp.train;broken_numerics@transformer.latency"
+    snap = run_profile("cpu", machine=machine, only=only, timed_seconds=1.0,
+                       env={FAULT_ENV: faults})
     record = snap.profile
     assert record is not None
-    wrong, bf16 = record.tests
+    wrong, unchecked, bf16 = record.tests
+    # a check that cannot run leaves the measurement standing, without a check, and says why
+    assert unchecked.status == "ok" and unchecked.numerics is None and unchecked.valid
+    notes = snap.runs[1].result.report.notes  # type: ignore[union-attr]
+    assert any("numerics check could not run" in n for n in notes)
     assert wrong.status == "ok" and wrong.numerics is not None and not wrong.numerics.passed
     assert "computes wrong answers" in wrong.numerics.detail
     assert bf16.status == "ok" and bf16.precision == "mixed_bfloat16"

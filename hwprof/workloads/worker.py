@@ -28,8 +28,9 @@ from hwprof.core.stats import is_steady
 FLUSH_SECONDS = 0.25  # how often timed steps are sent to the parent
 STEADY_WINDOW_SECONDS = 0.5  # the steadiness test looks at windows at least this long
 # Tests make a worker fail on purpose at the start of its timed loop: abort (a crash), raise,
-# hang; or run out of memory (oom_above_batch=N), or get a model's numbers wrong
-# (wrong_numerics). ``FAULT@TEST_ID`` limits a fault to one suite test; ``;`` separates faults.
+# hang; or run out of memory (oom_above_batch=N), get a model's numbers wrong (wrong_numerics)
+# or fail to check them (broken_numerics). ``FAULT@TEST_ID`` limits a fault to one suite test;
+# ``;`` separates faults.
 # Only ever read here; nothing sets it outside the test suite.
 FAULT_ENV = "HWPROF_FAULT_INJECTION"
 
