@@ -43,7 +43,8 @@ def profiles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     a = hwprof("profile", *ONLY, "--json", data=data)
     assert a.returncode == 0, a.stderr
     b_path = tmp_path_factory.mktemp("elsewhere") / "b.hwprof.json"
-    b = hwprof("profile", *ONLY, "--intra-threads", "1", "--save", str(b_path), data=data)
+    b = hwprof("profile", *ONLY, "--intra-threads", "1", "--save", str(b_path), data=data,
+               columns=160)  # the score column makes the table wider than 110
     assert b.returncode == 0, b.stderr
     yield {"data": data, "a": a, "a_doc": json.loads(a.stdout), "b": b, "b_path": b_path}
 
@@ -63,9 +64,12 @@ def test_a_profile_is_saved_into_the_profiles_folder_as_json_says(
     assert {t.run_id for t in record.tests} == {r.run_id for r in snap.runs}
     assert record.settings["timed seconds per test"] == "1"
     assert record.partial and record.overhead is not None
-    # the JSON document: the record, the scores (none: no reference is shipped yet), the split
+    # the JSON document: the record, the scores against the shipped reference, the split
     assert doc["record"]["tests"][0]["unit"] == "GFLOP/s"
-    assert doc["scores"] is None and "no reference profile shipped" in doc["score_note"]
+    assert doc["reference"]["suite"] == "hwprof-suite/1" and doc["score_note"] is None
+    assert doc["scores"]["groups"]["overall"]["value"] > 0
+    assert doc["scores"]["groups"]["overall"]["tests"] == 2  # a partial profile: its two tests
+    assert set(doc["scores"]["per_test"]) == {"matmul.fp32", "mlp.train"}
     assert {row["what"] for row in doc["overhead"]} >= {"timed", "warm-up"}
     # progress: each test's outcome as it ended, on stderr
     err = profiles["a"].stderr
@@ -77,7 +81,7 @@ def test_a_profile_is_saved_into_the_profiles_folder_as_json_says(
 def test_the_table_and_save_elsewhere(profiles: dict[str, Any]) -> None:
     out, err = profiles["b"].stdout, profiles["b"].stderr
     for text in ("result (95% interval)", "% of ceiling", "numerics", "Matrix multiply, fp32",
-                 "GFLOP/s", "MLP training", "samples/s", "no reference profile shipped",
+                 "GFLOP/s", "MLP training", "samples/s", "scores (1000 = ", "  overall: ",
                  "where the time went", "outside measuring", "intra-op threads 1"):
         assert text in out, text
     assert f"saved {profiles['b_path']}" in err
@@ -92,9 +96,9 @@ def test_the_data_folder_listing_shows_profiles(profiles: dict[str, Any]) -> Non
     rows = json.loads(done.stdout)
     row = next(r for r in rows if r["path"] == profiles["a_doc"]["path"])
     assert row["kind"] == "profile"
-    assert row["profile"]["device"] == "cpu" and row["profile"]["score"] is None
-    table = hwprof("snapshots", data=profiles["data"]).stdout
-    assert "profile of cpu" in table and "no score" in table
+    assert row["profile"]["device"] == "cpu" and row["profile"]["score"]["value"] > 0
+    table = hwprof("snapshots", data=profiles["data"], columns=200).stdout
+    assert "profile of" in table  # the cell wraps with its score: the JSON above has it
 
 
 @pytest.mark.tf
@@ -201,7 +205,7 @@ def test_the_report_of_a_profile(profiles: dict[str, Any], tmp_path: Path) -> No
     done = hwprof("report", str(hostile), "--html", str(page), data=profiles["data"])
     assert done.returncode == 0, done.stderr
     html = page.read_text(encoding="utf-8")
-    for text in ("<h2>Score</h2>", "class='card'", "no reference profile shipped",
+    for text in ("<h2>Score</h2>", "class='card'", "overall score",
                  "<h2>Tests</h2>", "Matrix multiply, fp32", "MLP training", "GFLOP/s",
                  "<h2>Numerics</h2>", "<h2>Where the time went</h2>", "outside measuring",
                  "<h2>Environment</h2>", "<svg"):
