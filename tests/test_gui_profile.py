@@ -118,7 +118,7 @@ def test_a_real_profile_shows_states_eta_then_score_card_and_table(
     assert scored is not None and scored.overall is not None
     card = home.result.card
     assert card.value.text() == f"{scored.overall.value:.0f}"
-    assert "1000 = stand-in" in card.interval.text()
+    assert "1000 = stand-in" in card.note.text() and "2 tests" in card.interval.text()
     table = home.result.table
     assert column(table, 1) == ["done", "done"]
     results = column(table, 2)

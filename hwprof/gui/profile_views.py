@@ -142,7 +142,9 @@ class QtScoreCard(QFrame):
             interval = (f"95% interval {overall.low:.0f}–{overall.high:.0f}"
                         if overall.low is not None and overall.high is not None
                         else "no interval (too few windows)")
-            self.interval.setText(f"{interval}; 1000 = {ref}; {overall.tests} tests")
+            self.interval.setText(f"{interval}; {overall.tests} tests")
+            # the reference's name is long and free text: on the note line, which wraps
+            notes.append(f"1000 = {ref}.")
         for key, label in self.groups.items():
             label.setText(fmt_score(score.groups.get(key)) if score is not None else DASH)
         if record.partial:
