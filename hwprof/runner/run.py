@@ -41,6 +41,10 @@ DEFAULT_STALL_SECONDS = 300.0
 STDERR_TAIL_LINES = 30
 # how long a worker may take to exit once its output is closed (TensorFlow tears down its threads)
 EXIT_WAIT_S = 10.0
+# While no event comes, how often the run looks at its cancel flag (one set from outside, which
+# nothing announces); a timeout or a stall is waited for exactly. Every wake-up of the parent
+# takes a core from the workload it measures, so it wakes for the worker's events and this.
+CANCEL_POLL_S = 0.5
 EventCallback = Callable[[dict[str, Any]], None]
 
 
@@ -118,6 +122,7 @@ class WorkerRun:
     def cancel(self) -> None:
         """Ask the run to end; :meth:`wait` ends the worker within about 3 s and returns."""
         self._cancel.set()
+        self._lines.put("")  # wakes wait() at once (an empty line is no event)
 
     def _read_stdout(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
@@ -142,7 +147,7 @@ class WorkerRun:
         outcome: WorkerReport | RunResult | None = None
         while True:
             try:
-                line = self._lines.get(timeout=0.1)
+                line = self._lines.get(timeout=self._poll_timeout(last_event))
             except queue.Empty:
                 line = ""
             if line is None:  # stdout closed: the worker ended
@@ -171,6 +176,14 @@ class WorkerRun:
         if isinstance(outcome, RunResult):
             return outcome
         return self._died(code)
+
+    def _poll_timeout(self, last_event: float) -> float:
+        """How long to wait for the next line: until the next check falls due, at most."""
+        now = time.monotonic()
+        due = min(CANCEL_POLL_S, last_event + self.stall_s - now)
+        if self.timeout_s is not None:
+            due = min(due, self.t_start + self.timeout_s - now)
+        return max(0.0, due) + 0.001  # just past the deadline, so that one wake-up sees it
 
     def _handle(self, event: dict[str, Any]) -> WorkerReport | RunResult | None:
         kind = event["event"]
