@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from hwprof.backends import process as process_backend
 from hwprof.backends.process import ProcessTreeBackend
 from hwprof.core.telemetry import (
     MetricInfo,
@@ -336,10 +337,8 @@ while time.time() < deadline:
 """
 
 
-@pytest.fixture
-def busy_tree() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, "-c", BUSY_TREE])
-    yield proc
+def end_tree(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a test's process and everything it started."""
     import psutil
 
     try:
@@ -351,6 +350,13 @@ def busy_tree() -> Iterator[subprocess.Popen[bytes]]:
             p.kill()
     proc.wait(10)
     psutil.wait_procs(kids, timeout=5)
+
+
+@pytest.fixture
+def busy_tree() -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen([sys.executable, "-c", BUSY_TREE])
+    yield proc
+    end_tree(proc)
 
 
 def wait_for(q: QueueSubscriber, cond: object, timeout: float = 15) -> TelemetrySample:
@@ -381,6 +387,61 @@ def test_watch_process_tree_then_unwatch(busy_tree: subprocess.Popen[bytes]) -> 
         assert smp.get("proc.rss_bytes") is None and s.watched_pid is None
     with pytest.raises(ProcessLookupError):
         ProcessTreeBackend().watch(2**22 + 12345)
+
+
+TWO_CHILDREN = """
+import subprocess, sys, threading, time
+sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+subprocess.Popen(sleeper)
+threading.Thread(target=lambda: subprocess.Popen(sleeper)).start()  # a child of another thread
+time.sleep(60)
+"""
+
+
+@pytest.fixture
+def two_children() -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen([sys.executable, "-c", TWO_CHILDREN])
+    yield proc
+    end_tree(proc)
+
+
+def sample_until_three(backend: ProcessTreeBackend) -> dict[str, float | None]:
+    deadline = time.monotonic() + 15
+    while True:
+        out = backend.sample()
+        if out["proc.processes"] == 3 or time.monotonic() > deadline:
+            return out
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(not process_backend.has_child_lists(1), reason="a kernel without child lists")
+def test_the_tree_is_listed_without_reading_every_process(
+    two_children: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psutil's children() reads the stat file of every process of the machine at each refresh
+    (milliseconds, at 4 Hz beside the workload); the kernel's child lists are a few reads."""
+    import psutil
+
+    def scan(*args: object, **kwargs: object) -> list[psutil.Process]:
+        raise AssertionError("the whole process table was read")
+
+    backend = ProcessTreeBackend(children_refresh_s=0.0)
+    backend.watch(two_children.pid)
+    with monkeypatch.context() as patch:
+        patch.setattr(psutil.Process, "children", scan)
+        out = sample_until_three(backend)
+    assert out["proc.processes"] == 3  # the child of the second thread too
+    assert backend.pids() >= {two_children.pid}
+    assert process_backend.linux_tree(two_children.pid)[0] == two_children.pid
+
+
+def test_the_portable_tree_listing_finds_the_same(
+    two_children: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(process_backend, "has_child_lists", lambda pid: False)
+    backend = ProcessTreeBackend(children_refresh_s=0.0)
+    backend.watch(two_children.pid)
+    assert sample_until_three(backend)["proc.processes"] == 3
 
 
 def test_a_watched_process_that_ends_turns_into_gaps() -> None:

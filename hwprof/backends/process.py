@@ -1,10 +1,13 @@
 """Live readings of one process tree: the workload child and whatever it starts.
 
-The tree is re-listed at most every ``children_refresh_s`` (listing children scans every process
-of the machine); what a tick needs of each process is kept between ticks, so a tick creates
-nothing. On Linux a tick reads one file per process, /proc/PID/stat, through a descriptor kept open
-(which also cannot be fooled by a reused pid: it fails once its process has gone); elsewhere psutil
-reads the same facts.
+The tree is re-listed at most every ``children_refresh_s``; what a tick needs of each process is
+kept between ticks, so a tick creates nothing. On Linux a tick reads one file per process,
+/proc/PID/stat, through a descriptor kept open (which also cannot be fooled by a reused pid: it
+fails once its process has gone), and the tree is listed from the kernel's own child lists
+(/proc/PID/task/TID/children: a few small reads per process of the tree, where psutil's
+``children()`` reads the stat file of every process of the machine, milliseconds on a busy one,
+taken from the workload it watches); elsewhere, or on a kernel without those lists, psutil reads
+the same facts.
 """
 
 from __future__ import annotations
@@ -70,6 +73,48 @@ def _read_stat(fd: int) -> tuple[float, int, int]:
     return cpu_s, int(fields[21]) * _PAGE_BYTES, int(fields[17])  # rss pages, num_threads
 
 
+def has_child_lists(pid: int) -> bool:
+    """Whether the kernel lists ``pid``'s children in /proc (Linux 3.5+, CONFIG_PROC_CHILDREN)."""
+    return _LINUX and os.path.exists(f"/proc/{pid}/task/{pid}/children")
+
+
+def linux_children(pid: int) -> list[int]:
+    """The direct children of ``pid`` from the kernel's per-thread child lists (empty once gone).
+
+    A child belongs to the thread that started it, so every thread's list is read.
+    """
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    out: list[int] = []
+    for tid in tids:
+        try:
+            fd = os.open(f"/proc/{pid}/task/{tid}/children", os.O_RDONLY)
+        except OSError:  # the thread ended meanwhile
+            continue
+        try:
+            data = os.read(fd, 1 << 16)
+        except OSError:
+            data = b""
+        finally:
+            os.close(fd)
+        out.extend(int(x) for x in data.split())
+    return out
+
+
+def linux_tree(root: int) -> list[int]:
+    """``root`` and all its descendants, parents before children."""
+    tree = [root]
+    seen = {root}
+    for pid in tree:  # grows while it is walked: breadth first
+        for child in linux_children(pid):
+            if child not in seen:
+                seen.add(child)
+                tree.append(child)
+    return tree
+
+
 def _read_psutil(proc: psutil.Process) -> tuple[float, int, int]:
     with proc.oneshot():
         times = proc.cpu_times()
@@ -91,6 +136,7 @@ class ProcessTreeBackend:
         self._clock = clock
         self._children_refresh_s = children_refresh_s
         self._root: psutil.Process | None = None
+        self._child_lists = False  # the tree is listed from /proc/PID/task/TID/children
         self._tracked: dict[int, _Tracked] = {}
         self._next_refresh = 0.0
         self._last_t: float | None = None
@@ -108,9 +154,11 @@ class ProcessTreeBackend:
             root = psutil.Process(pid)
         except psutil.NoSuchProcess as err:
             raise ProcessLookupError(f"no process with id {pid}") from err
+        child_lists = has_child_lists(pid)
         with self._lock:
             self._forget()
             self._root = root
+            self._child_lists = child_lists
             self._next_refresh = 0.0
 
     def unwatch(self) -> None:
@@ -211,6 +259,9 @@ class ProcessTreeBackend:
         }
 
     def _refresh_tree(self, root: psutil.Process) -> None:
+        if self._child_lists:
+            self._refresh_from_child_lists(root)
+            return
         try:
             procs = [root, *root.children(recursive=True)] if root.is_running() else []
         except (psutil.NoSuchProcess, psutil.ZombieProcess):
@@ -227,6 +278,28 @@ class ProcessTreeBackend:
                 if old is not None:
                     old.close()
                 tracked[p.pid] = _Tracked(p, stat_fd=_open_stat(p.pid))
+        for gone in self._tracked.values():
+            gone.close()
+        self._tracked = tracked
+
+    def _refresh_from_child_lists(self, root: psutil.Process) -> None:
+        """Linux: the tree from the kernel's child lists; a pid already tracked is kept as is.
+
+        A kept pid cannot be a reused one unnoticed: its stat descriptor fails once its process
+        has gone, the tick drops it, and the next refresh takes the new process afresh.
+        """
+        pids = linux_tree(root.pid) if root.is_running() else []
+        tracked: dict[int, _Tracked] = {}
+        for pid in pids:
+            old = self._tracked.pop(pid, None)
+            if old is not None:
+                tracked[pid] = old
+                continue
+            try:
+                proc = root if pid == root.pid else psutil.Process(pid)
+            except psutil.Error:  # ended since it was listed
+                continue
+            tracked[pid] = _Tracked(proc, stat_fd=_open_stat(pid))
         for gone in self._tracked.values():
             gone.close()
         self._tracked = tracked

@@ -45,6 +45,9 @@ START_STALL_SECONDS = 120.0
 STDERR_TAIL_LINES = 30
 # how long a worker may take to exit once its output is closed (TensorFlow tears down its threads)
 EXIT_WAIT_S = 10.0
+# A follower sleeps until an event, a deadline or this long, whichever comes first: the longest a
+# cancel set from outside waits to be seen (WorkerRun.cancel and WorkerProcess.wake are at once)
+CANCEL_POLL_S = 0.5
 EventCallback = Callable[[dict[str, Any]], None]
 
 
@@ -191,6 +194,10 @@ class WorkerProcess:
             self._lines.put(line)
         self._lines.put(None)
 
+    def wake(self) -> None:
+        """Wake :meth:`follow` at once (after a cancel is set); an empty line is no event."""
+        self._lines.put("")
+
     def send(self, line: str) -> bool:
         """Write one line to the worker's stdin; False when it is gone (its end says why)."""
         if self.proc is None or self.proc.stdin is None:
@@ -231,8 +238,12 @@ class WorkerProcess:
         outcome: WorkerReport | Failure | None = None
         quiet_limit = stall_s if start_stall_s is None else start_stall_s
         while True:
-            try:
-                line = self._lines.get(timeout=0.1)
+            now = time.monotonic()
+            due = min(CANCEL_POLL_S, last_event + quiet_limit - now)
+            if deadline is not None:
+                due = min(due, deadline - now)
+            try:  # just past the next check's moment, so that one wake-up sees it due
+                line = self._lines.get(timeout=max(0.0, due) + 0.001)
             except queue.Empty:
                 line = ""
             if line is None:  # stdout closed: the worker ended
@@ -357,6 +368,7 @@ class WorkerRun:
     def cancel(self) -> None:
         """Ask the run to end; :meth:`wait` ends the worker within about 3 s and returns."""
         self._cancel.set()
+        self.worker.wake()
 
     def wait(self) -> WorkerReport | RunResult:
         """Follow the worker until it ends; its report, or the failed/cancelled result."""

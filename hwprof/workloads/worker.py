@@ -25,7 +25,9 @@ from hwprof.core.results import StepTimings, WorkerReport
 from hwprof.core.spec import STEADY_WINDOWS, RunSpec
 from hwprof.core.stats import is_steady
 
-FLUSH_SECONDS = 0.25  # how often timed steps are sent to the parent
+# How often timed steps are sent to the parent: each message wakes two of its threads, which take
+# a core from the steps being timed; twice a second is still live for a chart and an ETA.
+FLUSH_SECONDS = 0.5
 STEADY_WINDOW_SECONDS = 0.5  # the steadiness test looks at windows at least this long
 # Tests make a worker fail on purpose at the start of its timed loop: abort (a crash), raise,
 # hang; or run out of memory (oom_above_batch=N), get a model's numbers wrong (wrong_numerics)
