@@ -11,7 +11,10 @@ from hwprof.runner.probe import probe_tensorflow
 
 
 @pytest.mark.tf
-def test_probe_sees_tensorflow_and_the_cpu() -> None:
+def test_probe_sees_tensorflow_and_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the probe never imports TF in this process: here any such import would fail. (Another test
+    # in this process may have imported TF already, so its absence afterwards would prove nothing.)
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # type: ignore[arg-type]
     info = probe_tensorflow(timeout_seconds=120)
     assert info.status == "ok", info.message
     assert info.version and info.version[0].isdigit()
@@ -19,7 +22,6 @@ def test_probe_sees_tensorflow_and_the_cpu() -> None:
     if info.built_with_cuda:
         assert info.cuda_version and info.cudnn_version
     assert any(d.device_type == "CPU" for d in info.devices)
-    assert "tensorflow" not in sys.modules  # the probe never imports TF in this process
 
 
 def test_probe_timeout_is_reported_and_the_child_ends() -> None:
