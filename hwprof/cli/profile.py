@@ -376,13 +376,14 @@ class ProfileProgress:
                 self.steps += len(typed.seconds)
                 self._state(f"measuring, {self.steps} steps")
         elif isinstance(event, TestFinished):
-            from hwprof.services.profile_view import outcome_text, title_of
+            from hwprof.core.profile_text import fmt_outcome
+            from hwprof.services.profile_view import title_of
 
             self.finished += 1
             o = event.outcome
             took = fmt_seconds(o.phases.total) if o.phases.total > 0 else ""
             self._line(f"[{event.index + 1}/{event.total}] {title_of(o.test_id)}: "
-                       f"{outcome_text(o)}" + (f" ({took})" if took else ""))
+                       f"{fmt_outcome(o, labelled=True)}" + (f" ({took})" if took else ""))
             if self.progress is not None:
                 self.progress.update(self.task, completed=self.finished, state="",
                                      eta_s=event.eta_seconds, eta_at=time.monotonic())
@@ -391,14 +392,17 @@ class ProfileProgress:
 # -- the table at the end --------------------------------------------------------------------------
 def print_profile(console: Console, v: ProfileView) -> None:
     """The profile as tables: every test, the scores, the time split."""
+    from hwprof.core.profile_text import (
+        fmt_outcome,
+        fmt_percent_of_ceiling,
+        fmt_score,
+        numerics_text,
+    )
+    from hwprof.core.units import NA
     from hwprof.services.profile_view import (
         SCORE_GROUP_NAMES,
-        ceiling_text,
-        numerics_text,
-        outcome_text,
         overhead_rows,
         overhead_summary,
-        score_text,
         title_of,
     )
 
@@ -413,10 +417,10 @@ def print_profile(console: Console, v: ProfileView) -> None:
                 "% of ceiling", "numerics"):
         t.add_column(col, overflow="fold")
     for o in record.tests:
-        cells: list[str | Text] = [plain(title_of(o.test_id)), plain(outcome_text(o))]
+        cells: list[str | Text] = [plain(title_of(o.test_id)), plain(fmt_outcome(o))]
         if scored:
-            cells.append(plain(score_text(v.test_score(o.test_id))))
-        cells += [ceiling_text(o), plain(numerics_text(o))]
+            cells.append(plain(fmt_score(v.test_score(o.test_id))))
+        cells += [fmt_percent_of_ceiling(o), plain(numerics_text(o))]
         t.add_row(*cells)
     console.print(t)
     ref = v.reference
@@ -427,7 +431,7 @@ def print_profile(console: Console, v: ProfileView) -> None:
             if s is None and g == "overall" and v.note:
                 console.print(plain(f"  overall: withheld: {v.note}"))
             else:
-                console.print(plain(f"  {g}: {score_text(s)}"))
+                console.print(plain(f"  {g}: {fmt_score(s, labelled=True, missing=NA)}"))
         if scores.missing:
             console.print(plain("  not in this profile (the overall score covers the others): "
                                 + ", ".join(scores.missing)))
@@ -518,7 +522,7 @@ def print_comparison(console: Console, doc: dict[str, Any]) -> None:
     t.add_column("test", overflow="fold")
     for n in names:
         t.add_column(plain(n), overflow="fold")
-    from hwprof.services.profile_view import speedup_text
+    from hwprof.core.profile_text import fmt_speedup
 
     for row in doc["tests"]:
         cells: list[Text] = []
@@ -527,8 +531,8 @@ def print_comparison(console: Console, doc: dict[str, Any]) -> None:
             if "speedup" in c:
                 sp = c["speedup"]
                 if sp is not None:
-                    lines.append(speedup_text(Speedup(row["test_id"], sp["ratio"], sp["low"],
-                                                      sp["high"])))
+                    lines.append(fmt_speedup(Speedup(row["test_id"], sp["ratio"], sp["low"],
+                                                      sp["high"]), labelled=True))
                 lines.append(c["verdict"])
             cells.append(Text("\n").join(plain(line) for line in lines))
         t.add_row(plain(row["title"]), *cells)
@@ -539,7 +543,7 @@ def print_comparison(console: Console, doc: dict[str, Any]) -> None:
             console.print(plain(f"overall, {o['profile']} against {names[0]}: no fp32 test "
                                 "measured in both"))
             continue
-        ratio = speedup_text(Speedup("overall", sp["ratio"], sp["low"], sp["high"]))
+        ratio = fmt_speedup(Speedup("overall", sp["ratio"], sp["low"], sp["high"]))
         console.print(plain(f"overall, {o['profile']} against {names[0]} (geometric mean over "
                             f"the fp32 tests both ran): {ratio}: {o['verdict']}"))
     for sentence in doc["wins"]:

@@ -80,10 +80,10 @@ def _kind(row: dict[str, Any]) -> str:
     if not summary:
         return str(row.get("kind") or "session")
     from hwprof.core.profile import Score
-    from hwprof.services.profile_view import score_text
+    from hwprof.core.profile_text import fmt_score
 
     s = summary["score"]
-    score = (score_text(Score(s["value"], s["low"], s["high"], s["tests"])) if s
+    score = (fmt_score(Score(s["value"], s["low"], s["high"], s["tests"]), labelled=True) if s
              else "no score")
     partial = ", partial" if summary["partial"] else ""
     return f"profile of {summary['device']} ({summary['length']}{partial}), {score}"

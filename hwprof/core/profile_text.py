@@ -1,8 +1,10 @@
 """A profile's figures in words: values with their 95% intervals and units, scores, speedups.
 
-Plain text for any front end (the window's score card and tables; a command line could use the
-same): every number keeps its unit with an SI prefix, and an interval is written in the prefix of
-its value ("28.4 GFLOP/s (11.6–45.2)"), so the eye compares digits, not prefixes.
+The one place where the window, the command line and the HTML report turn a profile's numbers
+into text, so that each says the same thing the same way. Every number keeps its unit with an SI
+prefix, and an interval is written in the prefix of its value ("28.4 GFLOP/s (11.6–45.2)"), so
+the eye compares digits, not prefixes. Where no column header says what the brackets hold (a line
+of the command line's output), ``labelled=True`` writes "(95%: 11.6–45.2)".
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ BASE_UNITS: dict[str, tuple[float, str]] = {
 }
 _UP = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 _DOWN = ((1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
+STATUS_WORDS = {"failed": "failed", "out_of_memory": "out of memory", "skipped": "skipped",
+                "cancelled": "cancelled", "ok": "no value"}
+
+
+def _interval(low: str, high: str, labelled: bool) -> str:
+    return f" ({'95%: ' if labelled else ''}{low}{DASH}{high})"
 
 
 def _prefix(value: float, unit: str) -> tuple[float, str]:
@@ -42,7 +50,7 @@ def _digits(x: float) -> str:
 
 
 def fmt_measure(value: float | None, unit: str, low: float | None = None,
-                high: float | None = None) -> str:
+                high: float | None = None, *, labelled: bool = False) -> str:
     """A value in its unit with an SI prefix, and its 95% interval in the same prefix.
 
     ``(28.37, "GFLOP/s", 11.6, 45.2)`` -> ``"28.4 GFLOP/s (11.6–45.2)"``; ``(12.3, "ms")`` ->
@@ -58,27 +66,37 @@ def fmt_measure(value: float | None, unit: str, low: float | None = None,
     else:
         text = f"{_digits(v / scale)}{p} {base}".rstrip()
     if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
-        text += f" ({_digits(low * factor / scale)}{DASH}{_digits(high * factor / scale)})"
+        text += _interval(_digits(low * factor / scale), _digits(high * factor / scale),
+                          labelled)
     return text
 
 
-def fmt_outcome(outcome: TestOutcome) -> str:
+def fmt_outcome(outcome: TestOutcome, *, labelled: bool = False) -> str:
     """A test's result: its value with interval and unit, or what happened instead."""
-    if outcome.status == "ok":
-        return fmt_measure(outcome.value, outcome.unit, outcome.low, outcome.high)
-    why = f": {outcome.reason}" if outcome.reason else ""
-    status = {"out_of_memory": "out of memory"}.get(outcome.status, outcome.status)
-    return f"{status}{why}"
+    if outcome.status != "ok" or outcome.value is None:
+        what = STATUS_WORDS.get(outcome.status, outcome.status)
+        return f"{what}: {outcome.reason}" if outcome.reason else what
+    text = fmt_measure(outcome.value, outcome.unit, outcome.low, outcome.high, labelled=labelled)
+    if (outcome.low is None or outcome.high is None) and outcome.windows < 2:
+        text += " (one window: no interval)"
+    return text
 
 
-def fmt_score(score: Score | None) -> str:
-    """``"1234 (1180–1290)"``; a dash when there is no score."""
+def fmt_score(score: Score | None, *, labelled: bool = False, missing: str = DASH) -> str:
+    """``"1234 (1180–1290)"``; ``missing`` when there is no score."""
     if score is None:
-        return DASH
+        return missing
     text = f"{score.value:.0f}"
     if score.low is not None and score.high is not None:
-        text += f" ({score.low:.0f}{DASH}{score.high:.0f})"
+        text += _interval(f"{score.low:.0f}", f"{score.high:.0f}", labelled)
     return text
+
+
+def score_interval_text(score: Score) -> str:
+    """A score's interval on a line of its own: "95% interval 1180–1290"."""
+    if score.low is None or score.high is None:
+        return "no interval (too few windows)"
+    return f"95% interval {score.low:.0f}{DASH}{score.high:.0f}"
 
 
 def fmt_ratio(x: float) -> str:
@@ -86,13 +104,13 @@ def fmt_ratio(x: float) -> str:
     return f"{_digits(x)}×"
 
 
-def fmt_speedup(speedup: Speedup | None) -> str:
+def fmt_speedup(speedup: Speedup | None, *, labelled: bool = False) -> str:
     """``"1.23× (1.10–1.38)"``; a dash when the test cannot be compared."""
     if speedup is None:
         return DASH
     text = fmt_ratio(speedup.ratio)
     if speedup.low is not None and speedup.high is not None:
-        text += f" ({_digits(speedup.low)}{DASH}{_digits(speedup.high)})"
+        text += _interval(_digits(speedup.low), _digits(speedup.high), labelled)
     return text
 
 
@@ -105,6 +123,19 @@ def speedup_verdict(speedup: Speedup | None) -> str:
     if not speedup.significant:
         return "no significant difference"
     return "faster" if speedup.ratio > 1 else "slower"
+
+
+def comparison_verdict(base: str, other: str, speedup: Speedup | None) -> str:
+    """One test's verdict between two named profiles (ratios above 1: ``other`` is faster)."""
+    if speedup is None:
+        return "not measured in both"
+    if speedup.significant is None:
+        return "no verdict: too few windows for an interval"
+    if not speedup.significant:
+        return "no significant difference"
+    if speedup.ratio > 1:
+        return f"{other} is {fmt_ratio(speedup.ratio)} faster (significant)"
+    return f"{base} is {fmt_ratio(1 / speedup.ratio)} faster (significant)"
 
 
 def fmt_percent_of_ceiling(outcome: TestOutcome) -> str:
@@ -127,7 +158,9 @@ def numerics_text(outcome: TestOutcome) -> str:
     if check.max_relative_error is None:
         return f"FAILED: {check.detail or 'NaN or infinity'}"
     err = f"error {check.max_relative_error * 100:.2g}%"
-    return f"passed ({err}, {limit})" if check.passed else f"FAILED ({err}, {limit})"
+    if check.passed:
+        return f"passed ({err}, {limit})"
+    return f"FAILED ({err}, {limit})" + (f": {check.detail}" if check.detail else "")
 
 
 def fmt_duration(seconds: float | None) -> str:

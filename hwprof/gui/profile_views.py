@@ -38,6 +38,7 @@ from hwprof.core.profile_text import (
     fmt_score,
     fmt_speedup,
     numerics_text,
+    score_interval_text,
     speedup_verdict,
 )
 from hwprof.core.suite import suite_test
@@ -139,10 +140,7 @@ class QtScoreCard(QFrame):
         else:
             self.value.setText(f"{overall.value:.0f}")
             ref = reference.name if reference is not None else "the reference"
-            interval = (f"95% interval {overall.low:.0f}–{overall.high:.0f}"
-                        if overall.low is not None and overall.high is not None
-                        else "no interval (too few windows)")
-            self.interval.setText(f"{interval}; {overall.tests} tests")
+            self.interval.setText(f"{score_interval_text(overall)}; {overall.tests} tests")
             # the reference's name is long and free text: on the note line, which wraps
             notes.append(f"1000 = {ref}.")
         for key, label in self.groups.items():

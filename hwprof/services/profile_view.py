@@ -10,7 +10,6 @@ report and the window render, so that each says the same thing the same way.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +22,9 @@ from hwprof.core.profile import (
     ProfileScore,
     Score,
     Speedup,
-    TestOutcome,
     compare_profiles,
 )
+from hwprof.core.profile_text import comparison_verdict, fmt_outcome
 from hwprof.core.snapshot import Snapshot
 from hwprof.core.suite import (
     CATEGORY_TITLE,
@@ -35,7 +34,6 @@ from hwprof.core.suite import (
     native_precision,
     suite_test,
 )
-from hwprof.core.units import NA, fmt_count
 from hwprof.services.profile import Reference, device_caps, load_reference, score
 
 #: the key of ProfileRecord.settings that says how long each test's timed phase was capped at
@@ -91,67 +89,6 @@ def with_timed_seconds(snapshot: Snapshot, seconds: float | None) -> Snapshot:
         return snapshot
     settings = {**record.settings, TIMED_SECONDS_SETTING: f"{seconds:g}"}
     return snapshot.model_copy(update={"profile": record.model_copy(update={"settings": settings})})
-
-
-def fmt_value(value: float | None, unit: str = "") -> str:
-    """A test's value as people read it: "21,882 samples/s", "18.3 ms"; "n/a" when missing."""
-    if value is None or not math.isfinite(value):
-        return NA
-    return fmt_count(value, unit)
-
-
-def fmt_interval(low: float | None, high: float | None, unit: str = "") -> str:
-    """"95%: 17–19.6 ms", or "" when there is no interval."""
-    if low is None or high is None:
-        return ""
-    return f"95%: {fmt_value(low)}–{fmt_value(high, unit)}"
-
-
-def outcome_text(outcome: TestOutcome) -> str:
-    """A test's result in words: its value with its interval, or what happened instead."""
-    if outcome.status != "ok" or outcome.value is None:
-        what = {"failed": "failed", "out_of_memory": "out of memory", "skipped": "skipped",
-                "cancelled": "cancelled", "ok": "no value"}[outcome.status]
-        return f"{what}: {outcome.reason}" if outcome.reason else what
-    interval = fmt_interval(outcome.low, outcome.high, outcome.unit)
-    text = fmt_value(outcome.value, outcome.unit)
-    if interval:
-        text += f" ({interval})"
-    elif outcome.windows < 2:
-        text += " (one window: no interval)"
-    return text
-
-
-def score_text(s: Score | None) -> str:
-    """A score with its interval: "1,234 (95%: 1,180–1,290)"; "n/a" when there is none."""
-    if s is None:
-        return NA
-    text = fmt_value(s.value)
-    if s.low is not None and s.high is not None:
-        text += f" ({fmt_interval(s.low, s.high)})"
-    return text
-
-
-def numerics_text(outcome: TestOutcome) -> str:
-    """The numerics check in words: "pass (error 0.0012 ≤ 0.02)", "FAIL (...)", "–" for none."""
-    n = outcome.numerics
-    if n is None:
-        try:
-            model = outcome.test.is_model
-        except KeyError:  # a test of another suite version
-            model = False
-        return "not checked" if model and outcome.status == "ok" else "–"
-    err = "NaN or infinity" if n.max_relative_error is None else f"{n.max_relative_error:.2g}"
-    if n.passed:
-        return f"pass (error {err} ≤ {n.tolerance:g})"
-    return f"FAIL (error {err} > {n.tolerance:g})" + (f": {n.detail}" if n.detail else "")
-
-
-def ceiling_text(outcome: TestOutcome) -> str:
-    """% of the ceiling (never above 100), or "n/a"."""
-    if outcome.percent_of_ceiling is None:
-        return NA
-    return f"{outcome.percent_of_ceiling:.0f}%"
 
 
 def title_of(test_id: str) -> str:
@@ -355,29 +292,6 @@ def speedup_dict(s: Speedup | None) -> dict[str, Any] | None:
     return {"ratio": s.ratio, "low": s.low, "high": s.high, "significant": s.significant}
 
 
-def speedup_verdict(base: str, other: str, s: Speedup | None) -> str:
-    """One test's verdict in words (ratios above 1: ``other`` is faster)."""
-    if s is None:
-        return "not measured in both"
-    if s.significant is None:
-        return "no verdict: too few windows for an interval"
-    if not s.significant:
-        return "no significant difference"
-    if s.ratio > 1:
-        return f"{other} is {s.ratio:.2f}x faster (significant)"
-    return f"{base} is {1 / s.ratio:.2f}x faster (significant)"
-
-
-def speedup_text(s: Speedup | None) -> str:
-    """"1.23x (95%: 1.10–1.38)", "1.23x", or "–"."""
-    if s is None:
-        return "–"
-    text = f"{s.ratio:.2f}x"
-    if s.low is not None and s.high is not None:
-        text += f" (95%: {s.low:.2f}–{s.high:.2f})"
-    return text
-
-
 def comparison_document(snapshots: Sequence[Snapshot], names: Sequence[str], *,
                         only: Sequence[str] | None = None) -> dict[str, Any]:
     """Profiles side by side against the first, as plain data (ProfileMixError if they cannot be).
@@ -402,14 +316,15 @@ def comparison_document(snapshots: Sequence[Snapshot], names: Sequence[str], *,
             o = r.outcome(tid)
             cell: dict[str, Any] = {
                 "profile": names[i], "present": o is not None,
-                "status": o.status if o else None, "text": outcome_text(o) if o else "–",
+                "status": o.status if o else None,
+                "text": fmt_outcome(o, labelled=True) if o else "–",
                 "value": o.value if o else None, "low": o.low if o else None,
                 "high": o.high if o else None, "unit": o.unit if o else None,
             }
             if i > 0:
                 sp = speedups[i - 1]
                 cell["speedup"] = speedup_dict(sp)
-                cell["verdict"] = speedup_verdict(names[0], names[i], sp)
+                cell["verdict"] = comparison_verdict(names[0], names[i], sp)
             cells.append(cell)
         tests.append({"test_id": tid, "title": title_of(tid), "profiles": cells})
     return {
@@ -417,7 +332,7 @@ def comparison_document(snapshots: Sequence[Snapshot], names: Sequence[str], *,
         "profiles": list(names),
         "tests": tests,
         "overall": [{"profile": names[i + 1], "speedup": speedup_dict(s),
-                     "verdict": speedup_verdict(names[0], names[i + 1], s)}
+                     "verdict": comparison_verdict(names[0], names[i + 1], s)}
                     for i, s in enumerate(cmp.overall)],
         "wins": list(cmp.wins),
         "environment_diff": [{"fact": k, "values": v} for k, v in environment_diff(snapshots)],

@@ -10,20 +10,22 @@ from __future__ import annotations
 from functools import partial
 
 from hwprof.core.profile import TestOutcome
+from hwprof.core.profile_text import (
+    fmt_measure,
+    fmt_outcome,
+    fmt_percent_of_ceiling,
+    fmt_score,
+    numerics_text,
+    score_interval_text,
+)
 from hwprof.core.snapshot import Snapshot
 from hwprof.core.suite import CATEGORY_TITLE
 from hwprof.services import charts
 from hwprof.services.profile_view import (
     SCORE_GROUP_NAMES,
     ProfileView,
-    ceiling_text,
-    fmt_interval,
-    fmt_value,
-    numerics_text,
-    outcome_text,
     overhead_rows,
     overhead_summary,
-    score_text,
     title_of,
     view,
 )
@@ -43,13 +45,13 @@ def _score_card(v: ProfileView) -> str:
     overall = v.group("overall")
     if overall is not None:
         parts.append(f"<div><div class='label'>overall score</div><div class='big'>"
-                     f"{_e(fmt_value(overall.value))}</div><div class='label'>"
-                     f"{_e(fmt_interval(overall.low, overall.high) or 'no interval')}"
+                     f"{overall.value:.0f}</div><div class='label'>"
+                     f"{_e(score_interval_text(overall))}"
                      f" · {overall.tests} tests</div></div>")
         for g in SCORE_GROUP_NAMES[1:]:
             s = v.group(g)
             parts.append(f"<div><div class='label'>{_e(g)}</div><div class='sub'>"
-                         f"{_e(score_text(s))}</div></div>")
+                         f"{_e(fmt_score(s))}</div></div>")
     else:
         cls = "bad" if v.scores is not None and v.scores.invalid_reason else "muted"
         parts.append(f"<div><div class='label'>overall score</div><div class='sub {cls}'>"
@@ -79,11 +81,11 @@ def _tests_table(v: ProfileView) -> str:
     rows = []
     for o in v.record.tests:
         lat = o.latency_ms or {}
-        latency = " / ".join(f"{fmt_value(lat.get(k))}" for k in ("p50", "p90", "p99"))
-        row = [title_of(o.test_id), _category(o), outcome_text(o)]
+        latency = " / ".join(fmt_measure(lat.get(k), "ms") for k in ("p50", "p90", "p99"))
+        row = [title_of(o.test_id), _category(o), fmt_outcome(o)]
         if scored:
-            row.append(score_text(v.test_score(o.test_id)))
-        row += [ceiling_text(o), f"{latency} ms" if lat else "–", numerics_text(o)]
+            row.append(fmt_score(v.test_score(o.test_id)))
+        row += [fmt_percent_of_ceiling(o), latency if lat else "–", numerics_text(o)]
         rows.append(row)
     return _table(headers, rows)
 
