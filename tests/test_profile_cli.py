@@ -309,8 +309,8 @@ def test_scores_against_a_reference_in_the_table_and_the_report() -> None:
 
 def test_wrong_numerics_withhold_the_overall_score() -> None:
     from hwprof.core.profile import NumericsCheck
-    from hwprof.services.profile import Reference
     from hwprof.core.profile_text import numerics_text
+    from hwprof.services.profile import Reference
     from hwprof.services.profile_view import view
 
     snap = _a_profile({"mlp.train": (2000.0, 1900.0, 2100.0)})

@@ -127,6 +127,12 @@ HELP: dict[str, str] = {
 }
 
 
+
+def tf_device_short(name: str) -> str:
+    """A TensorFlow device's name without its "/physical_device:" prefix: "CPU:0", "GPU:1"."""
+    return name.removeprefix("/physical_device:") or name
+
+
 def row(field: str, value: str, tone: Tone = "normal", help: str | None = None) -> Row:
     """A row with its tooltip from HELP; "n/a" values are shown muted."""
     if value == NA and tone == "normal":

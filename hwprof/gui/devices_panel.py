@@ -240,7 +240,9 @@ class QtDevicesPanel(QWidget):
                 tf.setIcon(0, style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
                 self._message(tf, r.tensorflow.message or r.tensorflow.status, "muted")
             for d in r.tensorflow.devices:
-                self._node(tf, f"tf:{d.name}", d.name, d.device_type)
+                # "CPU:0": TensorFlow's "/physical_device:" prefix alone would fill a narrow panel
+                node = self._node(tf, f"tf:{d.name}", dd.tf_device_short(d.name), d.device_type)
+                node.setToolTip(0, d.name)
         self.tree.expandAll()
         self._fit_tree_columns()
         key = self._selected_key if self._find(self._selected_key) else "host"
