@@ -433,8 +433,8 @@ def print_profile(console: Console, v: ProfileView) -> None:
             else:
                 console.print(plain(f"  {g}: {fmt_score(s, labelled=True, missing=NA)}"))
         if scores.missing:
-            console.print(plain("  not in this profile (the overall score covers the others): "
-                                + ", ".join(scores.missing)))
+            console.print(plain("  not measured (not run, failed or skipped; the overall score "
+                                "covers the others): " + ", ".join(scores.missing)))
     else:
         console.print(plain(f"scores: {v.note}"))
     console.print()
