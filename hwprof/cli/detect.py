@@ -246,7 +246,9 @@ def _amd_section(report: DetectReport) -> Table:
         "peak fp32 / fp16 (est.)",
         "TensorFlow",
     ):
-        t.add_column(col, overflow="fold", no_wrap=col not in ("name", "TensorFlow"))
+        # a narrow terminal folds the name and TensorFlow cells rather than hiding them
+        wraps = col in ("name", "TensorFlow")
+        t.add_column(col, overflow="fold", no_wrap=not wraps, min_width=12 if wraps else None)
     hint = _rocm_hint(report)
     for g in gpus:
         t.add_row(*_amd_row(g, hint))
