@@ -270,3 +270,37 @@ def test_amdsmi_that_fails_to_start_leaves_sysfs(
     assert backend.status().source == "sysfs"
     (g,) = backend.devices()
     assert g.name == "AMD Instinct MI210" and g.gfx_target == "gfx90a"
+
+
+def test_sampler_reads_amd_gpus_after_the_nvidia_ones(  # type: ignore[no-untyped-def]
+    nvml_scenario, amd_scenario
+) -> None:
+    from hwprof.sampling.sampler import Sampler
+
+    nvml_scenario("one_t4")
+    machine = amd_scenario("one_mi300x")
+    sampler = Sampler(0.1, host=False, process=False)
+    try:
+        assert "gpu0.power_watts" in sampler.names  # the T4
+        assert "gpu1.power_watts" in sampler.names and "gpu1.temperature_c" in sampler.names
+        sampler.run(max_ticks=1)
+        latest = sampler.latest()
+        assert latest is not None
+        assert latest.get("gpu1.power_watts") == 142.0
+        assert latest.get("gpu1.memory_total_bytes") == 206141652992.0
+        assert latest.get("gpu0.memory_total_bytes") == 17179869184.0
+        (machine.cards[0] / "gpu_busy_percent").write_text("88\n")
+        assert sampler.amd is not None and sampler.amd.sample()["gpu1.util_percent"] == 88.0
+    finally:
+        sampler.stop()
+
+
+def test_sampler_on_a_machine_without_amd_has_no_amd_source() -> None:
+    from hwprof.sampling.sampler import Sampler
+
+    sampler = Sampler(0.1, host=False, process=False, gpus=False)
+    try:
+        assert sampler.amd is None and sampler.names == ()
+        assert not any("AMD" in note for note in sampler.notes)
+    finally:
+        sampler.stop()

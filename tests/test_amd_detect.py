@@ -238,3 +238,18 @@ def test_devices_panel_shows_a_mixed_machine(  # type: ignore[no-untyped-def]
         with contextlib.suppress(RuntimeError):
             if shiboken6.isValid(window):
                 dispose(window)
+
+
+def test_monitor_json_has_the_amd_gpu_readings(  # type: ignore[no-untyped-def]
+    nvml_scenario, amd_scenario: AmdScenario, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nvml_scenario("missing")
+    amd_scenario("one_mi300x")
+    assert main(["monitor", "--json", "--interval", "0.1", "--duration", "0.25"]) == 0
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines() if line.strip()]
+    assert rows
+    last = rows[-1]
+    assert last["gpu0.power_watts"] == 142 and last["gpu0.temperature_c"] == 41
+    assert last["gpu0.memory_total_bytes"] == 206141652992
+    assert "NVIDIA GPUs not monitored" in captured.err
