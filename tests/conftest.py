@@ -11,6 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fakes.amd import AmdMachine
+from fakes.amd import scenario as amd_machine
 from fakes.nvml import FakeNvml, scenario
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -22,6 +24,35 @@ def nvml_scenario(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], FakeNvml]:
 
     def install(name: str) -> FakeNvml:
         return FakeNvml(scenario(name)).install(monkeypatch)
+
+    return install
+
+
+@pytest.fixture(autouse=True)
+def _no_real_amd(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep this machine's AMD GPUs and amdsmi out of every test (amd_scenario puts fakes in)."""
+    import hwprof.backends.amd as amd
+
+    nowhere = tmp_path_factory.getbasetemp() / "no-amd"  # never created: no GPU, no driver
+    monkeypatch.setattr(amd, "SYSFS_ROOT", str(nowhere / "sys"))
+    monkeypatch.setattr(amd, "ROCM_ROOT", str(nowhere / "opt" / "rocm"))
+    monkeypatch.setitem(sys.modules, "amdsmi", None)  # `import amdsmi` raises ImportError
+
+
+@pytest.fixture
+def amd_scenario(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], AmdMachine]:
+    """Write a named AMD machine (tests/fakes/amd.py) and point the AMD back end at it."""
+    import hwprof.backends.amd as amd
+
+    def install(name: str) -> AmdMachine:
+        machine = amd_machine(name, tmp_path / f"amd-{name}")
+        monkeypatch.setattr(amd, "SYSFS_ROOT", str(machine.sysfs_root))
+        monkeypatch.setattr(amd, "ROCM_ROOT", str(machine.rocm_root))
+        return machine
 
     return install
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from hwprof.backends.cpu import detect_cpu, detect_host
 from hwprof.core.devices import TensorFlowInfo, TfDevice
-from hwprof.services.detect import DetectFunctions, detect_gpus
+from hwprof.services.detect import DetectFunctions, detect_amd_gpus, detect_gpus
 
 FAKE_TF_VERSION = "2.99.0-fake"
 
@@ -30,7 +30,7 @@ def fake_tensorflow(*, cuda: bool = False) -> TensorFlowInfo:
 def quick_functions(
     tf: TensorFlowInfo | None = None, release: threading.Event | None = None
 ) -> Callable[[], DetectFunctions]:
-    """The real host, NVML (stubbed by a scenario) and CPU steps with a fake, instant probe.
+    """The real host, NVML and AMD (scenarios) and CPU steps with a fake, instant probe.
 
     ``release``: the fake probe waits for it (or for the window's cancel), to hold detection open.
     """
@@ -44,7 +44,8 @@ def quick_functions(
 
     def make() -> DetectFunctions:
         return DetectFunctions(
-            host=detect_host, gpus=detect_gpus, cpu=detect_cpu, tensorflow=tensorflow
+            host=detect_host, gpus=detect_gpus, cpu=detect_cpu, tensorflow=tensorflow,
+            amd=lambda offset: detect_amd_gpus(None, offset),  # the amd_scenario's tree, if any
         )
 
     return make

@@ -12,7 +12,13 @@ from rich.text import Text
 
 from hwprof.cli.args import limit_seconds
 from hwprof.cli.console import make_console, plain
-from hwprof.core.devices import CpuInfo, DetectReport, GpuInfo, TensorFlowInfo
+from hwprof.core.devices import (
+    CpuInfo,
+    DetectReport,
+    GpuInfo,
+    TensorFlowInfo,
+    rocm_install_hint,
+)
 from hwprof.core.units import NA, fmt_bytes, fmt_flops, fmt_hz, fmt_num
 from hwprof.services.detect import detect_all
 
@@ -22,7 +28,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "detect",
         help="list the CPUs and GPUs and what TensorFlow sees",
-        description="List this machine's CPUs and NVIDIA GPUs with what matters for deep learning, "
+        description="List this machine's CPUs and GPUs (NVIDIA, AMD) with what matters for deep "
+        "learning, "
         "and the devices TensorFlow sees (from a short probe process).",
     )
     p.add_argument(
@@ -104,6 +111,12 @@ def render_report(report: DetectReport, console: Console) -> None:
         console.print(_cpu_table(cpu, i))
     console.print()
     console.print(_gpu_section(report))
+    if _show_amd(report):
+        console.print()
+        console.print(_amd_section(report))
+        hint = _rocm_hint(report)
+        if hint:
+            console.print(plain(f"note: {hint}"))
     console.print()
     console.print(_tf_table(report.tensorflow))
     if report.detect_seconds is not None:
@@ -152,17 +165,22 @@ def _cpu_table(cpu: CpuInfo, i: int) -> Table:
     return t
 
 
+def _nvidia(report: DetectReport) -> list[GpuInfo]:
+    return [g for g in report.gpus if g.vendor == "nvidia"]
+
+
 def _gpu_section(report: DetectReport) -> Table:
+    """The NVIDIA GPUs (AMD ones have their own table, :func:`_amd_section`)."""
     if not report.nvml.available:
         t = _kv_table("NVIDIA GPUs")
         t.add_row("status", report.nvml.message or "NVML unavailable")
         return t
     n = report.nvml
     title = (
-        f"NVIDIA GPUs ({len(report.gpus)}) — driver {n.driver_version or NA}, "
+        f"NVIDIA GPUs ({len(_nvidia(report))}) — driver {n.driver_version or NA}, "
         f"CUDA driver {n.cuda_driver_version or NA}"
     )
-    if not report.gpus:
+    if not _nvidia(report):
         t = _kv_table(title)
         t.add_row("status", "NVML works but reports no GPUs")
         return t
@@ -181,9 +199,99 @@ def _gpu_section(report: DetectReport) -> Table:
         "TensorFlow",
     ):
         t.add_column(col, overflow="fold", no_wrap=col not in ("name", "TensorFlow"))
-    for g in report.gpus:
+    for g in _nvidia(report):
         t.add_row(*_gpu_row(g))
     return t
+
+
+def _show_amd(report: DetectReport) -> bool:
+    """AMD's table shows when there is an AMD driver, or no GPU at all (then say why not)."""
+    if report.amd is None:
+        return False
+    return report.amd.available or not report.nvml.available
+
+
+def _rocm_hint(report: DetectReport) -> str | None:
+    """The install line, once, when an AMD GPU is there and this TensorFlow cannot use it."""
+    hint = rocm_install_hint(report.tensorflow, report.amd.rocm_version if report.amd else None)
+    amd = [g for g in report.gpus if g.vendor == "amd"]
+    return hint if any(g.tensorflow_missing_reason == hint for g in amd) else None
+
+
+def _amd_section(report: DetectReport) -> Table:
+    amd = report.amd
+    if amd is None or not amd.available:
+        t = _kv_table("AMD GPUs")
+        t.add_row("status", (amd.message if amd else None) or "not detected")
+        return t
+    gpus = [g for g in report.gpus if g.vendor == "amd"]
+    title = (
+        f"AMD GPUs ({len(gpus)}) — amdgpu driver {amd.driver_version or NA}, "
+        f"ROCm {amd.rocm_version or 'not found'} (read from {amd.source or NA})"
+    )
+    if not gpus:
+        t = _kv_table(title)
+        t.add_row("status", "the amdgpu driver is loaded but shows no GPUs")
+        return t
+    t = Table(title=plain(title), title_justify="left")
+    for col in (
+        "#",
+        "name",
+        "memory",
+        "GFX target",
+        "CUs",
+        "max engine/mem clock",
+        "power cap",
+        "PCIe",
+        "peak fp32 / fp16 (est.)",
+        "TensorFlow",
+    ):
+        # a narrow terminal folds the name and TensorFlow cells rather than hiding them
+        wraps = col in ("name", "TensorFlow")
+        t.add_column(col, overflow="fold", no_wrap=not wraps, min_width=12 if wraps else None)
+    hint = _rocm_hint(report)
+    for g in gpus:
+        t.add_row(*_amd_row(g, hint))
+    return t
+
+
+def _pcie_text(g: GpuInfo) -> str:
+    if g.pcie and g.pcie.generation_current is not None:
+        pcie = f"gen{g.pcie.generation_current} x{fmt_num(g.pcie.width_current)}"
+        if g.pcie.generation_max and g.pcie.generation_max != g.pcie.generation_current:
+            pcie += f" (max gen{g.pcie.generation_max})"
+        return pcie
+    return NA
+
+
+def _amd_row(g: GpuInfo, hint: str | None) -> list[Text]:
+    if g.error:
+        return [plain(g.index), plain(g.error, style="red"), *([plain("")] * 8)]
+    clocks = f"{fmt_num(g.sm_clock_max_mhz)} / {fmt_num(g.memory_clock_max_mhz)} MHz"
+    power = (
+        f"{fmt_num(g.power_limit_enforced_watts, '{:.0f}')} W"
+        if g.power_limit_enforced_watts is not None
+        else NA
+    )
+    peak = f"{fmt_flops(g.peak.fp32_flops)} / {fmt_flops(g.peak.fp16_flops)}" if g.peak else NA
+    if g.tensorflow_device:
+        tf = g.tensorflow_device
+    elif hint and g.tensorflow_missing_reason == hint:
+        tf = "not visible: no ROCm TensorFlow (see the note)"
+    else:
+        tf = f"not visible: {g.tensorflow_missing_reason or 'unknown'}"
+    return [plain(cell) for cell in (
+        str(g.index),
+        g.name or NA,
+        fmt_bytes(g.memory_total_bytes),
+        g.gfx_target or NA,
+        fmt_num(g.compute_units),
+        clocks,
+        power,
+        _pcie_text(g),
+        peak,
+        tf,
+    )]
 
 
 def _gpu_row(g: GpuInfo) -> list[Text]:
@@ -230,6 +338,8 @@ def _tf_table(tf: TensorFlowInfo) -> Table:
         "built with CUDA",
         "yes" if tf.built_with_cuda else "no",
     )
+    if tf.built_with_rocm:
+        t.add_row("built with ROCm", "yes")
     if tf.built_with_cuda:
         t.add_row("CUDA / cuDNN (build)", f"{tf.cuda_version or NA} / {tf.cudnn_version or NA}")
     for d in tf.devices:
@@ -238,6 +348,8 @@ def _tf_table(tf: TensorFlowInfo) -> Table:
             extra = f" — {d.details['device_name']}"
         if d.nvml_index is not None:
             extra += f" (NVML GPU {d.nvml_index}, {d.pci_bus_id})"
+        elif d.pci_bus_id:
+            extra += f" ({d.pci_bus_id})"
         t.add_row("device", f"{d.name}{extra}")
     if tf.message:
         t.add_row("note", tf.message)

@@ -1,4 +1,4 @@
-"""What hwprof knows about the machine: host, CPUs, NVIDIA GPUs and TensorFlow's view of them.
+"""What hwprof knows about the machine: host, CPUs, GPUs (NVIDIA, AMD) and TensorFlow's view.
 
 These models are the stable structure of `hwprof detect --json` (schema ``hwprof.detect/1``) and the
 ``devices`` part of a snapshot. Units are in the field names; a fact that could not be had is
@@ -150,10 +150,33 @@ class PcieLink(_Model):
     width_max: int | None
 
 
+GpuVendor = Literal["nvidia", "amd"]
+
+
 class GpuInfo(_Model):
-    """One NVIDIA GPU as NVML describes it."""
+    """One GPU, of any vendor, as its back end describes it (NVML for NVIDIA, amdsmi/sysfs for AMD).
+
+    ``index`` is the N of the device id ``gpu:N`` that names this GPU everywhere (detect, monitor,
+    run, telemetry keys ``gpuN.*``, snapshots, the window). On a machine with GPUs of several
+    vendors the numbering is: NVIDIA GPUs first, in NVML's order (PCI bus order), then AMD GPUs in
+    PCI bus order (the order HIP numbers them in). ``vendor_index`` is the GPU's number within
+    its own vendor's numbering (NVML's index; HIP's device number), which is what
+    ``CUDA_VISIBLE_DEVICES`` / ``HIP_VISIBLE_DEVICES`` take. On an NVIDIA-only machine both are the
+    same, so every snapshot saved before AMD support keeps its meaning (``vendor`` defaults to
+    "nvidia").
+
+    Fields of one vendor are None for the other: ``compute_capability``, ``cuda_cores`` and MIG are
+    NVIDIA's; ``gfx_target`` and ``compute_units`` AMD's. ``sm_clock_max_mhz`` is the top shader
+    clock (NVIDIA's SM clock, AMD's GFX engine clock).
+    """
 
     index: int
+    vendor: GpuVendor = "nvidia"
+    vendor_index: int | None = Field(
+        default=None,
+        description="the number within the vendor's own numbering (NVML index, HIP device); "
+        "None in snapshots saved before AMD support, where it equals index",
+    )
     name: str | None
     uuid: str | None
     pci_bus_id: str | None
@@ -169,6 +192,8 @@ class GpuInfo(_Model):
     pcie: PcieLink | None
     mig_mode_current: bool | None
     mig_mode_pending: bool | None = None
+    gfx_target: str | None = Field(default=None, description='AMD GFX target, e.g. "gfx942"')
+    compute_units: int | None = Field(default=None, description="AMD compute units (CUs)")
     peak: PeakEstimate | None = None
     error: str | None = Field(default=None, description="set when the GPU could not be read at all")
     tensorflow_device: str | None = Field(
@@ -187,6 +212,18 @@ class NvmlStatus(_Model):
     driver_version: str | None = None
     nvml_version: str | None = None
     cuda_driver_version: str | None = Field(default=None, description='e.g. "12.4"')
+
+
+class AmdStatus(_Model):
+    """Whether AMD GPUs could be read (amdsmi or amdgpu's sysfs), and the driver facts."""
+
+    available: bool
+    message: str | None = Field(default=None, description="why AMD GPUs cannot be read")
+    source: Literal["amdsmi", "sysfs"] | None = Field(
+        default=None, description="where the facts came from"
+    )
+    driver_version: str | None = Field(default=None, description="the amdgpu kernel driver")
+    rocm_version: str | None = Field(default=None, description='the installed ROCm, e.g. "6.2.0"')
 
 
 class TfDevice(_Model):
@@ -211,6 +248,7 @@ class TensorFlowInfo(_Model):
     message: str | None = None
     version: str | None = None
     built_with_cuda: bool | None = None
+    built_with_rocm: bool | None = None
     cuda_version: str | None = None
     cudnn_version: str | None = None
     devices: tuple[TfDevice, ...] = ()
@@ -243,6 +281,7 @@ class DetectReport(_Model):
     host: HostInfo
     cpus: tuple[CpuInfo, ...]
     nvml: NvmlStatus
+    amd: AmdStatus | None = Field(default=None, description="None in reports made before AMD")
     gpus: tuple[GpuInfo, ...]
     tensorflow: TensorFlowInfo
     detect_seconds: float | None = None
@@ -251,7 +290,7 @@ class DetectReport(_Model):
                               populate_by_name=True)
 
     def gpu(self, index: int) -> GpuInfo | None:
-        """The NVML GPU with this index."""
+        """The GPU ``gpu:index`` (any vendor)."""
         return next((g for g in self.gpus if g.index == index), None)
 
     def to_json_dict(self) -> dict[str, object]:
@@ -282,15 +321,39 @@ def _visible_order(gpus: tuple[GpuInfo, ...], cuda_visible_devices: str | None) 
     return visible
 
 
-def match_tensorflow_gpus(
-    tf: TensorFlowInfo, gpus: tuple[GpuInfo, ...], cuda_visible_devices: str | None
-) -> tuple[TensorFlowInfo, tuple[GpuInfo, ...]]:
-    """Pair TensorFlow's GPUs with NVML's, and say why any NVML GPU has no TensorFlow device.
+def rocm_install_hint(tf: TensorFlowInfo, rocm_version: str | None) -> str:
+    """What to install so that TensorFlow can use an AMD GPU, in plain words."""
+    version = f"TensorFlow {tf.version}" if tf.version else "this TensorFlow"
+    rocm = (
+        f"the release built for ROCm {rocm_version}, the ROCm installed here"
+        if rocm_version
+        else "the release built for your ROCm version (ROCm itself was not found in /opt/rocm)"
+    )
+    return (
+        f"AMD GPU found; {version} has no ROCm support: install TensorFlow's ROCm build in its "
+        f"place (pip install tensorflow-rocm, {rocm})"
+    )
 
-    TensorFlow numbers GPUs as CUDA does; with CUDA_DEVICE_ORDER=PCI_BUS_ID (which hwprof sets for
-    its workers) that is PCI bus order over the GPUs CUDA_VISIBLE_DEVICES leaves visible.
+
+def match_tensorflow_gpus(
+    tf: TensorFlowInfo,
+    gpus: tuple[GpuInfo, ...],
+    cuda_visible_devices: str | None,
+    *,
+    hip_visible_devices: str | None = None,
+    rocm_version: str | None = None,
+) -> tuple[TensorFlowInfo, tuple[GpuInfo, ...]]:
+    """Pair TensorFlow's GPUs with the detected ones, and say why any GPU has no TensorFlow device.
+
+    A TensorFlow build uses one vendor's GPUs: the CUDA build NVIDIA's, the ROCm build AMD's. It
+    numbers them as CUDA (or HIP) does; with CUDA_DEVICE_ORDER=PCI_BUS_ID (which hwprof sets for
+    its workers) that is PCI bus order over the GPUs CUDA_VISIBLE_DEVICES (HIP_VISIBLE_DEVICES)
+    leaves visible. HIP numbers AMD GPUs in PCI bus order.
     """
-    visible = _visible_order(gpus, cuda_visible_devices)
+    rocm = bool(tf.built_with_rocm)
+    usable_vendor: GpuVendor = "amd" if rocm else "nvidia"
+    own = tuple(g for g in gpus if g.vendor == usable_vendor)
+    visible = _visible_order(own, hip_visible_devices if rocm else cuda_visible_devices)
     tf_gpus = [d for d in tf.devices if d.device_type == "GPU"]
     pairs: dict[int, TfDevice] = {}
     for dev in tf_gpus:
@@ -298,7 +361,10 @@ def match_tensorflow_gpus(
             pairs[visible[dev.index].index] = dev
     new_devices = tuple(
         d.model_copy(
-            update={"nvml_index": visible[d.index].index, "pci_bus_id": visible[d.index].pci_bus_id}
+            update={
+                "nvml_index": None if rocm else visible[d.index].index,
+                "pci_bus_id": visible[d.index].pci_bus_id,
+            }
         )
         if d.device_type == "GPU" and d.index < len(visible)
         else d
@@ -314,15 +380,23 @@ def match_tensorflow_gpus(
             reason = "the GPU could not be read"
         elif tf.status != "ok":
             reason = tf.message or f"TensorFlow unavailable ({tf.status})"
-        elif not tf.built_with_cuda and sys.platform == "win32":
+        elif g.vendor == "amd" and not rocm:
+            reason = rocm_install_hint(tf, rocm_version)
+        elif g.vendor == "nvidia" and rocm:
+            reason = "this TensorFlow is the ROCm build, which uses AMD GPUs only"
+        elif g.vendor not in ("nvidia", "amd"):
+            reason = f"hwprof does not run TensorFlow on {g.vendor} GPUs yet"
+        elif not tf.built_with_cuda and not rocm and sys.platform == "win32":
             reason = ("TensorFlow has no GPU support on native Windows since 2.10: hwprof shows "
                       "this GPU's telemetry, workloads run on the CPU (use WSL2 for the GPU)")
-        elif not tf.built_with_cuda:
+        elif not tf.built_with_cuda and not rocm:
             reason = "this TensorFlow build has no CUDA support"
         elif g.index not in visible_ids:
-            reason = "hidden by CUDA_VISIBLE_DEVICES"
+            reason = f"hidden by {'HIP' if rocm else 'CUDA'}_VISIBLE_DEVICES"
         else:
             reason = tf.message or (
+                "TensorFlow does not list it (ROCm libraries missing, or a GFX target this build "
+                "does not support)" if rocm else
                 "TensorFlow does not list it (CUDA libraries missing, or compute capability too old"
                 " for this build)"
             )
@@ -342,6 +416,7 @@ class PartialReport:
     host: HostInfo | None = None
     cpus: tuple[CpuInfo, ...] | None = None
     nvml: NvmlStatus | None = None
+    amd: AmdStatus | None = None  # known together with nvml (the same detection step)
     gpus: tuple[GpuInfo, ...] | None = None
     tensorflow: TensorFlowInfo | None = None
     errors: tuple[str, ...] = ()
@@ -372,6 +447,7 @@ class PartialReport:
             host=self.host,
             cpus=self.cpus,
             nvml=self.nvml,
+            amd=self.amd,
             gpus=self.gpus or (),
             tensorflow=self.tensorflow,
             detect_seconds=self.detect_seconds,

@@ -1,4 +1,4 @@
-"""Peak arithmetic-rate estimates for CPUs and NVIDIA GPUs.
+"""Peak arithmetic-rate estimates for CPUs and GPUs (NVIDIA, AMD).
 
 These are estimates from published micro-architecture facts, and are always labelled as such. A
 later measurement (a GEMM run) is the number to trust; these tell how far a run is from what the
@@ -316,6 +316,77 @@ def estimate_gpu_peak(
         formula=formula,
         clock_hz=clock_hz,
         clock_source="NVML max SM clock",
+    )
+
+
+@dataclass(frozen=True)
+class AmdGpuFamily:
+    """FLOP per clock per compute unit of one AMD GFX family, and where the figures come from."""
+
+    architecture: str
+    fp32_per_cu_clock: int  # vector FP32 (FMA = 2 FLOP)
+    fp16_per_cu_clock: int  # dense matrix FP16 (MFMA / WMMA)
+    bf16_per_cu_clock: int  # dense matrix BF16
+    source: str
+
+
+# Derived from AMD's published peaks: rate / (compute units x peak engine clock). MI300X: 81.7
+# TFLOP/s FP32 vector, 1307.4 FP16/BF16 dense, 304 CUs at 2100 MHz; MI210: 22.6 FP32 vector, 181.0
+# FP16/BF16, 104 CUs at 1700 MHz; RX 7900 XTX: 61.4 FP32 (dual issue), 122.8 FP16, 96 CUs at
+# 2500 MHz. The CDNA parts' FP32 matrix rate (163.4 and 45.3) is twice the vector one.
+AMD_GPU_FAMILIES: dict[str, AmdGpuFamily] = {
+    "gfx942": AmdGpuFamily("CDNA 3", 128, 2048, 2048,
+                           "AMD Instinct MI300X data sheet (amd.com): 81.7 TFLOP/s FP32 vector, "
+                           "1307.4 FP16/BF16 dense, 304 CUs, 2100 MHz"),
+    "gfx90a": AmdGpuFamily("CDNA 2", 128, 1024, 1024,
+                           "AMD Instinct MI210 data sheet (amd.com): 22.6 TFLOP/s FP32 vector, "
+                           "181.0 FP16/BF16, 104 CUs, 1700 MHz"),
+    "gfx1100": AmdGpuFamily("RDNA 3", 256, 512, 512,
+                            "AMD Radeon RX 7900 XTX specifications (amd.com): 61.4 TFLOP/s FP32, "
+                            "122.8 FP16, 96 CUs, 2500 MHz boost"),
+}
+# Other targets of the same families share the per-CU rates (gfx940/941 are MI300 variants,
+# gfx1101/1102 smaller RDNA 3 parts).
+AMD_GPU_FAMILIES["gfx940"] = AMD_GPU_FAMILIES["gfx941"] = AMD_GPU_FAMILIES["gfx942"]
+AMD_GPU_FAMILIES["gfx1101"] = AMD_GPU_FAMILIES["gfx1102"] = AMD_GPU_FAMILIES["gfx1100"]
+
+
+def amd_architecture(gfx_target: str | None) -> str | None:
+    """The family name of a GFX target ("gfx942" -> "CDNA 3"), when hwprof knows it."""
+    family = AMD_GPU_FAMILIES.get(gfx_target or "")
+    return family.architecture if family else None
+
+
+def estimate_amd_gpu_peak(
+    *, gfx_target: str | None, compute_units: int | None, clock_max_mhz: int | None
+) -> PeakEstimate | None:
+    """Estimate an AMD GPU's peak FP32 (vector) and FP16/BF16 (matrix cores) FLOP/s.
+
+    None when the GFX target is not in the table or the CUs or the clock are unknown: a guess
+    from another family would be off by 2x or more.
+    """
+    family = AMD_GPU_FAMILIES.get(gfx_target or "")
+    if family is None or not compute_units or not clock_max_mhz:
+        return None
+    clock_hz = clock_max_mhz * 1e6
+    fp32 = compute_units * clock_hz * family.fp32_per_cu_clock
+    fp16 = compute_units * clock_hz * family.fp16_per_cu_clock
+    bf16 = compute_units * clock_hz * family.bf16_per_cu_clock
+    formula = (
+        f"fp32: {compute_units} CUs x {clock_max_mhz} MHz x {family.fp32_per_cu_clock} FLOP/clock"
+        f" = {fp32 / 1e12:.1f} TFLOP/s; fp16: x {family.fp16_per_cu_clock} FLOP/clock (dense "
+        f"matrix cores) = {fp16 / 1e12:.1f} TFLOP/s"
+    )
+    return PeakEstimate(
+        fp32_flops=fp32,
+        bf16_flops=bf16,
+        fp16_flops=fp16,
+        formula=formula,
+        clock_hz=clock_hz,
+        clock_source="top GFX engine clock (amdgpu)",
+        clock_kind="max",
+        basis=f"{gfx_target} ({family.architecture})",
+        basis_source=family.source,
     )
 
 

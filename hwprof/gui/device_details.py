@@ -14,6 +14,7 @@ from hwprof.core.units import NA, fmt_bytes, fmt_flops, fmt_hz, fmt_num, fmt_sec
 
 if TYPE_CHECKING:
     from hwprof.core.devices import (
+        AmdStatus,
         CpuInfo,
         GpuInfo,
         HostInfo,
@@ -80,8 +81,25 @@ HELP: dict[str, str] = {
     "FP16 peak": "The theoretical rate for 16-bit floating-point math (e.g. on tensor cores).",
     "Clock used": "The clock the estimate assumed, and where that number came from.",
     "Formula": "How the estimate was computed, so it can be checked.",
-    "Name": "The GPU's name as the NVIDIA driver reports it.",
+    "Name": "The GPU's name as its driver reports it.",
+    "GPU vendor": "Who made the GPU: NVIDIA (read through NVML) or AMD (read from the amdgpu "
+    "driver, or ROCm's amdsmi library).",
+    "hwprof device": "The name hwprof uses for this GPU in detect, monitor, run and snapshots: "
+    "NVIDIA GPUs are numbered first, then AMD GPUs in PCI bus order.",
     "NVML index": "The GPU's number in NVIDIA's management library (as nvidia-smi numbers it).",
+    "HIP index": "The GPU's number for ROCm/HIP (as HIP_VISIBLE_DEVICES and rocm-smi number it).",
+    "GFX target": "The AMD instruction-set generation (gfx90a: MI200, gfx942: MI300, gfx1100: RX "
+    "7900); each ROCm TensorFlow build supports a list of them.",
+    "Compute units": "AMD compute units (CUs): the GPU's equivalent of cores.",
+    "Engine clock max": "The highest clock of the GPU's compute engine.",
+    "Power cap (default)": "The board's power cap as shipped. Under load the GPU lowers its clocks "
+    "to stay below it.",
+    "Power cap (now)": "The power cap in force now (an administrator may have changed it).",
+    "AMD driver": "The amdgpu kernel driver, and where hwprof read the GPUs from.",
+    "amdgpu version": "The amdgpu kernel driver's version.",
+    "ROCm": "The ROCm version installed (/opt/rocm); a ROCm TensorFlow must be built for it.",
+    "Read from": "sysfs: the driver's files under /sys; amdsmi: ROCm's management library.",
+    "Built with ROCm": "Whether this TensorFlow build can use AMD GPUs.",
     "UUID": "The GPU's unique identifier; stable across reboots, unlike its index.",
     "PCI bus ID": "Where the GPU sits on the PCI Express bus; used to match it with TensorFlow's "
     "GPU numbering.",
@@ -294,19 +312,84 @@ def gpu_title(gpu: GpuInfo) -> str:
     return f"GPU {gpu.index} · {gpu.name or 'unreadable GPU'}"
 
 
+VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD"}
+
+
+def vendor_name(gpu: GpuInfo) -> str:
+    """The vendor as people write it: "NVIDIA", "AMD"."""
+    return VENDOR_NAMES.get(gpu.vendor, gpu.vendor)
+
+
 def gpu_summary(gpu: GpuInfo) -> str:
-    """One line for the tree: memory, compute capability, TensorFlow visibility."""
+    """One line for the tree: vendor, memory, compute capability or GFX target, TensorFlow."""
     if gpu.error:
-        return gpu.error
-    cc = ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else NA
-    parts = [fmt_bytes(gpu.memory_total_bytes), f"cc {cc}"]
+        return f"{vendor_name(gpu)} · {gpu.error}"
+    if gpu.vendor == "amd":
+        parts = [vendor_name(gpu), fmt_bytes(gpu.memory_total_bytes), gpu.gfx_target or NA]
+    else:
+        cc = ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else NA
+        parts = [vendor_name(gpu), fmt_bytes(gpu.memory_total_bytes), f"cc {cc}"]
     if gpu.tensorflow_missing_reason:
         parts.append("not visible to TensorFlow")
     return " · ".join(parts)
 
 
+def _tf_row(gpu: GpuInfo) -> Row:
+    if gpu.tensorflow_device:
+        return row("TensorFlow device", gpu.tensorflow_device)
+    if gpu.tensorflow_missing_reason:
+        return row("Not visible to TensorFlow", gpu.tensorflow_missing_reason, "warning")
+    return row("TensorFlow device", "waiting for the TensorFlow probe…", "muted")
+
+
+def amd_gpu_sections(gpu: GpuInfo) -> list[Section]:
+    """The rows of an AMD GPU node."""
+    local = gpu.vendor_index if gpu.vendor_index is not None else gpu.index
+    ids = (
+        row("GPU vendor", "AMD"),
+        row("hwprof device", f"gpu:{gpu.index}"),
+        row("HIP index", str(local)),
+        row("PCI bus ID", gpu.pci_bus_id or NA),
+    )
+    if gpu.error:
+        return [Section("GPU", (*ids, row("Error", gpu.error, "error"), _tf_row(gpu)))]
+    return [
+        Section(
+            "GPU",
+            (
+                row("Name", gpu.name or NA),
+                *ids,
+                row("UUID", gpu.uuid or NA),
+                row("Architecture", gpu.architecture or NA),
+                row("GFX target", gpu.gfx_target or NA),
+                _tf_row(gpu),
+            ),
+        ),
+        Section(
+            "Compute and memory",
+            (
+                row("Compute units", fmt_num(gpu.compute_units)),
+                row("Engine clock max", fmt_num(gpu.sm_clock_max_mhz, unit="MHz")),
+                row("Memory", fmt_bytes(gpu.memory_total_bytes)),
+                row("Memory clock max", fmt_num(gpu.memory_clock_max_mhz, unit="MHz")),
+            ),
+        ),
+        Section(
+            "Power and links",
+            (
+                row("Power cap (default)", fmt_num(gpu.power_limit_default_watts, unit="W")),
+                row("Power cap (now)", fmt_num(gpu.power_limit_enforced_watts, unit="W")),
+                row("PCIe link", pcie_text(gpu)),
+            ),
+        ),
+        peak_section(gpu.peak),
+    ]
+
+
 def gpu_sections(gpu: GpuInfo) -> list[Section]:
     """The rows of a GPU node."""
+    if gpu.vendor == "amd":
+        return amd_gpu_sections(gpu)
     if gpu.error:
         return [
             Section(
@@ -333,7 +416,9 @@ def gpu_sections(gpu: GpuInfo) -> list[Section]:
             "GPU",
             (
                 row("Name", gpu.name or NA),
-                row("NVML index", str(gpu.index)),
+                row("GPU vendor", "NVIDIA"),
+                row("NVML index", str(gpu.vendor_index if gpu.vendor_index is not None
+                                      else gpu.index)),
                 row("UUID", gpu.uuid or NA),
                 row("PCI bus ID", gpu.pci_bus_id or NA),
                 row("Architecture", (gpu.architecture or NA).replace("_", " ").title()
@@ -365,8 +450,27 @@ def gpu_sections(gpu: GpuInfo) -> list[Section]:
     ]
 
 
+def amd_sections(amd: AmdStatus, gpus: tuple[GpuInfo, ...]) -> list[Section]:
+    """The AMD rows of the "GPUs" node."""
+    if not amd.available:
+        return [Section("AMD driver", (row("AMD driver", "unavailable", "muted"),
+                                       row("Message", amd.message or NA, "muted")))]
+    count = sum(1 for g in gpus if g.vendor == "amd")
+    return [
+        Section(
+            "AMD driver",
+            (
+                row("amdgpu version", amd.driver_version or NA),
+                row("ROCm", amd.rocm_version or "not found"),
+                row("Read from", amd.source or NA),
+                row("GPUs", str(count), help="How many AMD GPUs the amdgpu driver shows."),
+            ),
+        )
+    ]
+
+
 def nvml_sections(nvml: NvmlStatus, gpus: tuple[GpuInfo, ...]) -> list[Section]:
-    """The rows of the "GPUs (NVIDIA)" node."""
+    """The NVIDIA rows of the "GPUs" node."""
     if not nvml.available:
         return [
             Section(
@@ -385,7 +489,7 @@ def nvml_sections(nvml: NvmlStatus, gpus: tuple[GpuInfo, ...]) -> list[Section]:
                 row("Driver version", nvml.driver_version or NA),
                 row("NVML version", nvml.nvml_version or NA),
                 row("CUDA (driver)", nvml.cuda_driver_version or NA),
-                row("GPUs", str(len(gpus))),
+                row("GPUs", str(sum(1 for g in gpus if g.vendor == "nvidia"))),
             ),
         )
     ]
@@ -398,7 +502,11 @@ def tensorflow_summary(tf: TensorFlowInfo) -> str:
             tf.status, "unavailable"
         )
     gpus = sum(1 for d in tf.devices if d.device_type == "GPU")
-    build = f"CUDA {tf.cuda_version}" if tf.built_with_cuda else "CPU-only build"
+    build = (
+        f"CUDA {tf.cuda_version}" if tf.built_with_cuda
+        else "ROCm build" if tf.built_with_rocm
+        else "CPU-only build"
+    )
     return f"{tf.version} · {build} · {gpus} GPU{'s' if gpus != 1 else ''}"
 
 
@@ -415,6 +523,7 @@ def tensorflow_sections(tf: TensorFlowInfo) -> list[Section]:
         row("Status", status, "normal" if tf.status == "ok" else "warning"),
         row("Version", tf.version or NA),
         row("Built with CUDA", yes_no(tf.built_with_cuda)),
+        row("Built with ROCm", yes_no(tf.built_with_rocm)),
         row("CUDA (build)", tf.cuda_version or NA),
         row("cuDNN (build)", tf.cudnn_version or NA),
         row("Devices", ", ".join(d.name for d in tf.devices) or "none"),

@@ -32,7 +32,8 @@ DETECTING = "detecting…"
 NODE_HELP = {
     "host": "This computer: operating system, memory.",
     "cpus": "The machine's processors, with what matters for deep learning.",
-    "gpus": "NVIDIA GPUs, as the NVIDIA driver (NVML) reports them.",
+    "gpus": "The GPUs: NVIDIA ones as their driver (NVML) reports them, then AMD ones as the "
+    "amdgpu driver (or ROCm's amdsmi) reports them.",
     "tensorflow": "What TensorFlow sees, asked in a short child process.",
 }
 
@@ -69,7 +70,7 @@ class _WrappingDelegate(QStyledItemDelegate):
 
 
 class QtDevicesPanel(QWidget):
-    """Device tree (Host, CPUs, GPUs (NVIDIA), TensorFlow) above a field/value details pane.
+    """Device tree (Host, CPUs, GPUs, TensorFlow) above a field/value details pane.
 
     Signal ``selection_changed(str)`` gives the selected node's key: "host", "cpus", "cpu:0",
     "gpus", "gpu:1", "tensorflow", "tf:/physical_device:CPU:0".
@@ -204,18 +205,20 @@ class QtDevicesPanel(QWidget):
                 item.setToolTip(0, cpu.model_name or "")
             if not r.cpus:
                 self._message(cpus, "the CPU could not be read (see the status bar)", "error")
-        gpus = self._node(None, "gpus", "GPUs (NVIDIA)", "", QStyle.StandardPixmap.SP_DriveNetIcon)
+        gpus = self._node(None, "gpus", "GPUs", "", QStyle.StandardPixmap.SP_DriveNetIcon)
+        amd_ok = r.amd is not None and r.amd.available
         if r.nvml is None:
             gpus.setText(1, DETECTING)
             self._mute(gpus, 1)
-        elif not r.nvml.available:
+        elif not r.nvml.available and not amd_ok:
             gpus.setText(1, "none")
             self._message(gpus, r.nvml.message or "NVML unavailable", "muted")
         else:
             gpu_list = r.gpus or ()
-            gpus.setText(1, f"{len(gpu_list)} · driver {r.nvml.driver_version or dd.NA}")
+            gpus.setText(1, f"{len(gpu_list)} · {self._drivers_text()}")
             if not gpu_list:
-                self._message(gpus, "the NVIDIA driver sees no GPUs", "muted")
+                self._message(gpus, "the NVIDIA driver sees no GPUs" if r.nvml.available
+                              else "the amdgpu driver shows no GPUs", "muted")
             for g in gpu_list:
                 item = self._node(gpus, f"gpu:{g.index}", dd.gpu_title(g), dd.gpu_summary(g))
                 if g.error:
@@ -252,6 +255,19 @@ class QtDevicesPanel(QWidget):
             self.tree.setCurrentItem(current)
         self.tree.blockSignals(False)
         self._show_details(key)
+
+    def _drivers_text(self) -> str:
+        """The drivers, "driver 550.163.01" on an NVIDIA machine; both named when AMD is there."""
+        r = self.report
+        nvidia = r.nvml is not None and r.nvml.available
+        amd = r.amd is not None and r.amd.available
+        nv_version = (r.nvml.driver_version if r.nvml else None) or dd.NA
+        amd_version = (r.amd.driver_version if r.amd else None) or dd.NA
+        if nvidia and not amd:
+            return f"driver {nv_version}"
+        if amd and not nvidia:
+            return f"amdgpu {amd_version}"
+        return f"NVIDIA driver {nv_version} · amdgpu {amd_version}"
 
     def _node(
         self,
@@ -339,7 +355,12 @@ class QtDevicesPanel(QWidget):
                 return dd.cpu_sections(r.cpus[index])
             return [dd.Section("CPU", (dd.row("Error", "the CPU could not be read", "error"),))]
         if key == "gpus":
-            return dd.nvml_sections(r.nvml, r.gpus or ()) if r.nvml else waiting
+            if r.nvml is None:
+                return waiting
+            sections = dd.nvml_sections(r.nvml, r.gpus or ())
+            if r.amd is not None:
+                sections += dd.amd_sections(r.amd, r.gpus or ())
+            return sections
         if key.startswith("gpu:"):
             gpu = next((g for g in r.gpus or () if f"gpu:{g.index}" == key), None)
             return dd.gpu_sections(gpu) if gpu else waiting

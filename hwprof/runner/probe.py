@@ -109,6 +109,7 @@ def parse_probe(data: dict[str, object], stderr: list[str], elapsed: float) -> T
         message=message,
         version=str(data.get("version")),
         built_with_cuda=bool(data.get("built_with_cuda")),
+        built_with_rocm=bool(data.get("built_with_rocm")),
         cuda_version=_opt_str(data.get("cuda_version")),
         cudnn_version=_opt_str(data.get("cudnn_version")),
         devices=tuple(devices),

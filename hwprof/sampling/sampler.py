@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from hwprof.backends.amd import AmdBackend
 from hwprof.backends.host import HostBackend
 from hwprof.backends.nvml import NvmlBackend
 from hwprof.backends.process import ProcessTreeBackend
@@ -75,6 +76,7 @@ class Sampler:
         host: HostBackend | bool = True,
         process: ProcessTreeBackend | bool = True,
         gpus: NvmlBackend | bool = True,
+        amd: AmdBackend | bool = True,
         extra_sources: Sequence[MetricSource] = (),
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
@@ -96,6 +98,7 @@ class Sampler:
         self.host: HostBackend | None = _pick(host, HostBackend, self._owned)
         self.process: ProcessTreeBackend | None = _pick(process, ProcessTreeBackend, self._owned)
         self.gpus: NvmlBackend | None = _pick(gpus, NvmlBackend, self._owned)
+        self.amd: AmdBackend | None = _pick(amd, AmdBackend, self._owned)
         self._extra = tuple(extra_sources)
 
         self.gpu_unavailable_reason: str | None = None
@@ -109,6 +112,14 @@ class Sampler:
                 metrics += self.gpus.metrics()
             else:
                 self.gpu_unavailable_reason = self.gpus.unavailable_reason()
+        if self.amd is not None:
+            if self.amd.available():
+                # AMD GPUs are numbered after the NVIDIA ones, as detection numbers them
+                nvidia = self.gpus.live_gpu_indexes() if self.gpus is not None else ()
+                self.amd.index_offset = len(nvidia) if self.gpu_unavailable_reason is None else 0
+                metrics += self.amd.metrics()
+            else:
+                self.amd = None  # no amdgpu driver: nothing to say on an NVIDIA or CPU machine
         for src in self._extra:
             metrics += src.metrics()
         unique: dict[str, MetricInfo] = {}
@@ -304,7 +315,7 @@ class Sampler:
         self._closed = True
         for src in self._owned:
             try:
-                if isinstance(src, NvmlBackend):
+                if isinstance(src, (NvmlBackend, AmdBackend)):
                     src.shutdown()
                 elif isinstance(src, (HostBackend, ProcessTreeBackend)):
                     src.close()
@@ -381,6 +392,9 @@ class Sampler:
         if self.gpus is not None and self.gpu_unavailable_reason is None:
             gpus = self.gpus
             self._guarded(gpus, lambda: gpus.sample(pids), values)
+        if self.amd is not None:
+            amd = self.amd
+            self._guarded(amd, lambda: amd.sample(pids), values)
         for src in self._extra:
             self._guarded(src, src.sample, values)
         return values

@@ -1,4 +1,4 @@
-"""Detect everything: host, CPU, NVIDIA GPUs and TensorFlow's view, concurrently, with progress.
+"""Detect everything: host, CPU, GPUs (NVIDIA, then AMD) and TensorFlow's view, with progress.
 
 py-cpuinfo (about 1 s) and the TensorFlow probe (a child process, several seconds) dominate; they
 run side by side with the rest, so detection takes about as long as the slower of them. Each part
@@ -15,9 +15,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from hwprof.backends.amd import AmdBackend
 from hwprof.backends.cpu import detect_cpu, detect_host
 from hwprof.backends.nvml import NvmlBackend
 from hwprof.core.devices import (
+    AmdStatus,
     CpuInfo,
     DetectReport,
     GpuInfo,
@@ -45,23 +47,42 @@ def detect_gpus(nvml: NvmlBackend | None = None) -> tuple[NvmlStatus, tuple[GpuI
     return status, gpus
 
 
+def detect_amd_gpus(
+    amd: AmdBackend | None = None, index_offset: int = 0
+) -> tuple[AmdStatus, tuple[GpuInfo, ...]]:
+    """AMD's status and GPUs, numbered from ``index_offset`` (after NVIDIA's); never raises."""
+    backend = amd or AmdBackend()
+    backend.index_offset = index_offset
+    try:
+        status = backend.status()
+        gpus = backend.devices() if status.available else ()
+    except Exception as err:  # a back end must never take detection down
+        return AmdStatus(available=False, message=f"reading AMD GPUs failed: {err!r}"), ()
+    return status, gpus
+
+
 @dataclass(frozen=True)
 class DetectFunctions:
-    """The detection steps; tests swap in fast or slow ones (the real probe takes seconds)."""
+    """The detection steps; tests swap in fast or slow ones (the real probe takes seconds).
+
+    ``amd`` takes the number of NVIDIA GPUs (AMD GPUs are numbered after them); None skips AMD.
+    """
 
     host: Callable[[], HostInfo]
     gpus: Callable[[], tuple[NvmlStatus, tuple[GpuInfo, ...]]]
     cpu: Callable[[], CpuInfo]
     tensorflow: Callable[[threading.Event], TensorFlowInfo]
+    amd: Callable[[int], tuple[AmdStatus, tuple[GpuInfo, ...]]] | None = None
 
 
 def default_detect_functions(
     *,
     with_tensorflow: bool = True,
     nvml: NvmlBackend | None = None,
+    amd: AmdBackend | None = None,
     probe_timeout_seconds: float | None = None,
 ) -> DetectFunctions:
-    """The real steps: the OS and psutil, NVML, py-cpuinfo, the TensorFlow probe child."""
+    """The real steps: the OS and psutil, NVML, AMD, py-cpuinfo, the TensorFlow probe child."""
     timeout = DEFAULT_TIMEOUT_SECONDS if probe_timeout_seconds is None else probe_timeout_seconds
 
     def tensorflow(cancel: threading.Event) -> TensorFlowInfo:
@@ -70,7 +91,7 @@ def default_detect_functions(
         return probe_tensorflow(timeout, None, cancel)
 
     return DetectFunctions(host=detect_host, gpus=lambda: detect_gpus(nvml), cpu=detect_cpu,
-                           tensorflow=tensorflow)
+                           tensorflow=tensorflow, amd=lambda offset: detect_amd_gpus(amd, offset))
 
 
 def detect_progressively(
@@ -81,9 +102,10 @@ def detect_progressively(
 ) -> PartialReport:
     """Detect everything, reporting each part as it arrives; never raises.
 
-    Order of the reports: host and NVIDIA GPUs, then the CPU, then TensorFlow's view (the probe
-    and py-cpuinfo run in the background from the start). A step that fails is left out and named
-    in ``errors``; the result is complete (every part known) unless ``cancel`` was set.
+    Order of the reports: host and GPUs (NVIDIA, then AMD), then the CPU, then TensorFlow's view
+    (the probe and py-cpuinfo run in the background from the start). A step that fails is left
+    out and named in ``errors``; the result is complete (every part known) unless ``cancel`` was
+    set.
     """
     f = functions or default_detect_functions()
     cancel = cancel or threading.Event()
@@ -99,7 +121,7 @@ def detect_progressively(
             return None
 
     state = PartialReport()
-    say(state, "Detecting host and NVIDIA GPUs…")
+    say(state, "Detecting host and GPUs…")
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hwprof-detect") as pool:
         # the probe child is the slowest part: it starts first and runs while the rest work
         tf_future = pool.submit(f.tensorflow, cancel)
@@ -107,7 +129,16 @@ def detect_progressively(
         host = step("host", f.host)
         gpus = step("NVIDIA GPUs", f.gpus)
         nvml, gpu_list = gpus if isinstance(gpus, tuple) else (None, ())
-        state = state.replace(host=host, nvml=nvml, gpus=gpu_list, errors=tuple(errors))
+        amd_status: AmdStatus | None = None
+        if f.amd is not None:
+            amd_fn = f.amd
+            offset = len(gpu_list)
+            amd = step("AMD GPUs", lambda: amd_fn(offset))
+            if isinstance(amd, tuple):
+                amd_status, amd_gpus = amd
+                gpu_list = (*gpu_list, *amd_gpus)
+        state = state.replace(host=host, nvml=nvml, amd=amd_status, gpus=gpu_list,
+                              errors=tuple(errors))
         say(state, "Detecting CPU…")
         cpu = cpu_future.result()
         if cancel.is_set():
@@ -124,8 +155,11 @@ def detect_progressively(
         return state
     if tf is None:
         tf = TensorFlowInfo(status="error", message=errors[-1])
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    tf, matched = match_tensorflow_gpus(tf, state.gpus or (), visible)
+    tf, matched = match_tensorflow_gpus(
+        tf, state.gpus or (), os.environ.get("CUDA_VISIBLE_DEVICES"),
+        hip_visible_devices=os.environ.get("HIP_VISIBLE_DEVICES"),
+        rocm_version=state.amd.rocm_version if state.amd else None,
+    )
     if state.nvml is None:
         # keep the report whole so the panels and snapshots can rely on it
         state = state.replace(nvml=NvmlStatus(available=False,
@@ -140,12 +174,13 @@ def detect_all(
     *,
     with_tensorflow: bool = True,
     nvml: NvmlBackend | None = None,
+    amd: AmdBackend | None = None,
     probe_timeout_seconds: float | None = None,
     cancel: threading.Event | None = None,
     on_progress: DetectProgress | None = None,
 ) -> DetectReport:
     """Everything `hwprof detect` reports."""
-    functions = default_detect_functions(with_tensorflow=with_tensorflow, nvml=nvml,
+    functions = default_detect_functions(with_tensorflow=with_tensorflow, nvml=nvml, amd=amd,
                                          probe_timeout_seconds=probe_timeout_seconds)
     state = detect_progressively(functions, on_progress=on_progress, cancel=cancel)
     if state.host is None:  # the OS itself could not be read: that is an error worth raising
@@ -175,7 +210,8 @@ def device_label(report: PartialReport | DetectReport | None, device: str) -> st
 
 
 def detect_device_label(device: str) -> str:
-    """:func:`device_label` for a front end that has detected nothing: asks only the CPU or NVML."""
+    """:func:`device_label` for a front end that has detected nothing: asks only the CPU or GPUs."""
     if device == "cpu":
         return device_label(PartialReport(cpus=(detect_cpu(),)), device)
-    return device_label(PartialReport(gpus=detect_gpus()[1]), device)
+    nvidia = detect_gpus()[1]
+    return device_label(PartialReport(gpus=nvidia + detect_amd_gpus(None, len(nvidia))[1]), device)

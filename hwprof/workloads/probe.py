@@ -48,6 +48,7 @@ def probe() -> dict[str, Any]:
         "status": "ok",
         "version": tf.__version__,
         "built_with_cuda": bool(build.get("is_cuda_build", False)),
+        "built_with_rocm": bool(build.get("is_rocm_build", False)),
         "cuda_version": build.get("cuda_version") or None,
         "cudnn_version": build.get("cudnn_version") or None,
         "devices": devices,
