@@ -44,8 +44,9 @@ def _prefix(value: float, unit: str) -> tuple[float, str]:
     return 1.0, ""
 
 
-def _digits(x: float) -> str:
-    text = f"{x:.3g}"
+def _digits(x: float, *, zeros: bool = False) -> str:
+    """Three significant figures ("41.6"); ``zeros`` keeps trailing ones ("1.00", "250")."""
+    text = f"{x:#.3g}".rstrip(".") if zeros else f"{x:.3g}"
     return f"{x:.0f}" if "e" in text else text
 
 
@@ -62,12 +63,12 @@ def fmt_measure(value: float | None, unit: str, low: float | None = None,
     v = value * factor
     scale, p = _prefix(v, base)
     if base in SI_UNITS:
-        text = f"{_digits(v / scale)} {p}{base}"
+        text = f"{_digits(v / scale, zeros=True)} {p}{base}"
     else:
-        text = f"{_digits(v / scale)}{p} {base}".rstrip()
+        text = f"{_digits(v / scale, zeros=True)}{p} {base}".rstrip()
     if low is not None and high is not None and math.isfinite(low) and math.isfinite(high):
-        text += _interval(_digits(low * factor / scale), _digits(high * factor / scale),
-                          labelled)
+        text += _interval(_digits(low * factor / scale, zeros=True),
+                          _digits(high * factor / scale, zeros=True), labelled)
     return text
 
 
