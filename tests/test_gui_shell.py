@@ -386,3 +386,37 @@ def test_real_detection_with_the_probe_never_imports_tensorflow(tmp_path: Path) 
     model = cpu_model_name()
     if model:
         assert model in out["tree"]
+
+
+def test_the_app_shows_the_shell_first_then_builds_the_other_tabs(qtbot: QtBot) -> None:
+    """`hwprof` paints Devices and Home first; the other tabs follow right after, as they were."""
+    open_settings().setValue("window/tab", "live")  # the tab shown last time
+    window = QtMainWindow(quick_functions(), staged=True)
+    window.show()
+    try:
+        assert not window.panels_built and not hasattr(window, "live_panel")
+        assert window.tabs.currentWidget() is window.panels["home"]
+        assert window.panels["live"].text() == "Loading…"  # type: ignore[attr-defined]
+        assert not window.run_action.isEnabled() and not window.export_charts_action.isEnabled()
+        window.build_panels()
+        window.build_panels()  # once only
+        assert window.panels_built and window.panels["live"] is window.live_panel
+        assert window.tabs.currentWidget() is window.live_panel  # the last tab, restored
+        assert window.tabs.count() == 7 and window.tabs.tabText(3) == "Live"
+        assert window.run_action.isEnabled() and window.export_charts_action.isEnabled()
+        window.show_tab("compare")  # the tabs work as in an unstaged window
+        assert window.tabs.currentWidget() is window.panels["compare"]
+    finally:
+        window.close()
+        dispose(window)
+
+
+def test_a_window_closed_before_its_tabs_were_built_stays_closed(qtbot: QtBot) -> None:
+    open_settings().setValue("window/tab", "live")
+    window = QtMainWindow(quick_functions(), staged=True)
+    window.show()
+    window.close()  # e.g. SIGTERM at once: the panels' settings stay as saved
+    assert open_settings().value("window/tab") == "home"
+    window.build_panels()  # the queued build, after the close: nothing to do
+    assert not window.panels_built
+    dispose(window)

@@ -41,7 +41,8 @@ def main(argv: list[str], files: list[str] | None = None) -> int:
     app = make_application(argv)
     from hwprof.gui.main_window import QtMainWindow
 
-    window = QtMainWindow()
+    # the shell first (Devices, Home): the other tabs are built right after the first paint
+    window = QtMainWindow(staged=True)
     # SIGTERM and Ctrl-C close the window cleanly (ending the probe child) instead of killing
     # Python; the timer lets the interpreter run its signal handlers while Qt's loop waits.
     signal.signal(signal.SIGTERM, lambda *_: window.close())
@@ -55,6 +56,7 @@ def main(argv: list[str], files: list[str] | None = None) -> int:
         QTimer.singleShot(0, lambda: print(SHOWN_MARKER, file=sys.stderr, flush=True))
     # detection starts once the event loop runs, so the first paint is not delayed by it
     QTimer.singleShot(0, window.start_detection)
+    QTimer.singleShot(0, window.build_panels)
     for f in files or []:  # from the desktop entry: a snapshot double-clicked in a file manager
         QTimer.singleShot(0, lambda path=f: window.open_snapshot(Path(path)))
     # macOS hands double-clicked snapshots to the running app as events, not arguments

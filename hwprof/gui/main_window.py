@@ -21,13 +21,12 @@ from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
-    QGuiApplication,
 )
 from PySide6.QtWidgets import (
     QApplication,
+    QLabel,
     QMainWindow,
     QMenu,
-    QScrollArea,
     QTabWidget,
     QWidget,
 )
@@ -39,21 +38,15 @@ from hwprof.core.session import (
     RunFinished,
     RunStarted,
 )
-from hwprof.gui import dialogs, window_state
+from hwprof.gui import dialogs, window_panels, window_state
 from hwprof.gui.about import QtAboutDialog
 from hwprof.gui.devices_panel import QtDevicesPanel
 from hwprof.gui.files import QtFileController, dropped_snapshots
 from hwprof.gui.home_page import QtHomePage
-from hwprof.gui.live_panel import QtLivePanel
-from hwprof.gui.profiles_page import QtProfilesPage
 from hwprof.gui.resources import app_icon
-from hwprof.gui.results_panel import QtResultsPanel
-from hwprof.gui.roofline_panel import QtRooflinePanel
-from hwprof.gui.run_panel import QtRunPanel
 from hwprof.gui.session_adapter import QtSessionEvents
 from hwprof.gui.settings import open_settings
 from hwprof.gui.status_bar import QtStatusBar
-from hwprof.gui.study_panel import QtStudyPanel
 from hwprof.gui.tasks import QtExecutor
 from hwprof.gui.theme import THEME_MODES, apply_theme
 from hwprof.gui.window_actions import (
@@ -68,17 +61,15 @@ from hwprof.sampling.sampler import Sampler
 from hwprof.services.session import Session
 
 if TYPE_CHECKING:
+    from hwprof.gui.live_panel import QtLivePanel
+    from hwprof.gui.profiles_page import QtProfilesPage
+    from hwprof.gui.results_panel import QtResultsPanel
+    from hwprof.gui.roofline_panel import QtRooflinePanel
+    from hwprof.gui.run_panel import QtRunPanel
+    from hwprof.gui.study_panel import QtStudyPanel
     from hwprof.services.detect import DetectFunctions
 
 LIVE_INTERVAL_S = 0.5  # 7200 ticks of ring buffer = the charts' longest window, 1 h
-
-
-def _scroll(widget: QWidget) -> QScrollArea:
-    area = QScrollArea()  # a form scrolls on a small screen instead of growing the window
-    area.setWidget(widget)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    return area
 
 
 class QtMainWindow(QMainWindow):
@@ -92,9 +83,17 @@ class QtMainWindow(QMainWindow):
 
     detection_finished = Signal(object)
     run_finished = Signal(object)
+    # made by build_panels(): at once, or right after the first paint (staged)
+    profiles_page: QtProfilesPage
+    run_panel: QtRunPanel
+    live_panel: QtLivePanel
+    results_panel: QtResultsPanel
+    study_panel: QtStudyPanel
+    roofline_panel: QtRooflinePanel
 
     def __init__(self, detect_functions: Callable[[], DetectFunctions] | None = None,
-                 parent: QWidget | None = None, *, sampler: bool = True) -> None:
+                 parent: QWidget | None = None, *, sampler: bool = True,
+                 staged: bool = False) -> None:
         super().__init__(parent)
         # the hostname only: Qt adds the application's name ("host — hwprof")
         self.setWindowTitle(socket.gethostname())
@@ -107,23 +106,17 @@ class QtMainWindow(QMainWindow):
         self.events = events = QtSessionEvents(self.session, self)
         self.devices_panel = QtDevicesPanel(events=events)
         self.home_page = QtHomePage(self.session, events)
-        self.profiles_page = QtProfilesPage(self.session, events)
-        self.run_panel = QtRunPanel(self.session, events)
-        self.live_panel = QtLivePanel(self.sampler, events)
-        self.results_panel = QtResultsPanel(self.session, events)
-        self.study_panel = QtStudyPanel(self.session, events, self.run_panel.base_spec)
-        self.roofline_panel = QtRooflinePanel(self.session, events)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("main_tabs")
         self.tabs.setDocumentMode(True)
-        self.panels: dict[str, QWidget] = {
-            "home": _scroll(self.home_page), "profiles": _scroll(self.profiles_page),
-            "run": _scroll(self.run_panel), "live": self.live_panel,
-            "results": self.results_panel, "compare": _scroll(self.study_panel),
-            "roofline": self.roofline_panel,
-        }
+        # The other tabs hold a placeholder until build_panels() puts the real panel in its place
+        self.panels: dict[str, QWidget] = {"home": window_panels.scroll(self.home_page)}
         for key, title in TABS:
+            if key not in self.panels:
+                self.panels[key] = QLabel("Loading…", alignment=Qt.AlignmentFlag.AlignCenter)
             self.tabs.setTabToolTip(self.tabs.addTab(self.panels[key], title), TIPS[key])
+        self.panels_built = False
+        self.closed = False  # the window was closed: its session and sampler have ended
         self.splitter = window_state.main_splitter(self.devices_panel, self.tabs)
         self.setCentralWidget(self.splitter)
         self.setAcceptDrops(True)
@@ -141,29 +134,35 @@ class QtMainWindow(QMainWindow):
         self.quit_action, self.refresh_action, self.about_action = a.quit, a.refresh, a.about
         self.tab_actions, self.theme_actions = a.tabs, a.themes
         make_menus(self, a)
-        self.run_panel.stop_requested.connect(self.request_stop)
         self.home_page.stop_requested.connect(self.request_stop_profile)
-        self.profiles_page.open_requested.connect(self.open_snapshot)
-        self.live_panel.stop_requested.connect(self.request_stop)
-        self.results_panel.compare_requested.connect(self._on_compare_requested)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         events.on(DetectionFinished, self._on_detection_finished, self)
         events.on(RunStarted, self._on_run_started, self)
         events.on(RunFinished, self._on_run_finished, self)
         events.on(Problem, lambda e: self._warn(e.title, e.message), self)
-        self._restore_settings()
-        self.session.profiles.refresh()
+        window_state.restore_shell(self)
+        if not staged:
+            self.build_panels()
 
     # -- panels -----------------------------------------------------------------------------------
+    def build_panels(self) -> None:
+        """Make the tabs behind Home (their imports and charts cost about a third of a second).
+
+        The app shows the window first (``staged``) and calls this right after the first paint;
+        until then those tabs say "Loading…" and the actions that need them are off. Tests and
+        other callers get every panel from the constructor.
+        """
+        if not self.panels_built and not self.closed:
+            window_panels.build_panels(self)
+            self.panels_built = True
+            window_panels.connect_panels(self)
+            window_state.restore_panels(self)
+            self.session.profiles.refresh()
+            self._on_tab_changed(self.tabs.currentIndex())
+
     def set_panel(self, key: str, widget: QWidget) -> None:
         """Put another panel in place of a tab's ("run", "live", "results", ...)."""
-        old = self.panels[key]
-        index = self.tabs.indexOf(old)
-        title, tip = self.tabs.tabText(index), self.tabs.tabToolTip(index)
-        self.tabs.removeTab(index)
-        self.tabs.insertTab(index, widget, title)
-        self.tabs.setTabToolTip(index, tip)
-        self.panels[key] = widget
+        old = window_panels.replace_tab(self, key, widget)
         timer = getattr(old, "timer", None)
         if timer is not None:
             timer.stop()  # a replaced live panel stops drawing
@@ -175,13 +174,16 @@ class QtMainWindow(QMainWindow):
 
     @Slot(int)
     def _on_tab_changed(self, _index: int) -> None:
+        if not self.panels_built:
+            return
         widget = self.tabs.currentWidget()
         if widget is self.panels["compare"]:
             self.study_panel.refresh_base()  # the Run tab's settings may have changed
         elif widget is self.panels["roofline"]:
             self.roofline_panel.refresh()
 
-    def _on_compare_requested(self, keys: list[int]) -> None:
+    def on_compare_requested(self, keys: list[int]) -> None:
+        """Results asked to compare these runs: on the Compare tab."""
         entries = [e for k in keys if (e := self.session.entry(k)) is not None]
         self.study_panel.compare_runs(entries)
         self.show_tab("compare")
@@ -358,11 +360,6 @@ class QtMainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def _restore_settings(self) -> None:
-        window_state.restore(self)
-        hints = QGuiApplication.styleHints()
-        if hasattr(hints, "colorSchemeChanged"):
-            hints.colorSchemeChanged.connect(self._on_color_scheme_changed)
 
     def save_settings(self) -> None:
         """Remember geometry, window state, splitters, tab, theme and the Run form."""
@@ -376,8 +373,10 @@ class QtMainWindow(QMainWindow):
             event.ignore()
             return
         self.save_settings()
-        if shiboken6.isValid(self.live_panel):  # a test may have put another panel in its place
+        # a test may have put another panel in its place
+        if self.panels_built and shiboken6.isValid(self.live_panel):
             self.live_panel.timer.stop()
+        self.closed = True
         self.session.close()
         self.events.detach()
         if self.sampler is not None:

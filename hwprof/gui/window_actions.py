@@ -100,7 +100,9 @@ def make_actions(w: QtMainWindow) -> WindowActions:
     a.export_report.triggered.connect(w.files.export_report_dialog)
     a.export_charts.triggered.connect(lambda: w.live_panel.export_dialog())
     a.quit.triggered.connect(w.close)
-    a.run.triggered.connect(w.run_panel.request_run)
+    a.run.triggered.connect(lambda: w.run_panel.request_run())
+    for action in (a.run, a.export_charts):  # on once the panels are built
+        action.setEnabled(w.panels_built)
     a.stop.triggered.connect(w.request_stop)
     a.stop_all.triggered.connect(w.request_stop_all)
     a.refresh.triggered.connect(w.refresh_devices)

@@ -68,8 +68,12 @@ class DevicesCap(QObject):
             self.splitter.setSizes([most, sum(sizes) - most])
 
 
-def restore(w: QtMainWindow) -> None:
-    """Put the window back as it was (or at a size that fits the screen, the first time)."""
+def restore_shell(w: QtMainWindow) -> None:
+    """Put the window back as it was (or at a size that fits the screen, the first time).
+
+    Geometry, splitters and theme, before the first paint; the tab and the panels' own settings
+    follow in :func:`restore_panels` once the panels are built.
+    """
     s = open_settings()
     geometry = s.value("window/geometry")
     if not (isinstance(geometry, QByteArray) and w.restoreGeometry(geometry)):
@@ -82,11 +86,19 @@ def restore(w: QtMainWindow) -> None:
         value = s.value(key)
         if not (isinstance(value, QByteArray) and splitter.restoreState(value)):
             default_splitter(w, splitter)
+    w.set_theme(str(s.value("view/theme", "system")))
+    hints = QGuiApplication.styleHints()
+    if hasattr(hints, "colorSchemeChanged"):
+        hints.colorSchemeChanged.connect(w._on_color_scheme_changed)
+
+
+def restore_panels(w: QtMainWindow) -> None:
+    """The tab last shown and the live charts' time window, once the panels exist."""
+    s = open_settings()
     tab = s.value("window/tab", "home")
     w.tabs.setCurrentIndex(next((i for i, (k, _t) in enumerate(TABS) if k == tab), 0))
     with contextlib.suppress(ValueError):
         w.live_panel.set_window_seconds(float(str(s.value("live/window_s", 60))))
-    w.set_theme(str(s.value("view/theme", "system")))
 
 
 def default_geometry(w: QtMainWindow) -> None:
@@ -122,7 +134,8 @@ def save(w: QtMainWindow) -> None:
     if 0 <= index < len(TABS):
         s.setValue("window/tab", TABS[index][0])
     s.setValue("view/theme", w.theme_mode)
-    if shiboken6.isValid(w.live_panel):  # a test may have put another panel in its place
-        s.setValue("live/window_s", w.live_panel.window_seconds)
-    w.run_panel.save_form()
+    if w.panels_built:  # else the panels' settings stay as they were saved last time
+        if shiboken6.isValid(w.live_panel):  # a test may have put another panel in its place
+            s.setValue("live/window_s", w.live_panel.window_seconds)
+        w.run_panel.save_form()
     s.sync()
