@@ -252,4 +252,7 @@ def test_monitor_json_has_the_amd_gpu_readings(  # type: ignore[no-untyped-def]
     last = rows[-1]
     assert last["gpu0.power_watts"] == 142 and last["gpu0.temperature_c"] == 41
     assert last["gpu0.memory_total_bytes"] == 206141652992
-    assert "NVIDIA GPUs not monitored" in captured.err
+    # per vendor: the AMD GPU is monitored, so "monitoring the CPU" would be wrong
+    assert ("hwprof monitor: NVIDIA: no driver (NVML library not found); AMD: 1 GPU monitored"
+            in captured.err)
+    assert "monitoring the CPU" not in captured.err

@@ -91,14 +91,14 @@ def test_a_gpu_that_is_not_there_is_refused_on_any_host(
 ) -> None:  # type: ignore[no-untyped-def]
     nvml_scenario("one_t4")
     check_device(RunSpec(workload="mlp", device="gpu:0"))  # the one GPU: fine
-    with pytest.raises(DeviceError, match=r"gpu:1: this machine has 1 NVIDIA GPU \(gpu:0\)"):
+    with pytest.raises(DeviceError, match=r"gpu:1: this machine has 1 GPU \(gpu:0\)"):
         check_device(RunSpec(workload="mlp", device="gpu:1"))
     err = refused(capsys, "run", "mlp", "--device", "gpu:5")
-    assert err == "hwprof run: gpu:5: this machine has 1 NVIDIA GPU (gpu:0)\n"
+    assert err == "hwprof run: gpu:5: this machine has 1 GPU (gpu:0)\n"
     # a study says the device once, as the target it belongs to ("gpu:7: gpu:7: ..." before)
     err = refused(capsys, "compare", "--workload", "mlp", "--target", "gpu:7 bf16",
                   "--target", "cpu")
-    assert err == "hwprof compare: gpu:7 bf16: this machine has 1 NVIDIA GPU (gpu:0)\n"
+    assert err == "hwprof compare: gpu:7 bf16: this machine has 1 GPU (gpu:0)\n"
     nvml_scenario("missing")
     err = refused(capsys, "sweep", "mlp", "--over", "batch", "--target", "gpu:0")
     assert err.startswith("hwprof sweep: gpu:0: no NVIDIA GPU can be used here (no NVIDIA")

@@ -136,7 +136,7 @@ def test_no_nvidia_driver_is_one_clear_line(
     line = gpus.child(0)
     assert line is not None and line.text(0) == "no NVIDIA driver: NVML library not found"
     assert window.status_label.text() == (
-        "Ready: 1 CPU, 0 GPUs (no NVIDIA driver: NVML library not found)"
+        "Ready: 1 CPU, 0 GPUs; NVIDIA: no driver (NVML library not found)"
     )
 
 

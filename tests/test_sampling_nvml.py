@@ -130,7 +130,8 @@ def test_no_driver_means_no_gpu_metrics_and_one_reason(nvml_scenario) -> None:  
     s = Sampler(0.5, host=False, process=False, gpus=nv)
     assert s.names == ()
     assert s.gpu_unavailable_reason == "no NVIDIA driver: NVML library not found"
-    assert s.notes == ("NVIDIA GPUs: no NVIDIA driver: NVML library not found",)
+    assert s.notes == ("NVIDIA: no driver (NVML library not found)",)
+    assert s.gpu_summary() == "NVIDIA: no driver (NVML library not found)" and s.gpu_count == 0
     s.stop()
 
 

@@ -166,12 +166,10 @@ def _monitor(args: argparse.Namespace, csv_file: IO[str] | None) -> int:
             except (ProcessLookupError, ValueError, OverflowError):
                 return _fail(f"--pid {args.pid}: no such process")
         err = make_console(stderr=True)
-        if sampler.gpu_unavailable_reason:
-            err.print(
-                plain(f"hwprof monitor: NVIDIA GPUs not monitored "
-                      f"({sampler.gpu_unavailable_reason}); monitoring the CPU"),
-                soft_wrap=True,
-            )
+        summary = sampler.gpu_summary("monitored")
+        if summary:  # a vendor's GPUs cannot be read: said once, per vendor
+            tail = "" if sampler.gpu_count else "; monitoring the CPU"
+            err.print(plain(f"hwprof monitor: {summary}{tail}"), soft_wrap=True)
         if csv_file is not None:
             sink = CsvRows(csv_file)
             sink.write([*TIME_COLUMNS, *sampler.names], header=True)
@@ -540,7 +538,7 @@ def render_view(
             ),
         )
     # The missing driver was said once on stderr at the start; the other gaps are said here.
-    footer = [plain(n, style="dim") for n in sampler.notes if not n.startswith("NVIDIA GPUs")]
+    footer = [plain(n, style="dim") for n in sampler.notes if not n.startswith("NVIDIA:")]
     if csv_path is not None:
         footer.append(plain(f"recording to {csv_path} ({rows} rows)", style="dim"))
     return Group(t, *footer)

@@ -332,7 +332,7 @@ def run_command(args: argparse.Namespace) -> int:
         if problem:
             return _usage(problem)
     try:
-        check_device(spec)
+        spec = check_device(spec)  # pinned by its vendor: an AMD GPU runs with HIP's numbering
     except DeviceError as err:
         return _usage(str(err))
 

@@ -151,6 +151,28 @@ class PcieLink(_Model):
 
 
 GpuVendor = Literal["nvidia", "amd"]
+VENDOR_NAMES: dict[str, str] = {"nvidia": "NVIDIA", "amd": "AMD"}
+
+
+def vendor_gpu_state(vendor: str, count: int, reason: str | None, verb: str = "") -> str:
+    """One vendor's GPUs in a few words: "NVIDIA: no driver (NVML library not found)", "AMD: 1 GPU".
+
+    ``reason`` is the back end's "why not" line (None when it answered); ``verb`` ends the count
+    ("monitored", "charted").
+    """
+    name = VENDOR_NAMES.get(vendor, vendor)
+    if reason is not None:
+        # the back ends say "no NVIDIA driver: <why>"; after "NVIDIA:" the vendor is said already
+        for prefix in (f"no {name} driver: ", f"no {name} GPU driver: "):
+            if reason.startswith(prefix):
+                return f"{name}: no driver ({reason[len(prefix):]})"
+        return f"{name}: {reason}"
+    return f"{name}: {count} GPU{'s' if count != 1 else ''}{' ' + verb if verb else ''}"
+
+
+def vendor_gpu_summary(states: list[tuple[str, int, str | None]], verb: str = "") -> str:
+    """Each vendor's state (see :func:`vendor_gpu_state`), joined by "; "."""
+    return "; ".join(vendor_gpu_state(v, n, why, verb) for v, n, why in states)
 
 
 class GpuInfo(_Model):

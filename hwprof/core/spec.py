@@ -86,6 +86,16 @@ class RunSpec(BaseModel):
         description="host:port of every worker, for tf.distribute.MultiWorkerMirroredStrategy",
     )
     task_index: int | None = Field(default=None, ge=0, description="this node's place in cluster")
+    gpu_vendor: Literal["nvidia", "amd"] | None = Field(
+        default=None,
+        description="the GPU's vendor, filled in when the run is planned on this machine; None: "
+        "a CPU run, or NVIDIA (runs saved before AMD support)",
+    )
+    vendor_index: int | None = Field(
+        default=None, ge=0,
+        description="the GPU's number in its vendor's numbering (HIP's for AMD), which pins the "
+        "worker; None: the N of gpu:N",
+    )
 
     @field_validator("cluster")
     @classmethod
@@ -152,6 +162,8 @@ class RunSpec(BaseModel):
                                  f"{len(self.cluster)} (0 to {len(self.cluster) - 1})")
             if self.replicas not in (None, 1):
                 raise ValueError("a cluster run uses one device per node: leave replicas out")
+        if not self.is_gpu and (self.gpu_vendor is not None or self.vendor_index is not None):
+            raise ValueError("a CPU run has no GPU vendor or vendor index")
         return self
 
     @property

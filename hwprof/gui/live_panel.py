@@ -108,10 +108,10 @@ CHARTS: tuple[ChartSpec, ...] = (
               scale=1 / GIB, min_span=0.25,
               tip="Memory in use: the machine's, the run's (resident), each GPU's."),
     ChartSpec("power", "Power", "W", ("cpu.package_power_watts", "gpu{n}.power_watts"),
-              min_span=10, missing=("CPU package power", "NVIDIA GPUs"),
-              tip="Power draw: the CPU package (RAPL) and each GPU (NVML)."),
+              min_span=10, missing=("CPU package power",),
+              tip="Power draw: the CPU package (RAPL) and each GPU (NVML, amdgpu)."),
     ChartSpec("temperature", "Temperature", "°C", ("cpu.temperature_c", "gpu{n}.temperature_c"),
-              min_span=10, missing=("CPU temperature", "NVIDIA GPUs"),
+              min_span=10, missing=("CPU temperature",),
               tip="CPU package and GPU core temperatures, where sensors exist."),
     ChartSpec("clocks", "Clocks", "Hz",
               ("cpu.freq_mhz", "gpu{n}.sm_clock_mhz", "gpu{n}.memory_clock_mhz"),
@@ -408,9 +408,11 @@ class QtLivePanel(QWidget):
         self.timer.start()
         # what is not charted here, and why, once at the top (a label that wraps)
         lines = list(self.missing.values())
-        if sampler is None or sampler.gpu_unavailable_reason:
-            why = sampler.gpu_unavailable_reason if sampler else "no sampler"
-            lines.insert(0, f"NVIDIA GPUs are not charted: {why}")
+        if sampler is None:
+            lines.insert(0, "GPUs are not charted: no sampler")
+        elif (summary := sampler.gpu_summary("charted")) is not None:
+            # per vendor: an AMD GPU is charted although NVIDIA has no driver
+            lines.insert(0, summary if sampler.gpu_count else f"No GPU is charted. {summary}")
         self.note.setText("\n".join(lines))
         self.note.setVisible(bool(lines))
         if events is not None:
@@ -470,7 +472,7 @@ class QtLivePanel(QWidget):
                     why = [n.split(": ", 1)[-1].split(" (")[0] for n in notes
                            if n.startswith(spec.missing[0])]
                     if not names_gpu:
-                        why.append("no NVIDIA GPU")
+                        why.append("no GPU")
                     self.missing[spec.key] = (f"{spec.title} is not charted: "
                                               + ("; ".join(why) or "no sensor reports it here"))
                 continue

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from hwprof.core.catalog import WORKLOADS, get_workload
-from hwprof.core.devices import PartialReport
+from hwprof.core.devices import VENDOR_NAMES, PartialReport
 from hwprof.core.session import (
     DetectionFinished,
     DetectionProgressed,
@@ -213,7 +213,7 @@ class QtRunPanel(QWidget):
 
     # -- the form ---------------------------------------------------------------------------------
     def set_devices(self, report: PartialReport) -> None:
-        """The devices detection found: the CPU always, each NVIDIA GPU with its state."""
+        """The devices detection found: the CPU always, each GPU (any vendor) with its state."""
         checked = {self.devices.item(i).data(ID_ROLE) for i in range(self.devices.count())
                    if self.devices.item(i).checkState() == Qt.CheckState.Checked}
         if not checked:
@@ -227,8 +227,8 @@ class QtRunPanel(QWidget):
             why = g.error or ""
             if g.tensorflow_missing_reason:
                 why = f"TensorFlow cannot use it: {g.tensorflow_missing_reason}"
-            entries.append((f"gpu:{g.index}", f"gpu:{g.index} — {g.name or 'NVIDIA GPU'}", usable,
-                            why))
+            name = g.name or f"{VENDOR_NAMES.get(g.vendor, g.vendor)} GPU"
+            entries.append((f"gpu:{g.index}", f"gpu:{g.index} — {name}", usable, why))
         for key, text, usable, why in entries:
             item = QListWidgetItem(text + (f"  ({why})" if why else ""))
             item.setData(ID_ROLE, key)

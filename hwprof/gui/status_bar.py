@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
-from hwprof.core.devices import PartialReport
+from hwprof.core.devices import PartialReport, vendor_gpu_summary
 from hwprof.core.session import (
     Autosaved,
     DetectionFinished,
@@ -22,11 +22,16 @@ from hwprof.gui.session_adapter import QtSessionEvents
 
 
 def ready_message(report: PartialReport) -> str:
-    """The status line once detection is done: "Ready: 1 CPU, 0 GPUs (no NVIDIA driver: ...)"."""
+    """The status line once detection is done: "Ready: 1 CPU, 0 GPUs; NVIDIA: no driver (...)"."""
     cpus, gpus = len(report.cpus or ()), len(report.gpus or ())
     text = f"Ready: {cpus} CPU{'s' if cpus != 1 else ''}, {gpus} GPU{'s' if gpus != 1 else ''}"
     if report.nvml is not None and not report.nvml.available:
-        text += f" ({report.nvml.message})"
+        # per vendor: on an AMD machine the GPUs counted above are AMD's, not missing NVIDIA ones
+        states: list[tuple[str, int, str | None]] = [
+            ("nvidia", 0, report.nvml.message or "no NVIDIA driver")]
+        if report.amd is not None and report.amd.available:
+            states.append(("amd", sum(1 for g in report.gpus or () if g.vendor == "amd"), None))
+        text += f"; {vendor_gpu_summary(states)}"
     elif report.gpus and report.tensorflow and report.tensorflow.status == "ok":
         text += f", {sum(1 for g in report.gpus if g.tensorflow_device)} usable by TensorFlow"
     if report.errors:

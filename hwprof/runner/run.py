@@ -56,9 +56,20 @@ def worker_env(spec: RunSpec) -> dict[str, str]:
     env = {"CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
     # NVML and CUDA number GPUs alike in PCI bus order, so gpu:N is the N-th GPU in both; a CPU
     # run sees no GPU at all, so TensorFlow cannot place anything there or take its memory.
+    # AMD GPUs are pinned with HIP's own numbering (PCI bus order, as amdgpu's sysfs lists them).
+    # HIP reads HIP_VISIBLE_DEVICES before CUDA_VISIBLE_DEVICES (ROCm's "GPU isolation" docs), so
+    # an AMD run can hide every NVIDIA GPU from CUDA; "-1" (no such device) hides every AMD GPU
+    # from a ROCm TensorFlow on CPU and NVIDIA runs.
+    env["HIP_VISIBLE_DEVICES"] = "-1"
     if spec.is_gpu and spec.gpu_index is not None:
-        first, count = spec.gpu_index, spec.replicas or 1  # replicas: this GPU and the next ones
-        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(first + i) for i in range(count))
+        first = spec.vendor_index if spec.vendor_index is not None else spec.gpu_index
+        count = spec.replicas or 1  # replicas: this GPU and the next ones of its vendor
+        ids = ",".join(str(first + i) for i in range(count))
+        if spec.gpu_vendor == "amd":
+            env["HIP_VISIBLE_DEVICES"] = ids
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        else:
+            env["CUDA_VISIBLE_DEVICES"] = ids
     else:
         env["CUDA_VISIBLE_DEVICES"] = ""
     if spec.cluster is not None and spec.task_index is not None:

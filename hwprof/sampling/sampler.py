@@ -16,6 +16,7 @@ from hwprof.backends.amd import AmdBackend
 from hwprof.backends.host import HostBackend
 from hwprof.backends.nvml import NvmlBackend
 from hwprof.backends.process import ProcessTreeBackend
+from hwprof.core.devices import vendor_gpu_state, vendor_gpu_summary
 from hwprof.core.telemetry import MetricInfo, TelemetryRecord
 from hwprof.sampling.ring import RingBuffer, TelemetryWindow
 from hwprof.sampling.subscriber import Subscriber, Subscription, TelemetrySample
@@ -42,7 +43,7 @@ class MetricSource(Protocol):
 
 
 class Sampler:
-    """Reads the CPU, the host, the NVIDIA GPUs and a watched process tree every ``interval_s``.
+    """Reads the CPU, the host, the GPUs (NVIDIA, AMD) and a watched process tree, every interval.
 
     Schedule: tick k is due at ``t0 + k * interval_s`` (t0 = when it starts), so a slow tick delays
     the next one but the schedule does not drift; when it falls a whole interval behind, the missed
@@ -159,10 +160,30 @@ class Sampler:
         """What is not monitored here and why, one line each (for a status line)."""
         out: list[str] = []
         if self.gpu_unavailable_reason:
-            out.append(f"NVIDIA GPUs: {self.gpu_unavailable_reason}")
+            out.append(vendor_gpu_state("nvidia", 0, self.gpu_unavailable_reason))
         if self.host is not None:
             out += self.host.notes()
         return tuple(out)
+
+    def gpu_summary(self, verb: str = "monitored") -> str | None:
+        """Per vendor, what happens to the GPUs, when a vendor's back end did not answer.
+
+        E.g. "NVIDIA: no driver (NVML library not found); AMD: 1 GPU monitored". None when every
+        GPU back end the machine has answered (nothing to say), or when GPUs were left out.
+        """
+        if not self.gpu_unavailable_reason:
+            return None
+        states: list[tuple[str, int, str | None]] = [("nvidia", 0, self.gpu_unavailable_reason)]
+        if self.amd is not None:  # kept only when the amdgpu driver answered
+            states.append(("amd", len(self.amd.live_gpu_indexes()), None))
+        return vendor_gpu_summary(states, verb)
+
+    @property
+    def gpu_count(self) -> int:
+        """How many GPUs (of any vendor) this sampler reads."""
+        nvidia = self.gpus.live_gpu_indexes() if self.gpus is not None else ()  # () if no driver
+        amd = self.amd.live_gpu_indexes() if self.amd is not None else ()
+        return len(nvidia) + len(amd)
 
     @property
     def running(self) -> bool:

@@ -13,6 +13,7 @@ in ``resources/reference/``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import threading
 import time
@@ -43,7 +44,7 @@ from hwprof.runner.suite import SuiteRunner
 from hwprof.sampling.recorder import TelemetryRecorder
 from hwprof.sampling.sampler import Sampler
 from hwprof.services.detect import device_label
-from hwprof.services.runs import device_peak, execute_run, finish, watching
+from hwprof.services.runs import device_peak, execute_run, finish, pin_gpu, watching
 from hwprof.services.snapshots import new_snapshot_path
 from hwprof.services.studies import adopt_profile_ceilings
 
@@ -315,6 +316,9 @@ def run_profile(
     planned = plan(device, device_caps(device, machine), length,
                    intra_op_threads=intra_op_threads, inter_op_threads=inter_op_threads,
                    only=only, timed_seconds=timed_seconds)
+    # each test's worker is pinned by the GPU's vendor (an AMD GPU by HIP's numbering)
+    planned = [dataclasses.replace(p, spec=pin_gpu(p.spec, machine.gpus)) if p.spec else p
+               for p in planned]
     emit = on_event or (lambda _e: None)
     eta = EtaClock(planned, start_every_test=one_process_per_test)
     emit(ProfilePlanned(device, label, tuple(

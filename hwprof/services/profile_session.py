@@ -630,6 +630,10 @@ def check_device(device: str, machine: DetectReport) -> None:
     if device not in gpus:
         raise SessionError(f"no device {device} on this machine (it has: cpu"
                            f"{''.join(', ' + g for g in sorted(gpus))})")
+    gpu = next(g for g in machine.gpus if f"gpu:{g.index}" == device)
+    if gpu.vendor == "amd" and not machine.tensorflow.built_with_rocm:
+        # detection said what to install (rocm_install_hint): refuse before a worker starts
+        raise SessionError(f"{device}: {gpu.tensorflow_missing_reason or 'no ROCm TensorFlow'}")
 
 
 def finish_profile(snapshot: Snapshot, reference: Reference | None) -> _Finished:

@@ -9,10 +9,12 @@ worker's step timings.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from hwprof.backends.cpu import detect_cpu
 from hwprof.backends.nvml import NvmlBackend
@@ -32,22 +34,110 @@ class DeviceError(ValueError):
     """The run's device does not exist on this machine."""
 
 
-def check_device(spec: RunSpec, nvml: NvmlBackend | None = None) -> None:
-    """Refuse ``gpu:N`` when there is no such NVIDIA GPU, before anything is launched."""
+def machine_gpus(nvml: NvmlBackend | None = None) -> tuple[GpuInfo, ...]:
+    """Every GPU here as ``gpu:N`` names it: NVIDIA's first, then AMD's; never raises."""
+    from hwprof.services.detect import detect_amd_gpus, detect_gpus
+
+    _, nvidia = detect_gpus(nvml)
+    _, amd = detect_amd_gpus(None, len(nvidia))
+    return nvidia + amd
+
+
+def tensorflow_rocm_support() -> tuple[bool, str | None]:
+    """Whether the installed TensorFlow is a ROCm build, and its version, without importing it.
+
+    TensorFlow's build writes ``python/platform/build_info.py`` (``('is_rocm_build', True)``):
+    read as text it answers in a millisecond, where importing TensorFlow takes seconds. No
+    TensorFlow, or a file that cannot be read: no ROCm support.
+    """
+    import importlib.metadata as metadata
+    import importlib.util
+
+    version: str | None = None
+    for name in ("tensorflow-rocm", "tensorflow", "tensorflow-cpu"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            version = metadata.version(name)
+            break
+    try:
+        found = importlib.util.find_spec("tensorflow")  # finds the package, imports nothing
+        places = list(found.submodule_search_locations or ()) if found else []
+    except (ImportError, ValueError):
+        places = []
+    for place in places:
+        try:
+            text = (Path(place) / "python" / "platform" / "build_info.py").read_text(
+                encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        return bool(re.search(r"""['"]is_rocm_build['"]\s*[,:]\s*True""", text)), version
+    return False, version
+
+
+def check_device(
+    spec: RunSpec,
+    nvml: NvmlBackend | None = None,
+    *,
+    gpus: tuple[GpuInfo, ...] | None = None,
+    rocm: tuple[bool, str | None] | None = None,
+) -> RunSpec:
+    """The spec planned for this machine, or DeviceError before anything is launched.
+
+    ``gpu:N`` must be a GPU here (any vendor: NVIDIA's are numbered first, then AMD's); the
+    returned spec names its vendor and its number within that vendor's numbering, which is what
+    pins the worker (:func:`hwprof.runner.run.worker_env`). An AMD GPU needs TensorFlow's ROCm
+    build: without it the run is refused with the line that says what to install. ``gpus`` and
+    ``rocm`` (:func:`tensorflow_rocm_support`) are detected when not given.
+    """
     if not spec.is_gpu:
-        return
-    backend = nvml or NvmlBackend()
-    if not backend.available():
-        raise DeviceError(
-            f"{spec.device}: no NVIDIA GPU can be used here ({backend.unavailable_reason()}); "
+        return spec
+    found = machine_gpus(nvml) if gpus is None else gpus
+    index = spec.gpu_index or 0
+    count = spec.replicas or 1
+    chosen = [next((g for g in found if g.index == index + i), None) for i in range(count)]
+    if not found:
+        reason = (nvml or NvmlBackend()).unavailable_reason() or "no GPU was found"
+        raise DeviceError(  # the words a machine without any GPU has always had
+            f"{spec.device}: no NVIDIA GPU can be used here ({reason}); "
             "run on the CPU with --device cpu"
         )
-    count = backend.device_count()
-    index = spec.gpu_index or 0
-    if index >= count:
-        have = ", ".join(f"gpu:{i}" for i in range(count)) or "none"
-        gpus = "GPU" if count == 1 else "GPUs"
-        raise DeviceError(f"{spec.device}: this machine has {count} NVIDIA {gpus} ({have})")
+    if any(g is None for g in chosen):
+        have = ", ".join(f"gpu:{g.index}" for g in found)
+        what = "GPU" if len(found) == 1 else "GPUs"
+        if count > 1:
+            raise DeviceError(f"{spec.device} with {count} replicas: this machine has "
+                              f"{len(found)} {what} ({have})")
+        raise DeviceError(f"{spec.device}: this machine has {len(found)} {what} ({have})")
+    gpu = chosen[0]
+    assert gpu is not None
+    if any(g is not None and g.vendor != gpu.vendor for g in chosen):
+        raise DeviceError(f"{spec.device} with {count} replicas: the GPUs are of different "
+                          "vendors, and one TensorFlow build uses one vendor's GPUs")
+    if gpu.vendor == "amd":
+        has_rocm, version = tensorflow_rocm_support() if rocm is None else rocm
+        if not has_rocm:
+            from hwprof.core.devices import TensorFlowInfo, rocm_install_hint
+            from hwprof.services.detect import detect_amd_gpus
+
+            tf = TensorFlowInfo(status="ok", version=version, built_with_rocm=False)
+            status, _ = detect_amd_gpus()
+            name = f" ({gpu.name})" if gpu.name else ""
+            raise DeviceError(f"{spec.device}{name}: {rocm_install_hint(tf, status.rocm_version)}")
+    return pin_gpu(spec, found)
+
+
+def pin_gpu(spec: RunSpec, gpus: tuple[GpuInfo, ...]) -> RunSpec:
+    """``spec`` with its GPU's vendor and number within that vendor, when ``gpus`` has it.
+
+    What the worker's pinning reads (:func:`hwprof.runner.run.worker_env`); a CPU run, an
+    already pinned one or a GPU not in ``gpus`` is returned as it is.
+    """
+    if not spec.is_gpu or spec.gpu_vendor is not None:
+        return spec
+    gpu = next((g for g in gpus if g.index == spec.gpu_index), None)
+    if gpu is None:
+        return spec
+    vendor_index = gpu.vendor_index if gpu.vendor_index is not None else gpu.index
+    return spec.model_copy(update={"gpu_vendor": gpu.vendor, "vendor_index": vendor_index})
 
 
 def peak_for(spec: RunSpec, estimate: PeakEstimate | None, device: str) -> tuple[float | None, str]:
@@ -70,8 +160,7 @@ def device_peak(
     """The run's device's peak estimate (detects the CPU or GPU when not given)."""
     if spec.is_gpu:
         if gpus is None:
-            backend = NvmlBackend()
-            gpus = backend.devices() if backend.available() else ()
+            gpus = machine_gpus()  # any vendor: an AMD GPU's peak comes from its GFX target
         gpu = next((g for g in gpus if g.index == spec.gpu_index), None)
         return peak_for(spec, gpu.peak if gpu else None, spec.device)
     cpu = cpu or detect_cpu()
@@ -106,6 +195,10 @@ def execute_run(
     ``peak``: the device's peak FLOP/s and its source; else estimated while the worker starts.
     The measured ceiling, where one is cached, is read when the run ends.
     """
+    if spec.is_gpu and spec.gpu_vendor is None:
+        # not planned yet (the window, a study): pin the GPU by its vendor (the window offers
+        # only the GPUs its TensorFlow probe said it can use)
+        spec = pin_gpu(spec, machine_gpus())
     own = sampler is None
     live = sampler if sampler is not None else Sampler(DEFAULT_RUN_INTERVAL_S).start()
     t0 = time.monotonic()
