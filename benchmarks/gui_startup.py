@@ -76,6 +76,10 @@ def main() -> int:
                         "alternating with the source one")
     args = parser.parse_args()
     env = dict(os.environ, HWPROF_REPORT_SHOWN="1")
+    # An installed app runs from compiled bytecode (pip compiles a wheel's modules; Python writes
+    # __pycache__ on the first launch from source). With PYTHONDONTWRITEBYTECODE set, as in some
+    # sandboxes, every launch would compile hwprof's ~110 modules again (about 0.4 s here).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     server = None
     if shutil.which("Xvfb"):
         server, display = start_xvfb()
