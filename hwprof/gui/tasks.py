@@ -38,6 +38,13 @@ class _Worker(QObject):
         else:
             self.returned.emit(result)
         finally:
+            # Home to the GUI thread before the end, so that this object is destroyed there. A
+            # QObject destroyed in its worker thread holds one of Qt's signal-slot locks while
+            # its Python wrapper waits for the GIL; the GUI thread, holding the GIL, could wait
+            # for that same lock (they are shared between objects): the window froze that way.
+            app = QCoreApplication.instance()
+            if app is not None:
+                self.moveToThread(app.thread())
             self.finished.emit()
 
 
@@ -105,7 +112,6 @@ class QtExecutor(QObject):
         worker.returned.connect(task.returned)
         worker.errored.connect(task.errored)
         worker.finished.connect(thread.quit)
-        thread.finished.connect(worker.deleteLater)
         thread.finished.connect(task.ended)
         task.qthread = thread
         task.worker = worker  # type: ignore[attr-defined]  # kept alive until the thread ends
@@ -113,8 +119,13 @@ class QtExecutor(QObject):
         thread.start()
 
     def _ended(self, task: _Task) -> None:
+        """On the GUI thread once the task's thread has finished: everything goes, here."""
         if task in self._tasks:
             self._tasks.remove(task)
+        worker = getattr(task, "worker", None)
+        if worker is not None:
+            worker.deleteLater()  # it lives on this thread again (see _Worker.run)
+            task.worker = None  # type: ignore[attr-defined]
         if task.qthread is not None:
             task.qthread.deleteLater()
             task.qthread = None
