@@ -190,7 +190,9 @@ _TEMPLATES: dict[str, tuple[str, str, str, MetricKind]] = {
         "counter",
     ),
     "gpu{n}.temperature_c": ("°C", "GPU {n} temperature", "GPU core temperature.", "gauge"),
-    "gpu{n}.sm_clock_mhz": ("MHz", "GPU {n} SM clock", "Current SM clock.", "gauge"),
+    "gpu{n}.sm_clock_mhz": ("MHz", "GPU {n} core clock",
+                            "Current shader clock (NVIDIA: SM clock; AMD: GFX engine clock).",
+                            "gauge"),
     "gpu{n}.memory_clock_mhz": ("MHz", "GPU {n} memory clock", "Current memory clock.", "gauge"),
     "gpu{n}.fan_percent": (
         "%",
