@@ -136,7 +136,7 @@ def valid_doc(machine) -> dict[str, object]:  # type: ignore[no-untyped-def]
         (b'{"format": "hwprof.snapshot", "schema_version": "1"}', "no valid schema_version"),
         (b'{"format": "hwprof.snapshot", "schema_version": 1}', "is damaged or incomplete"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "not text"),
-        (gzip.compress(b'{"format": "hwprof.snap')[:-6], "damaged or truncated gzip"),
+        (gzip.compress(b'{"format": "hwprof.snap', mtime=0)[:-6], "damaged or truncated gzip"),
     ],
 )
 def test_bad_files_get_one_clear_error(tmp_path: Path, content: bytes, problem: str) -> None:

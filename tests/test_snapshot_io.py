@@ -63,7 +63,7 @@ def test_unwritable_folder(tmp_path: Path) -> None:  # pragma: no cover - not as
         (b'{"format": "hwprof.snapshot", "runs": [1, 2', "is truncated"),
         (b"{not json}", "is not valid JSON"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not text"),
-        (gzip.compress(b'{"a": 1')[:12], "damaged or truncated gzip"),
+        (gzip.compress(b'{"a": 1', mtime=0)[:12], "damaged or truncated gzip"),
     ],
 )
 def test_bad_files_give_one_clear_error(tmp_path: Path, content: bytes, problem: str) -> None:
