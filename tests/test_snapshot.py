@@ -1,4 +1,4 @@
-"""Snapshot schema v1: round trip, atomic writes, kind errors for bad files, migration, fuzz."""
+"""Snapshot schema v2: round trip, atomic writes, kind errors for bad files, migration, fuzz."""
 
 from __future__ import annotations
 
@@ -71,10 +71,10 @@ def test_round_trip_keeps_every_field(machine, tmp_path: Path) -> None:  # type:
 
 
 def test_the_schema_file_is_current() -> None:
-    kept = REPO / "resources" / "schema" / "hwprof.snapshot.v1.json"
+    kept = REPO / "resources" / "schema" / "hwprof.snapshot.v2.json"
     assert kept.read_text() == json_schema_text(), (
         "the snapshot JSON Schema is stale: python -m hwprof.core.snapshot > "
-        "resources/schema/hwprof.snapshot.v1.json"
+        "resources/schema/hwprof.snapshot.v2.json"
     )
 
 
@@ -149,9 +149,21 @@ def test_bad_files_get_one_clear_error(tmp_path: Path, content: bytes, problem: 
     assert path.read_bytes() == content
 
 
+def test_v1_is_migrated_and_saved_as_v2(tmp_path: Path) -> None:
+    """A file that hwprof wrote before v2 (commit c7d6cb7, a real run) opens as it was."""
+    src = DATA / "snapshot-v1.hwprof.json"
+    assert json.loads(src.read_text())["schema_version"] == 1
+    snap = load_snapshot(src)
+    assert snap.schema_version == 2 and snap.kind == "session" and snap.profile is None
+    (run,) = snap.runs
+    assert run.spec.workload == "mlp" and run.spec.gpu_vendor is None and run.result.ok
+    save_snapshot(snap, tmp_path / "again.hwprof.json")
+    assert json.loads((tmp_path / "again.hwprof.json").read_text())["schema_version"] == 2
+
+
 def test_v0_is_migrated() -> None:
     snap = load_snapshot(DATA / "snapshot-v0.hwprof.json")
-    assert snap.schema_version == 1
+    assert snap.schema_version == 2
     assert snap.tags == ("prototype", "laptop")
     assert snap.environment_variables == {"OMP_NUM_THREADS": "2"}
     assert snap.title == "a v0 snapshot from the prototype"

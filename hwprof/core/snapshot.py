@@ -1,15 +1,17 @@
 """Profile snapshots: one self-contained, versioned file with everything hwprof measured.
 
-Schema v1 (format ``hwprof.snapshot``): the app version, when it was made, the machine as `hwprof
+Schema v2 (format ``hwprof.snapshot``): the app version, when it was made, the machine as `hwprof
 detect` saw it (:class:`~hwprof.core.devices.DetectReport`: host, OS, Python, CPUs, GPUs, driver,
 TensorFlow with its CUDA/cuDNN build), the environment variables that change performance, user tags
 and a note, and every run with its full spec, per-step timings, result and the telemetry recorded
-during it. ``resources/schema/hwprof.snapshot.v1.json`` in the repository is generated from these
-models (``python -m hwprof.core.snapshot > resources/schema/hwprof.snapshot.v1.json``); a test
+during it. ``resources/schema/hwprof.snapshot.v2.json`` in the repository is generated from these
+models (``python -m hwprof.core.snapshot > resources/schema/hwprof.snapshot.v2.json``); a test
 fails when it is stale.
 
 Older schema versions are migrated on load; a newer one is refused with a clear message (hwprof
-never guesses at a format it does not know).
+never guesses at a format it does not know). v2 added fields only (a profile's record, a GPU's
+vendor, a run's GPU vendor and number), and is a version of its own so that an older hwprof says
+"made by a newer hwprof" instead of failing on a field it does not know.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from hwprof.core.spec import RunSpec
 from hwprof.core.telemetry import TelemetryRecord
 
 FORMAT_ID: Literal["hwprof.snapshot"] = "hwprof.snapshot"
-SCHEMA_VERSION: Literal[1] = 1
+SCHEMA_VERSION: Literal[2] = 2
 SUFFIXES = SNAPSHOT_SUFFIXES
 #: the suffix of the files hwprof names itself (the session's autosave, `--save` without a name)
 DEFAULT_SUFFIX = ".hwprof"
@@ -87,10 +89,10 @@ class ClusterNode(_Model):
 
 
 class Snapshot(_Model):
-    """A profile snapshot (schema v1)."""
+    """A profile snapshot (schema v2)."""
 
     format: Literal["hwprof.snapshot"] = FORMAT_ID
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     app_version: str
     created_at: str = Field(default_factory=utc_now)
     modified_at: str = Field(default_factory=utc_now)
@@ -161,7 +163,16 @@ def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1}
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Upgrade v1, whose fields v2 all has.
+
+    v2 only added fields (a profile's record, a GPU's vendor, a run's GPU vendor and number), each
+    with a default that says what v1 meant (NVIDIA, unpinned).
+    """
+    return {**doc, "schema_version": 2}
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _v0_to_v1, 1: _v1_to_v2}
 
 
 def _schema_version(doc: dict[str, Any]) -> int | None:
@@ -297,7 +308,7 @@ def append_run(
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of snapshot v1, generated from the models."""
+    """The JSON Schema of the current snapshot version, generated from the models."""
     schema = Snapshot.model_json_schema(by_alias=True)
     schema["$id"] = f"https://hwprof.invalid/schema/{FORMAT_ID}.v{SCHEMA_VERSION}.json"
     schema["title"] = f"hwprof snapshot, schema v{SCHEMA_VERSION}"
