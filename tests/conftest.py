@@ -13,6 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakes.amd import AmdMachine
 from fakes.amd import scenario as amd_machine
+from fakes.intel import IntelMachine
+from fakes.intel import scenario as intel_machine
 from fakes.nvml import FakeNvml, scenario
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -39,6 +41,32 @@ def _no_real_amd(
     monkeypatch.setattr(amd, "SYSFS_ROOT", str(nowhere / "sys"))
     monkeypatch.setattr(amd, "ROCM_ROOT", str(nowhere / "opt" / "rocm"))
     monkeypatch.setitem(sys.modules, "amdsmi", None)  # `import amdsmi` raises ImportError
+
+
+@pytest.fixture(autouse=True)
+def _no_real_intel(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep this machine's Intel GPUs out of every test (intel_scenario puts fakes in)."""
+    import hwprof.backends.intel as intel
+
+    nowhere = tmp_path_factory.getbasetemp() / "no-intel"  # never created: no GPU, no driver
+    monkeypatch.setattr(intel, "SYSFS_ROOT", str(nowhere / "sys"))
+
+
+@pytest.fixture
+def intel_scenario(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], IntelMachine]:
+    """Write a named Intel machine (tests/fakes/intel.py) and point the Intel back end at it."""
+    import hwprof.backends.intel as intel
+
+    def install(name: str) -> IntelMachine:
+        machine = intel_machine(name, tmp_path / f"intel-{name}")
+        monkeypatch.setattr(intel, "SYSFS_ROOT", str(machine.sysfs_root))
+        return machine
+
+    return install
 
 
 @pytest.fixture

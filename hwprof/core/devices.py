@@ -150,8 +150,8 @@ class PcieLink(_Model):
     width_max: int | None
 
 
-GpuVendor = Literal["nvidia", "amd"]
-VENDOR_NAMES: dict[str, str] = {"nvidia": "NVIDIA", "amd": "AMD"}
+GpuVendor = Literal["nvidia", "amd", "intel"]
+VENDOR_NAMES: dict[str, str] = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel"}
 
 
 def vendor_gpu_state(vendor: str, count: int, reason: str | None, verb: str = "") -> str:
@@ -181,15 +181,17 @@ class GpuInfo(_Model):
     ``index`` is the N of the device id ``gpu:N`` that names this GPU everywhere (detect, monitor,
     run, telemetry keys ``gpuN.*``, snapshots, the window). On a machine with GPUs of several
     vendors the numbering is: NVIDIA GPUs first, in NVML's order (PCI bus order), then AMD GPUs in
-    PCI bus order (the order HIP numbers them in). ``vendor_index`` is the GPU's number within
-    its own vendor's numbering (NVML's index; HIP's device number), which is what
-    ``CUDA_VISIBLE_DEVICES`` / ``HIP_VISIBLE_DEVICES`` take. On an NVIDIA-only machine both are the
-    same, so every snapshot saved before AMD support keeps its meaning (``vendor`` defaults to
-    "nvidia").
+    PCI bus order (the order HIP numbers them in), then Intel GPUs in PCI bus order (the order
+    Level Zero numbers them in). ``vendor_index`` is the GPU's number within its own vendor's
+    numbering (NVML's index; HIP's device number; Level Zero's device number), which is what
+    ``CUDA_VISIBLE_DEVICES`` / ``HIP_VISIBLE_DEVICES`` / ``ZE_AFFINITY_MASK`` take. On an
+    NVIDIA-only machine both are the same, so every snapshot saved before AMD support keeps its
+    meaning (``vendor`` defaults to "nvidia").
 
     Fields of one vendor are None for the other: ``compute_capability``, ``cuda_cores`` and MIG are
-    NVIDIA's; ``gfx_target`` and ``compute_units`` AMD's. ``sm_clock_max_mhz`` is the top shader
-    clock (NVIDIA's SM clock, AMD's GFX engine clock).
+    NVIDIA's; ``gfx_target`` AMD's; ``compute_units`` AMD's CUs or Intel's Xe-cores.
+    ``sm_clock_max_mhz`` is the top shader clock (NVIDIA's SM clock, AMD's GFX engine clock,
+    Intel's RP0 GT frequency).
     """
 
     index: int
@@ -215,7 +217,9 @@ class GpuInfo(_Model):
     mig_mode_current: bool | None
     mig_mode_pending: bool | None = None
     gfx_target: str | None = Field(default=None, description='AMD GFX target, e.g. "gfx942"')
-    compute_units: int | None = Field(default=None, description="AMD compute units (CUs)")
+    compute_units: int | None = Field(
+        default=None, description="AMD compute units (CUs); Intel Xe-cores"
+    )
     peak: PeakEstimate | None = None
     error: str | None = Field(default=None, description="set when the GPU could not be read at all")
     tensorflow_device: str | None = Field(
@@ -246,6 +250,19 @@ class AmdStatus(_Model):
     )
     driver_version: str | None = Field(default=None, description="the amdgpu kernel driver")
     rocm_version: str | None = Field(default=None, description='the installed ROCm, e.g. "6.2.0"')
+
+
+class IntelStatus(_Model):
+    """Whether Intel GPUs could be read (the i915/xe drivers' sysfs), and the driver facts."""
+
+    available: bool
+    message: str | None = Field(default=None, description="why Intel GPUs cannot be read")
+    drivers: tuple[str, ...] = Field(
+        default=(), description='the kernel drivers the GPUs use, e.g. ("i915", "xe")'
+    )
+    busy_note: str | None = Field(
+        default=None, description="why engine busyness is not reported (it needs the perf PMU)"
+    )
 
 
 class TfDevice(_Model):

@@ -390,6 +390,67 @@ def estimate_amd_gpu_peak(
     )
 
 
+@dataclass(frozen=True)
+class IntelGpuFamily:
+    """FLOP per clock per Xe-core of one Intel GPU architecture, and where the figures come from."""
+
+    architecture: str
+    fp32_per_core_clock: int  # vector engines: lanes x 2 (FMA)
+    fp16_per_core_clock: int  # dense XMX matrix engines, FP16
+    bf16_per_core_clock: int  # dense XMX matrix engines, BF16
+    source: str
+
+
+# Per Xe-core per clock. Xe-HPG (Arc A-series, Flex): 16 vector engines of 256 bits (8 fp32 lanes)
+# = 8 x 16 lanes x 2 (FMA) = 256 fp32 FLOP/clock, and 16 XMX engines giving 2048 dense fp16/bf16
+# FLOP/clock. Check: Arc A770, 32 Xe-cores at its 2100 MHz graphics clock -> 17.2 TFLOP/s fp32 and
+# 137.6 fp16, Intel's published figures. Xe-HPC (Data Center GPU Max): 8 vector engines of 512
+# bits (16 fp32 lanes) = 256 fp32 FLOP/clock, and 8 XMX engines of 4096 bits = 4096 fp16/bf16
+# FLOP/clock. Check: Max 1100, 56 Xe-cores at 1550 MHz -> 22.2 TFLOP/s fp32 (published 22.2) and
+# 355 fp16/bf16 (published 352).
+INTEL_GPU_FAMILIES: dict[str, IntelGpuFamily] = {
+    "Xe-HPG": IntelGpuFamily("Xe-HPG", 256, 2048, 2048,
+                             "Intel Arc A770 specifications (intel.com/ark, Arc A-series white "
+                             "paper): 32 Xe-cores, 17.2 TFLOP/s FP32, 137.6 FP16 XMX at 2100 MHz"),
+    "Xe-HPC": IntelGpuFamily("Xe-HPC", 256, 4096, 4096,
+                             "Intel Data Center GPU Max 1100 product brief (intel.com): 56 "
+                             "Xe-cores, 22.2 TFLOP/s FP32, 352 FP16/BF16 XMX, 1550 MHz"),
+}
+
+
+def estimate_intel_gpu_peak(
+    *, architecture: str | None, xe_cores: int | None, clock_max_mhz: int | None
+) -> PeakEstimate | None:
+    """Estimate an Intel GPU's peak FP32 (vector engines) and FP16/BF16 (XMX) FLOP/s.
+
+    None when the architecture is not in the table (an iGPU hwprof does not know) or the Xe-core
+    count or the clock is unknown: a guess from another architecture would be off by 2x or more.
+    """
+    family = INTEL_GPU_FAMILIES.get(architecture or "")
+    if family is None or not xe_cores or not clock_max_mhz:
+        return None
+    clock_hz = clock_max_mhz * 1e6
+    fp32 = xe_cores * clock_hz * family.fp32_per_core_clock
+    fp16 = xe_cores * clock_hz * family.fp16_per_core_clock
+    bf16 = xe_cores * clock_hz * family.bf16_per_core_clock
+    formula = (
+        f"fp32: {xe_cores} Xe-cores x {clock_max_mhz} MHz x {family.fp32_per_core_clock} "
+        f"FLOP/clock = {fp32 / 1e12:.1f} TFLOP/s; fp16: x {family.fp16_per_core_clock} FLOP/clock "
+        f"(dense XMX) = {fp16 / 1e12:.1f} TFLOP/s"
+    )
+    return PeakEstimate(
+        fp32_flops=fp32,
+        bf16_flops=bf16,
+        fp16_flops=fp16,
+        formula=formula,
+        clock_hz=clock_hz,
+        clock_source="top GT frequency, RP0 (i915/xe)",
+        clock_kind="max",
+        basis=family.architecture,
+        basis_source=family.source,
+    )
+
+
 # -- a run's share of the peak ------------------------------------------------------------------
 # A run a little above the ceiling it is held against is within that ceiling's own noise (the
 # ceiling is a throughput measured over windows, the run's FLOP/s over all its steps): up to this
