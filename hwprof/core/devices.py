@@ -321,6 +321,9 @@ class DetectReport(_Model):
     cpus: tuple[CpuInfo, ...]
     nvml: NvmlStatus
     amd: AmdStatus | None = Field(default=None, description="None in reports made before AMD")
+    intel: IntelStatus | None = Field(
+        default=None, description="None in reports made before Intel GPU support"
+    )
     gpus: tuple[GpuInfo, ...]
     tensorflow: TensorFlowInfo
     detect_seconds: float | None = None
@@ -456,6 +459,7 @@ class PartialReport:
     cpus: tuple[CpuInfo, ...] | None = None
     nvml: NvmlStatus | None = None
     amd: AmdStatus | None = None  # known together with nvml (the same detection step)
+    intel: IntelStatus | None = None  # likewise
     gpus: tuple[GpuInfo, ...] | None = None
     tensorflow: TensorFlowInfo | None = None
     errors: tuple[str, ...] = ()
@@ -487,6 +491,7 @@ class PartialReport:
             cpus=self.cpus,
             nvml=self.nvml,
             amd=self.amd,
+            intel=self.intel,
             gpus=self.gpus or (),
             tensorflow=self.tensorflow,
             detect_seconds=self.detect_seconds,

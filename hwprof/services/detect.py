@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from hwprof.backends.amd import AmdBackend
 from hwprof.backends.cpu import detect_cpu, detect_host
+from hwprof.backends.intel import IntelBackend
 from hwprof.backends.nvml import NvmlBackend
 from hwprof.core.devices import (
     AmdStatus,
@@ -24,6 +25,7 @@ from hwprof.core.devices import (
     DetectReport,
     GpuInfo,
     HostInfo,
+    IntelStatus,
     NvmlStatus,
     PartialReport,
     TensorFlowInfo,
@@ -61,11 +63,29 @@ def detect_amd_gpus(
     return status, gpus
 
 
+def detect_intel_gpus(
+    intel: IntelBackend | None = None, index_offset: int = 0
+) -> tuple[IntelStatus, tuple[GpuInfo, ...]]:
+    """Intel's status and GPUs, numbered from ``index_offset`` (after NVIDIA's and AMD's).
+
+    Never raises.
+    """
+    backend = intel or IntelBackend()
+    backend.index_offset = index_offset
+    try:
+        status = backend.status()
+        gpus = backend.devices() if status.available else ()
+    except Exception as err:  # a back end must never take detection down
+        return IntelStatus(available=False, message=f"reading Intel GPUs failed: {err!r}"), ()
+    return status, gpus
+
+
 @dataclass(frozen=True)
 class DetectFunctions:
     """The detection steps; tests swap in fast or slow ones (the real probe takes seconds).
 
     ``amd`` takes the number of NVIDIA GPUs (AMD GPUs are numbered after them); None skips AMD.
+    ``intel`` takes the number of NVIDIA and AMD GPUs together; None skips Intel.
     """
 
     host: Callable[[], HostInfo]
@@ -73,6 +93,7 @@ class DetectFunctions:
     cpu: Callable[[], CpuInfo]
     tensorflow: Callable[[threading.Event], TensorFlowInfo]
     amd: Callable[[int], tuple[AmdStatus, tuple[GpuInfo, ...]]] | None = None
+    intel: Callable[[int], tuple[IntelStatus, tuple[GpuInfo, ...]]] | None = None
 
 
 def default_detect_functions(
@@ -80,9 +101,10 @@ def default_detect_functions(
     with_tensorflow: bool = True,
     nvml: NvmlBackend | None = None,
     amd: AmdBackend | None = None,
+    intel: IntelBackend | None = None,
     probe_timeout_seconds: float | None = None,
 ) -> DetectFunctions:
-    """The real steps: the OS and psutil, NVML, AMD, py-cpuinfo, the TensorFlow probe child."""
+    """The real steps: the OS and psutil, NVML, AMD, Intel, py-cpuinfo, the TensorFlow probe."""
     timeout = DEFAULT_TIMEOUT_SECONDS if probe_timeout_seconds is None else probe_timeout_seconds
 
     def tensorflow(cancel: threading.Event) -> TensorFlowInfo:
@@ -91,7 +113,8 @@ def default_detect_functions(
         return probe_tensorflow(timeout, None, cancel)
 
     return DetectFunctions(host=detect_host, gpus=lambda: detect_gpus(nvml), cpu=detect_cpu,
-                           tensorflow=tensorflow, amd=lambda offset: detect_amd_gpus(amd, offset))
+                           tensorflow=tensorflow, amd=lambda offset: detect_amd_gpus(amd, offset),
+                           intel=lambda offset: detect_intel_gpus(intel, offset))
 
 
 def detect_progressively(
@@ -102,10 +125,10 @@ def detect_progressively(
 ) -> PartialReport:
     """Detect everything, reporting each part as it arrives; never raises.
 
-    Order of the reports: host and GPUs (NVIDIA, then AMD), then the CPU, then TensorFlow's view
-    (the probe and py-cpuinfo run in the background from the start). A step that fails is left
-    out and named in ``errors``; the result is complete (every part known) unless ``cancel`` was
-    set.
+    Order of the reports: host and GPUs (NVIDIA, then AMD, then Intel), then the CPU, then
+    TensorFlow's view (the probe and py-cpuinfo run in the background from the start). A step
+    that fails is left out and named in ``errors``; the result is complete (every part known)
+    unless ``cancel`` was set.
     """
     f = functions or default_detect_functions()
     cancel = cancel or threading.Event()
@@ -137,7 +160,16 @@ def detect_progressively(
             if isinstance(amd, tuple):
                 amd_status, amd_gpus = amd
                 gpu_list = (*gpu_list, *amd_gpus)
-        state = state.replace(host=host, nvml=nvml, amd=amd_status, gpus=gpu_list,
+        intel_status: IntelStatus | None = None
+        if f.intel is not None:
+            intel_fn = f.intel
+            intel_offset = len(gpu_list)
+            intel = step("Intel GPUs", lambda: intel_fn(intel_offset))
+            if isinstance(intel, tuple):
+                intel_status, intel_gpus = intel
+                gpu_list = (*gpu_list, *intel_gpus)
+        state = state.replace(host=host, nvml=nvml, amd=amd_status, intel=intel_status,
+                              gpus=gpu_list,
                               errors=tuple(errors))
         say(state, "Detecting CPU…")
         cpu = cpu_future.result()
@@ -175,13 +207,14 @@ def detect_all(
     with_tensorflow: bool = True,
     nvml: NvmlBackend | None = None,
     amd: AmdBackend | None = None,
+    intel: IntelBackend | None = None,
     probe_timeout_seconds: float | None = None,
     cancel: threading.Event | None = None,
     on_progress: DetectProgress | None = None,
 ) -> DetectReport:
     """Everything `hwprof detect` reports."""
     functions = default_detect_functions(with_tensorflow=with_tensorflow, nvml=nvml, amd=amd,
-                                         probe_timeout_seconds=probe_timeout_seconds)
+                                         intel=intel, probe_timeout_seconds=probe_timeout_seconds)
     state = detect_progressively(functions, on_progress=on_progress, cancel=cancel)
     if state.host is None:  # the OS itself could not be read: that is an error worth raising
         raise RuntimeError("; ".join(state.errors) or "detection was cancelled")
@@ -213,5 +246,7 @@ def detect_device_label(device: str) -> str:
     """:func:`device_label` for a front end that has detected nothing: asks only the CPU or GPUs."""
     if device == "cpu":
         return device_label(PartialReport(cpus=(detect_cpu(),)), device)
-    nvidia = detect_gpus()[1]
-    return device_label(PartialReport(gpus=nvidia + detect_amd_gpus(None, len(nvidia))[1]), device)
+    gpus = detect_gpus()[1]
+    gpus += detect_amd_gpus(None, len(gpus))[1]
+    gpus += detect_intel_gpus(None, len(gpus))[1]
+    return device_label(PartialReport(gpus=gpus), device)

@@ -35,12 +35,16 @@ class DeviceError(ValueError):
 
 
 def machine_gpus(nvml: NvmlBackend | None = None) -> tuple[GpuInfo, ...]:
-    """Every GPU here as ``gpu:N`` names it: NVIDIA's first, then AMD's; never raises."""
-    from hwprof.services.detect import detect_amd_gpus, detect_gpus
+    """Every GPU here as ``gpu:N`` names it: NVIDIA's first, then AMD's, then Intel's.
+
+    Never raises.
+    """
+    from hwprof.services.detect import detect_amd_gpus, detect_gpus, detect_intel_gpus
 
     _, nvidia = detect_gpus(nvml)
     _, amd = detect_amd_gpus(None, len(nvidia))
-    return nvidia + amd
+    _, intel = detect_intel_gpus(None, len(nvidia) + len(amd))
+    return nvidia + amd + intel
 
 
 def tensorflow_rocm_support() -> tuple[bool, str | None]:
