@@ -68,6 +68,10 @@ def worker_env(spec: RunSpec) -> dict[str, str]:
         if spec.gpu_vendor == "amd":
             env["HIP_VISIBLE_DEVICES"] = ids
             env["CUDA_VISIBLE_DEVICES"] = ""
+        elif spec.gpu_vendor == "intel":
+            # Level Zero (Intel's XPU runtime) numbers GPUs in PCI bus order, as i915/xe list them
+            env["ZE_AFFINITY_MASK"] = ids
+            env["CUDA_VISIBLE_DEVICES"] = ""
         else:
             env["CUDA_VISIBLE_DEVICES"] = ids
     else:

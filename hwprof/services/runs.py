@@ -47,6 +47,22 @@ def machine_gpus(nvml: NvmlBackend | None = None) -> tuple[GpuInfo, ...]:
     return nvidia + amd + intel
 
 
+INTEL_EXTENSION_HINT = (
+    "Intel GPU found; TensorFlow uses it only through the Intel Extension for TensorFlow, which "
+    "is not installed: pip install intel-extension-for-tensorflow[xpu]"
+)
+
+
+def intel_extension_installed() -> bool:
+    """Whether ``intel_extension_for_tensorflow`` is installed; finds it, imports nothing."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("intel_extension_for_tensorflow") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def tensorflow_rocm_support() -> tuple[bool, str | None]:
     """Whether the installed TensorFlow is a ROCm build, and its version, without importing it.
 
@@ -126,6 +142,9 @@ def check_device(
             status, _ = detect_amd_gpus()
             name = f" ({gpu.name})" if gpu.name else ""
             raise DeviceError(f"{spec.device}{name}: {rocm_install_hint(tf, status.rocm_version)}")
+    if gpu.vendor == "intel" and not intel_extension_installed():
+        name = f" ({gpu.name})" if gpu.name else ""
+        raise DeviceError(f"{spec.device}{name}: {INTEL_EXTENSION_HINT}")
     return pin_gpu(spec, found)
 
 
