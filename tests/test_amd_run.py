@@ -31,7 +31,7 @@ CUDA_TF = (False, "2.21.0")
 def test_worker_env_pins_each_vendor_by_its_own_numbering() -> None:
     amd = RunSpec(workload="mlp", device="gpu:1", gpu_vendor="amd", vendor_index=0)
     env = worker_env(amd)
-    assert env["HIP_VISIBLE_DEVICES"] == "0" and env["CUDA_VISIBLE_DEVICES"] == ""
+    assert env["HIP_VISIBLE_DEVICES"] == "0" and env["CUDA_VISIBLE_DEVICES"] == "0"
     nvidia = worker_env(RunSpec(workload="mlp", device="gpu:1"))  # saved before AMD support
     assert nvidia["CUDA_VISIBLE_DEVICES"] == "1" and nvidia["HIP_VISIBLE_DEVICES"] == "-1"
     cpu = worker_env(RunSpec(workload="mlp"))
@@ -56,7 +56,7 @@ def test_an_amd_gpu_on_a_mixed_machine_is_planned_with_its_hip_number(  # type: 
     planned = check_device(RunSpec(workload="mlp", device="gpu:1"), rocm=ROCM_TF)
     assert planned.gpu_vendor == "amd" and planned.vendor_index == 0
     env = worker_env(planned)
-    assert env["HIP_VISIBLE_DEVICES"] == "0" and env["CUDA_VISIBLE_DEVICES"] == ""
+    assert env["HIP_VISIBLE_DEVICES"] == "0" and env["CUDA_VISIBLE_DEVICES"] == "0"
     t4 = check_device(RunSpec(workload="mlp", device="gpu:0"), rocm=ROCM_TF)
     assert t4.gpu_vendor == "nvidia" and worker_env(t4)["CUDA_VISIBLE_DEVICES"] == "0"
     with pytest.raises(DeviceError, match=r"this machine has 2 GPUs \(gpu:0, gpu:1\)"):

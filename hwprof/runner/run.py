@@ -57,9 +57,10 @@ def worker_env(spec: RunSpec) -> dict[str, str]:
     # NVML and CUDA number GPUs alike in PCI bus order, so gpu:N is the N-th GPU in both; a CPU
     # run sees no GPU at all, so TensorFlow cannot place anything there or take its memory.
     # AMD GPUs are pinned with HIP's own numbering (PCI bus order, as amdgpu's sysfs lists them).
-    # HIP reads HIP_VISIBLE_DEVICES before CUDA_VISIBLE_DEVICES (ROCm's "GPU isolation" docs), so
-    # an AMD run can hide every NVIDIA GPU from CUDA; "-1" (no such device) hides every AMD GPU
-    # from a ROCm TensorFlow on CPU and NVIDIA runs.
+    # ROCm's HIP reads HIP_VISIBLE_DEVICES or, for CUDA compatibility, CUDA_VISIBLE_DEVICES (ROCm's
+    # environment-variable reference), so an AMD run sets both to the same HIP indices: whichever
+    # HIP honours, it sees the same GPU (a ROCm TensorFlow uses no NVIDIA GPU either way). "-1" (no
+    # such device) hides every AMD GPU from a ROCm TensorFlow on CPU and NVIDIA runs.
     env["HIP_VISIBLE_DEVICES"] = "-1"
     if spec.is_gpu and spec.gpu_index is not None:
         first = spec.vendor_index if spec.vendor_index is not None else spec.gpu_index
@@ -67,9 +68,10 @@ def worker_env(spec: RunSpec) -> dict[str, str]:
         ids = ",".join(str(first + i) for i in range(count))
         if spec.gpu_vendor == "amd":
             env["HIP_VISIBLE_DEVICES"] = ids
-            env["CUDA_VISIBLE_DEVICES"] = ""
+            env["CUDA_VISIBLE_DEVICES"] = ids
         elif spec.gpu_vendor == "intel":
-            # Level Zero (Intel's XPU runtime) numbers GPUs in PCI bus order, as i915/xe list them
+            # Level Zero (Intel's XPU runtime) numbers GPUs in PCI bus order, as i915/xe list them;
+            # it reads no CUDA variable, so CUDA is shown no GPU (an Intel run uses no NVIDIA GPU)
             env["ZE_AFFINITY_MASK"] = ids
             env["CUDA_VISIBLE_DEVICES"] = ""
         else:
