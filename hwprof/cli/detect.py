@@ -13,6 +13,7 @@ from rich.text import Text
 from hwprof.cli.args import limit_seconds
 from hwprof.cli.console import make_console, plain
 from hwprof.core.devices import (
+    INTEL_EXTENSION_HINT,
     CpuInfo,
     DetectReport,
     GpuInfo,
@@ -28,8 +29,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "detect",
         help="list the CPUs and GPUs and what TensorFlow sees",
-        description="List this machine's CPUs and GPUs (NVIDIA, AMD) with what matters for deep "
-        "learning, "
+        description="List this machine's CPUs and GPUs (NVIDIA, AMD, Intel) with what matters "
+        "for deep learning, "
         "and the devices TensorFlow sees (from a short probe process).",
     )
     p.add_argument(
@@ -117,6 +118,11 @@ def render_report(report: DetectReport, console: Console) -> None:
         hint = _rocm_hint(report)
         if hint:
             console.print(plain(f"note: {hint}"))
+    if _show_intel(report):
+        console.print()
+        console.print(_intel_section(report))
+        if _intel_hint(report):
+            console.print(plain(f"note: {INTEL_EXTENSION_HINT}"))
     console.print()
     console.print(_tf_table(report.tensorflow))
     if report.detect_seconds is not None:
@@ -253,6 +259,74 @@ def _amd_section(report: DetectReport) -> Table:
     for g in gpus:
         t.add_row(*_amd_row(g, hint))
     return t
+
+
+def _show_intel(report: DetectReport) -> bool:
+    """Intel's table shows when i915/xe is there, or no GPU at all (then say why not)."""
+    if report.intel is None:
+        return False
+    amd_ok = report.amd is not None and report.amd.available
+    return report.intel.available or (not report.nvml.available and not amd_ok)
+
+
+def _intel_hint(report: DetectReport) -> bool:
+    """Whether an Intel GPU is there that TensorFlow cannot use for want of the extension."""
+    return any(g.vendor == "intel" and g.tensorflow_missing_reason == INTEL_EXTENSION_HINT
+               for g in report.gpus)
+
+
+def _intel_section(report: DetectReport) -> Table:
+    intel = report.intel
+    if intel is None or not intel.available:
+        t = _kv_table("Intel GPUs")
+        t.add_row("status", (intel.message if intel else None) or "not detected")
+        return t
+    gpus = [g for g in report.gpus if g.vendor == "intel"]
+    drivers = " + ".join(intel.drivers) or NA
+    title = f"Intel GPUs ({len(gpus)}) — {drivers} driver (read from sysfs)"
+    if not gpus:
+        t = _kv_table(title)
+        t.add_row("status", "the i915/xe driver is loaded but shows no GPUs")
+        return t
+    t = Table(title=plain(title), title_justify="left",
+              caption=plain(intel.busy_note) if intel.busy_note else None, caption_justify="left")
+    for col in ("#", "name", "memory", "architecture", "Xe-cores", "max GT clock", "power cap",
+                "PCIe", "peak fp32 / fp16 (est.)", "TensorFlow"):
+        wraps = col in ("name", "TensorFlow")
+        t.add_column(col, overflow="fold", no_wrap=not wraps, min_width=12 if wraps else None)
+    hint = _intel_hint(report)
+    for g in gpus:
+        t.add_row(*_intel_row(g, hint))
+    return t
+
+
+def _intel_row(g: GpuInfo, hint: bool) -> list[Text]:
+    if g.error:
+        return [plain(g.index), plain(g.error, style="red"), *([plain("")] * 8)]
+    power = (
+        f"{fmt_num(g.power_limit_enforced_watts, '{:.0f}')} W"
+        if g.power_limit_enforced_watts is not None
+        else NA
+    )
+    peak = f"{fmt_flops(g.peak.fp32_flops)} / {fmt_flops(g.peak.fp16_flops)}" if g.peak else NA
+    if g.tensorflow_device:
+        tf = g.tensorflow_device
+    elif hint and g.tensorflow_missing_reason == INTEL_EXTENSION_HINT:
+        tf = "not visible: no Intel Extension for TensorFlow (see the note)"
+    else:
+        tf = f"not visible: {g.tensorflow_missing_reason or 'unknown'}"
+    return [plain(cell) for cell in (
+        str(g.index),
+        g.name or NA,
+        fmt_bytes(g.memory_total_bytes),
+        g.architecture or NA,
+        fmt_num(g.compute_units),
+        f"{fmt_num(g.sm_clock_max_mhz)} MHz",
+        power,
+        _pcie_text(g),
+        peak,
+        tf,
+    )]
 
 
 def _pcie_text(g: GpuInfo) -> str:

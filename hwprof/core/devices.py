@@ -377,6 +377,14 @@ def rocm_install_hint(tf: TensorFlowInfo, rocm_version: str | None) -> str:
     )
 
 
+INTEL_EXTENSION_HINT = (
+    "Intel GPU found; TensorFlow uses it only through the Intel Extension for TensorFlow, which "
+    "is not installed: pip install intel-extension-for-tensorflow[xpu]"
+)
+# the device type the Intel Extension for TensorFlow (a PluggableDevice) gives Intel GPUs
+XPU_DEVICE_TYPE = "XPU"
+
+
 def match_tensorflow_gpus(
     tf: TensorFlowInfo,
     gpus: tuple[GpuInfo, ...],
@@ -384,6 +392,7 @@ def match_tensorflow_gpus(
     *,
     hip_visible_devices: str | None = None,
     rocm_version: str | None = None,
+    intel_extension: bool | None = None,
 ) -> tuple[TensorFlowInfo, tuple[GpuInfo, ...]]:
     """Pair TensorFlow's GPUs with the detected ones, and say why any GPU has no TensorFlow device.
 
@@ -391,6 +400,10 @@ def match_tensorflow_gpus(
     numbers them as CUDA (or HIP) does; with CUDA_DEVICE_ORDER=PCI_BUS_ID (which hwprof sets for
     its workers) that is PCI bus order over the GPUs CUDA_VISIBLE_DEVICES (HIP_VISIBLE_DEVICES)
     leaves visible. HIP numbers AMD GPUs in PCI bus order.
+
+    Intel GPUs are TensorFlow's XPU devices (the Intel Extension for TensorFlow), which Level Zero
+    numbers in PCI bus order: XPU:N is the N-th Intel GPU. ``intel_extension`` says whether the
+    extension is installed (None: not known), for the reason an Intel GPU has no device.
     """
     rocm = bool(tf.built_with_rocm)
     usable_vendor: GpuVendor = "amd" if rocm else "nvidia"
@@ -412,6 +425,18 @@ def match_tensorflow_gpus(
         else d
         for d in tf.devices
     )
+    intel = sorted((g for g in gpus if g.vendor == "intel"),
+                   key=lambda g: (g.pci_bus_id or "~", g.index))
+    xpus = [d for d in new_devices if d.device_type == XPU_DEVICE_TYPE]
+    for dev in xpus:
+        if dev.index < len(intel):
+            pairs[intel[dev.index].index] = dev
+    new_devices = tuple(
+        d.model_copy(update={"pci_bus_id": intel[d.index].pci_bus_id})
+        if d.device_type == XPU_DEVICE_TYPE and d.index < len(intel)
+        else d
+        for d in new_devices
+    )
     visible_ids = {g.index for g in visible}
     new_gpus = []
     for g in gpus:
@@ -426,6 +451,14 @@ def match_tensorflow_gpus(
             reason = rocm_install_hint(tf, rocm_version)
         elif g.vendor == "nvidia" and rocm:
             reason = "this TensorFlow is the ROCm build, which uses AMD GPUs only"
+        elif g.vendor == "intel":
+            if intel_extension is False or (intel_extension is None and not xpus):
+                reason = INTEL_EXTENSION_HINT
+            else:
+                reason = tf.message or (
+                    "TensorFlow does not list it as an XPU device (the Intel Extension for "
+                    "TensorFlow is installed, but Intel's GPU runtime, Level Zero, is missing or "
+                    "does not support this GPU)")
         elif g.vendor not in ("nvidia", "amd"):
             reason = f"hwprof does not run TensorFlow on {g.vendor} GPUs yet"
         elif not tf.built_with_cuda and not rocm and sys.platform == "win32":

@@ -191,6 +191,7 @@ def detect_progressively(
         tf, state.gpus or (), os.environ.get("CUDA_VISIBLE_DEVICES"),
         hip_visible_devices=os.environ.get("HIP_VISIBLE_DEVICES"),
         rocm_version=state.amd.rocm_version if state.amd else None,
+        intel_extension=_intel_extension_installed() if state.intel is not None else None,
     )
     if state.nvml is None:
         # keep the report whole so the panels and snapshots can rely on it
@@ -250,3 +251,10 @@ def detect_device_label(device: str) -> str:
     gpus += detect_amd_gpus(None, len(gpus))[1]
     gpus += detect_intel_gpus(None, len(gpus))[1]
     return device_label(PartialReport(gpus=gpus), device)
+
+
+def _intel_extension_installed() -> bool:
+    """Whether the Intel Extension for TensorFlow is installed (found, not imported)."""
+    from hwprof.services import runs  # runs imports this module; looked up late, as tests patch it
+
+    return runs.intel_extension_installed()

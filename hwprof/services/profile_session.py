@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hwprof.core import events
+from hwprof.core.devices import INTEL_EXTENSION_HINT
 from hwprof.core.paths import profiles_dir
 from hwprof.core.profile import ProfileComparison, ProfileRecord, ProfileScore, compare_profiles
 from hwprof.core.progress import ProgressDelta, RunProgress
@@ -634,6 +635,9 @@ def check_device(device: str, machine: DetectReport) -> None:
     if gpu.vendor == "amd" and not machine.tensorflow.built_with_rocm:
         # detection said what to install (rocm_install_hint): refuse before a worker starts
         raise SessionError(f"{device}: {gpu.tensorflow_missing_reason or 'no ROCm TensorFlow'}")
+    if gpu.vendor == "intel" and gpu.tensorflow_missing_reason == INTEL_EXTENSION_HINT:
+        # detection found no Intel Extension for TensorFlow: no worker could use this GPU
+        raise SessionError(f"{device}: {INTEL_EXTENSION_HINT}")
 
 
 def finish_profile(snapshot: Snapshot, reference: Reference | None) -> _Finished:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from hwprof.backends.cpu import detect_cpu
 from hwprof.backends.nvml import NvmlBackend
-from hwprof.core.devices import CpuInfo, GpuInfo, PeakEstimate
+from hwprof.core.devices import INTEL_EXTENSION_HINT, CpuInfo, GpuInfo, PeakEstimate
 from hwprof.core.results import RunResult, WorkerReport, summarize
 from hwprof.core.snapshot import SnapshotRun
 from hwprof.core.spec import RunSpec
@@ -45,12 +45,6 @@ def machine_gpus(nvml: NvmlBackend | None = None) -> tuple[GpuInfo, ...]:
     _, amd = detect_amd_gpus(None, len(nvidia))
     _, intel = detect_intel_gpus(None, len(nvidia) + len(amd))
     return nvidia + amd + intel
-
-
-INTEL_EXTENSION_HINT = (
-    "Intel GPU found; TensorFlow uses it only through the Intel Extension for TensorFlow, which "
-    "is not installed: pip install intel-extension-for-tensorflow[xpu]"
-)
 
 
 def intel_extension_installed() -> bool:
