@@ -109,7 +109,7 @@ CHARTS: tuple[ChartSpec, ...] = (
               tip="Memory in use: the machine's, the run's (resident), each GPU's."),
     ChartSpec("power", "Power", "W", ("cpu.package_power_watts", "gpu{n}.power_watts"),
               min_span=10, missing=("CPU package power",),
-              tip="Power draw: the CPU package (RAPL) and each GPU (NVML, amdgpu)."),
+              tip="Power draw: the CPU package (RAPL) and each GPU (NVML, amdgpu, i915/xe)."),
     ChartSpec("temperature", "Temperature", "°C", ("cpu.temperature_c", "gpu{n}.temperature_c"),
               min_span=10, missing=("CPU temperature",),
               tip="CPU package and GPU core temperatures, where sensors exist."),

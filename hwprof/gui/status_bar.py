@@ -31,6 +31,9 @@ def ready_message(report: PartialReport) -> str:
             ("nvidia", 0, report.nvml.message or "no NVIDIA driver")]
         if report.amd is not None and report.amd.available:
             states.append(("amd", sum(1 for g in report.gpus or () if g.vendor == "amd"), None))
+        if report.intel is not None and report.intel.available:
+            states.append(("intel", sum(1 for g in report.gpus or () if g.vendor == "intel"),
+                           None))
         text += f"; {vendor_gpu_summary(states)}"
     elif report.gpus and report.tensorflow and report.tensorflow.status == "ok":
         text += f", {sum(1 for g in report.gpus if g.tensorflow_device)} usable by TensorFlow"

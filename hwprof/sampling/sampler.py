@@ -14,6 +14,7 @@ import numpy as np
 
 from hwprof.backends.amd import AmdBackend
 from hwprof.backends.host import HostBackend
+from hwprof.backends.intel import IntelBackend
 from hwprof.backends.nvml import NvmlBackend
 from hwprof.backends.process import ProcessTreeBackend
 from hwprof.core.devices import vendor_gpu_state, vendor_gpu_summary
@@ -43,7 +44,7 @@ class MetricSource(Protocol):
 
 
 class Sampler:
-    """Reads the CPU, the host, the GPUs (NVIDIA, AMD) and a watched process tree, every interval.
+    """Reads the CPU, the host, the GPUs (NVIDIA, AMD, Intel) and a watched process tree, each tick.
 
     Schedule: tick k is due at ``t0 + k * interval_s`` (t0 = when it starts), so a slow tick delays
     the next one but the schedule does not drift; when it falls a whole interval behind, the missed
@@ -78,6 +79,7 @@ class Sampler:
         process: ProcessTreeBackend | bool = True,
         gpus: NvmlBackend | bool = True,
         amd: AmdBackend | bool = True,
+        intel: IntelBackend | bool = True,
         extra_sources: Sequence[MetricSource] = (),
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
@@ -100,6 +102,7 @@ class Sampler:
         self.process: ProcessTreeBackend | None = _pick(process, ProcessTreeBackend, self._owned)
         self.gpus: NvmlBackend | None = _pick(gpus, NvmlBackend, self._owned)
         self.amd: AmdBackend | None = _pick(amd, AmdBackend, self._owned)
+        self.intel: IntelBackend | None = _pick(intel, IntelBackend, self._owned)
         self._extra = tuple(extra_sources)
 
         self.gpu_unavailable_reason: str | None = None
@@ -121,6 +124,17 @@ class Sampler:
                 metrics += self.amd.metrics()
             else:
                 self.amd = None  # no amdgpu driver: nothing to say on an NVIDIA or CPU machine
+        if self.intel is not None:
+            if self.intel.available():
+                # Intel GPUs are numbered after the NVIDIA and AMD ones, as detection numbers them
+                nvidia = (self.gpus.live_gpu_indexes()
+                          if self.gpus is not None and self.gpu_unavailable_reason is None else ())
+                amd_gpus = self.amd.live_gpu_indexes() if self.amd is not None else ()
+                self.intel.index_offset = len(nvidia) + len(amd_gpus)
+                # power comes from the hwmon energy counter: the first tick reads none
+                metrics += self.intel.metrics()
+            else:
+                self.intel = None  # no i915/xe driver: nothing to say
         for src in self._extra:
             metrics += src.metrics()
         unique: dict[str, MetricInfo] = {}
@@ -176,6 +190,8 @@ class Sampler:
         states: list[tuple[str, int, str | None]] = [("nvidia", 0, self.gpu_unavailable_reason)]
         if self.amd is not None:  # kept only when the amdgpu driver answered
             states.append(("amd", len(self.amd.live_gpu_indexes()), None))
+        if self.intel is not None:  # kept only when i915 or xe answered
+            states.append(("intel", len(self.intel.live_gpu_indexes()), None))
         return vendor_gpu_summary(states, verb)
 
     @property
@@ -183,7 +199,8 @@ class Sampler:
         """How many GPUs (of any vendor) this sampler reads."""
         nvidia = self.gpus.live_gpu_indexes() if self.gpus is not None else ()  # () if no driver
         amd = self.amd.live_gpu_indexes() if self.amd is not None else ()
-        return len(nvidia) + len(amd)
+        intel = self.intel.live_gpu_indexes() if self.intel is not None else ()
+        return len(nvidia) + len(amd) + len(intel)
 
     @property
     def running(self) -> bool:
@@ -336,7 +353,7 @@ class Sampler:
         self._closed = True
         for src in self._owned:
             try:
-                if isinstance(src, (NvmlBackend, AmdBackend)):
+                if isinstance(src, (NvmlBackend, AmdBackend, IntelBackend)):
                     src.shutdown()
                 elif isinstance(src, (HostBackend, ProcessTreeBackend)):
                     src.close()
@@ -416,6 +433,9 @@ class Sampler:
         if self.amd is not None:
             amd = self.amd
             self._guarded(amd, lambda: amd.sample(pids), values)
+        if self.intel is not None:
+            intel = self.intel
+            self._guarded(intel, lambda: intel.sample(pids), values)
         for src in self._extra:
             self._guarded(src, src.sample, values)
         return values
