@@ -9,7 +9,12 @@ from typing import Any
 
 from hwprof.backends.cpu import detect_cpu, detect_host
 from hwprof.core.devices import TensorFlowInfo, TfDevice
-from hwprof.services.detect import DetectFunctions, detect_amd_gpus, detect_gpus
+from hwprof.services.detect import (
+    DetectFunctions,
+    detect_amd_gpus,
+    detect_gpus,
+    detect_intel_gpus,
+)
 
 FAKE_TF_VERSION = "2.99.0-fake"
 
@@ -30,7 +35,7 @@ def fake_tensorflow(*, cuda: bool = False) -> TensorFlowInfo:
 def quick_functions(
     tf: TensorFlowInfo | None = None, release: threading.Event | None = None
 ) -> Callable[[], DetectFunctions]:
-    """The real host, NVML and AMD (scenarios) and CPU steps with a fake, instant probe.
+    """The real host, NVML, AMD and Intel (scenarios) and CPU steps with a fake, instant probe.
 
     ``release``: the fake probe waits for it (or for the window's cancel), to hold detection open.
     """
@@ -46,6 +51,7 @@ def quick_functions(
         return DetectFunctions(
             host=detect_host, gpus=detect_gpus, cpu=detect_cpu, tensorflow=tensorflow,
             amd=lambda offset: detect_amd_gpus(None, offset),  # the amd_scenario's tree, if any
+            intel=lambda offset: detect_intel_gpus(None, offset),  # the intel_scenario's, if any
         )
 
     return make

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         CpuInfo,
         GpuInfo,
         HostInfo,
+        IntelStatus,
         NvmlStatus,
         PeakEstimate,
         TensorFlowInfo,
@@ -82,10 +83,21 @@ HELP: dict[str, str] = {
     "Clock used": "The clock the estimate assumed, and where that number came from.",
     "Formula": "How the estimate was computed, so it can be checked.",
     "Name": "The GPU's name as its driver reports it.",
-    "GPU vendor": "Who made the GPU: NVIDIA (read through NVML) or AMD (read from the amdgpu "
-    "driver, or ROCm's amdsmi library).",
+    "GPU vendor": "Who made the GPU: NVIDIA (read through NVML), AMD (read from the amdgpu "
+    "driver, or ROCm's amdsmi library) or Intel (read from the i915 or xe driver's files).",
     "hwprof device": "The name hwprof uses for this GPU in detect, monitor, run and snapshots: "
-    "NVIDIA GPUs are numbered first, then AMD GPUs in PCI bus order.",
+    "NVIDIA GPUs are numbered first, then AMD GPUs, then Intel GPUs, each in PCI bus order.",
+    "Level Zero index": "The GPU's number for Intel's GPU runtime, Level Zero (as "
+    "ZE_AFFINITY_MASK numbers it): TensorFlow's XPU:N with the Intel Extension for TensorFlow.",
+    "Xe-cores": "Intel Xe-cores: the GPU's equivalent of NVIDIA's SMs or AMD's CUs.",
+    "GT clock max": "The highest clock of the GPU's graphics/compute engine (RP0).",
+    "Kernel driver": "The Linux kernel driver that runs the GPU: i915, or xe on newer GPUs.",
+    "Intel driver": "The i915/xe kernel drivers, read from their files under /sys.",
+    "Kernel drivers": "The kernel drivers the Intel GPUs use (i915, xe).",
+    "Engine busyness": "How busy the GPU's engines are. i915 and xe give it only through the "
+    "kernel's perf interface, which hwprof does not read.",
+    "Intel Extension": "TensorFlow uses Intel GPUs only through the Intel Extension for "
+    "TensorFlow (pip install intel-extension-for-tensorflow[xpu]).",
     "NVML index": "The GPU's number in NVIDIA's management library (as nvidia-smi numbers it).",
     "HIP index": "The GPU's number for ROCm/HIP (as HIP_VISIBLE_DEVICES and rocm-smi number it).",
     "GFX target": "The AMD instruction-set generation (gfx90a: MI200, gfx942: MI300, gfx1100: RX "
@@ -312,11 +324,11 @@ def gpu_title(gpu: GpuInfo) -> str:
     return f"GPU {gpu.index} · {gpu.name or 'unreadable GPU'}"
 
 
-VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD"}
+VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel"}
 
 
 def vendor_name(gpu: GpuInfo) -> str:
-    """The vendor as people write it: "NVIDIA", "AMD"."""
+    """The vendor as people write it: "NVIDIA", "AMD", "Intel"."""
     return VENDOR_NAMES.get(gpu.vendor, gpu.vendor)
 
 
@@ -326,6 +338,8 @@ def gpu_summary(gpu: GpuInfo) -> str:
         return f"{vendor_name(gpu)} · {gpu.error}"
     if gpu.vendor == "amd":
         parts = [vendor_name(gpu), fmt_bytes(gpu.memory_total_bytes), gpu.gfx_target or NA]
+    elif gpu.vendor == "intel":
+        parts = [vendor_name(gpu), fmt_bytes(gpu.memory_total_bytes), gpu.architecture or NA]
     else:
         cc = ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else NA
         parts = [vendor_name(gpu), fmt_bytes(gpu.memory_total_bytes), f"cc {cc}"]
@@ -386,10 +400,56 @@ def amd_gpu_sections(gpu: GpuInfo) -> list[Section]:
     ]
 
 
+def intel_gpu_sections(gpu: GpuInfo) -> list[Section]:
+    """The rows of an Intel GPU node."""
+    local = gpu.vendor_index if gpu.vendor_index is not None else gpu.index
+    ids = (
+        row("GPU vendor", "Intel"),
+        row("hwprof device", f"gpu:{gpu.index}"),
+        row("Level Zero index", str(local)),
+        row("PCI bus ID", gpu.pci_bus_id or NA),
+    )
+    if gpu.error:
+        return [Section("GPU", (*ids, row("Error", gpu.error, "error"), _tf_row(gpu)))]
+    return [
+        Section(
+            "GPU",
+            (
+                row("Name", gpu.name or NA),
+                *ids,
+                row("Architecture", gpu.architecture or NA),
+                _tf_row(gpu),
+            ),
+        ),
+        Section(
+            "Compute and memory",
+            (
+                row("Xe-cores", fmt_num(gpu.compute_units)),
+                row("GT clock max", fmt_num(gpu.sm_clock_max_mhz, unit="MHz")),
+                # an integrated GPU has no memory of its own: it shares the system's
+                row("Memory", fmt_bytes(gpu.memory_total_bytes) if gpu.memory_total_bytes
+                    else "no local memory read (an integrated GPU shares system memory)"),
+                row("Engine busyness", "not shown (needs the kernel's perf interface)", "muted"),
+            ),
+        ),
+        Section(
+            "Power and links",
+            (
+                row("Power cap (default)", fmt_num(gpu.power_limit_default_watts, unit="W")),
+                row("Power cap (now)", fmt_num(gpu.power_limit_enforced_watts, unit="W")),
+                row("PCIe link", pcie_text(gpu)),
+            ),
+        ),
+        peak_section(gpu.peak),
+    ]
+
+
 def gpu_sections(gpu: GpuInfo) -> list[Section]:
     """The rows of a GPU node."""
     if gpu.vendor == "amd":
         return amd_gpu_sections(gpu)
+    if gpu.vendor == "intel":
+        return intel_gpu_sections(gpu)
     if gpu.error:
         return [
             Section(
@@ -464,6 +524,25 @@ def amd_sections(amd: AmdStatus, gpus: tuple[GpuInfo, ...]) -> list[Section]:
                 row("ROCm", amd.rocm_version or "not found"),
                 row("Read from", amd.source or NA),
                 row("GPUs", str(count), help="How many AMD GPUs the amdgpu driver shows."),
+            ),
+        )
+    ]
+
+
+def intel_sections(intel: IntelStatus, gpus: tuple[GpuInfo, ...]) -> list[Section]:
+    """The Intel rows of the "GPUs" node."""
+    if not intel.available:
+        return [Section("Intel driver", (row("Intel driver", "unavailable", "muted"),
+                                         row("Message", intel.message or NA, "muted")))]
+    count = sum(1 for g in gpus if g.vendor == "intel")
+    return [
+        Section(
+            "Intel driver",
+            (
+                row("Kernel drivers", ", ".join(intel.drivers) or NA),
+                row("Read from", "sysfs"),
+                row("GPUs", str(count), help="How many Intel GPUs the i915/xe drivers show."),
+                row("Engine busyness", intel.busy_note or NA, "muted"),
             ),
         )
     ]

@@ -33,7 +33,7 @@ NODE_HELP = {
     "host": "This computer: operating system, memory.",
     "cpus": "The machine's processors, with what matters for deep learning.",
     "gpus": "The GPUs: NVIDIA ones as their driver (NVML) reports them, then AMD ones as the "
-    "amdgpu driver (or ROCm's amdsmi) reports them.",
+    "amdgpu driver (or ROCm's amdsmi) reports them, then Intel ones as i915/xe report them.",
     "tensorflow": "What TensorFlow sees, asked in a short child process.",
 }
 
@@ -207,10 +207,11 @@ class QtDevicesPanel(QWidget):
                 self._message(cpus, "the CPU could not be read (see the status bar)", "error")
         gpus = self._node(None, "gpus", "GPUs", "", QStyle.StandardPixmap.SP_DriveNetIcon)
         amd_ok = r.amd is not None and r.amd.available
+        intel_ok = r.intel is not None and r.intel.available
         if r.nvml is None:
             gpus.setText(1, DETECTING)
             self._mute(gpus, 1)
-        elif not r.nvml.available and not amd_ok:
+        elif not r.nvml.available and not amd_ok and not intel_ok:
             gpus.setText(1, "none")
             self._message(gpus, r.nvml.message or "NVML unavailable", "muted")
         else:
@@ -218,7 +219,8 @@ class QtDevicesPanel(QWidget):
             gpus.setText(1, f"{len(gpu_list)} · {self._drivers_text()}")
             if not gpu_list:
                 self._message(gpus, "the NVIDIA driver sees no GPUs" if r.nvml.available
-                              else "the amdgpu driver shows no GPUs", "muted")
+                              else "the amdgpu driver shows no GPUs" if amd_ok
+                              else "the i915/xe driver shows no GPUs", "muted")
             for g in gpu_list:
                 item = self._node(gpus, f"gpu:{g.index}", dd.gpu_title(g), dd.gpu_summary(g))
                 if g.error:
@@ -257,17 +259,23 @@ class QtDevicesPanel(QWidget):
         self._show_details(key)
 
     def _drivers_text(self) -> str:
-        """The drivers, "driver 550.163.01" on an NVIDIA machine; both named when AMD is there."""
+        """The drivers, "driver 550.163.01" on an NVIDIA machine; each named when others are."""
         r = self.report
         nvidia = r.nvml is not None and r.nvml.available
         amd = r.amd is not None and r.amd.available
+        intel = r.intel is not None and r.intel.available
         nv_version = (r.nvml.driver_version if r.nvml else None) or dd.NA
         amd_version = (r.amd.driver_version if r.amd else None) or dd.NA
-        if nvidia and not amd:
+        if nvidia and not amd and not intel:
             return f"driver {nv_version}"
-        if amd and not nvidia:
-            return f"amdgpu {amd_version}"
-        return f"NVIDIA driver {nv_version} · amdgpu {amd_version}"
+        parts = []
+        if nvidia:
+            parts.append(f"NVIDIA driver {nv_version}")
+        if amd:
+            parts.append(f"amdgpu {amd_version}")
+        if intel and r.intel is not None:
+            parts.append(" + ".join(r.intel.drivers) or "Intel driver")
+        return " · ".join(parts)
 
     def _node(
         self,
@@ -360,6 +368,8 @@ class QtDevicesPanel(QWidget):
             sections = dd.nvml_sections(r.nvml, r.gpus or ())
             if r.amd is not None:
                 sections += dd.amd_sections(r.amd, r.gpus or ())
+            if r.intel is not None:
+                sections += dd.intel_sections(r.intel, r.gpus or ())
             return sections
         if key.startswith("gpu:"):
             gpu = next((g for g in r.gpus or () if f"gpu:{g.index}" == key), None)
