@@ -27,6 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hwprof.backends.sysfs import as_float as _f
+from hwprof.backends.sysfs import bus_id as _bus_id
+from hwprof.backends.sysfs import hwmon_dir as _hwmon_dir
+from hwprof.backends.sysfs import parse_link_generation, read_int, read_text
+from hwprof.backends.sysfs import scaled as _scaled
 from hwprof.core.devices import AmdStatus, GpuInfo, PcieLink
 from hwprof.core.peaks import amd_architecture, estimate_amd_gpu_peak
 from hwprof.core.telemetry import MetricInfo, metric_infos
@@ -46,33 +51,11 @@ PCI_DEVICE_NAMES: dict[int, str] = {
 }
 
 # PCIe transfer rate (GT/s) -> generation.
-_PCIE_GEN_BY_GTS: dict[float, int] = {2.5: 1, 5.0: 2, 8.0: 3, 16.0: 4, 32.0: 5, 64.0: 6}
 _CARD_RE = re.compile(r"card(\d+)$")
-_BDF_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 
 
 class DeviceGoneError(Exception):
     """A GPU's sysfs directory disappeared (hot-unplug, driver reset): drop it from this reading."""
-
-
-def read_text(path: Path) -> str | None:
-    """A sysfs file's text, stripped; None when it is missing, unreadable or vanished mid-read."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read().strip()
-    except (OSError, ValueError):  # missing, PermissionError, ENODEV from a device going away
-        return None
-
-
-def read_int(path: Path, base: int = 10) -> int | None:
-    """A sysfs file holding one integer, or None."""
-    raw = read_text(path)
-    if raw is None:
-        return None
-    try:
-        return int(raw.split()[0], base) if raw else None
-    except (ValueError, IndexError):
-        return None
 
 
 def parse_dpm(text: str | None) -> tuple[int | None, int | None]:
@@ -93,19 +76,6 @@ def parse_dpm(text: str | None) -> tuple[int | None, int | None]:
         if line.rstrip().endswith("*"):
             current = mhz
     return current, top
-
-
-def parse_link_generation(text: str | None) -> int | None:
-    """"16.0 GT/s PCIe" -> 4; None for "Unknown" or anything else."""
-    if not text:
-        return None
-    m = re.match(r"\s*([\d.]+)\s*GT/s", text)
-    if not m:
-        return None
-    try:
-        return _PCIE_GEN_BY_GTS.get(float(m.group(1)))
-    except ValueError:
-        return None
 
 
 def gfx_target_name(version: int | None) -> str | None:
@@ -524,28 +494,6 @@ class _LiveAmdGpu:
     missing: set[str] = field(default_factory=set)
 
 
-def _bus_id(device_dir: Path) -> str | None:
-    """The PCI address "0000:c1:00.0": from ``uevent``'s PCI_SLOT_NAME, else the link's target."""
-    for line in (read_text(device_dir / "uevent") or "").splitlines():
-        if line.startswith("PCI_SLOT_NAME="):
-            value = line.split("=", 1)[1].strip().lower()
-            if _BDF_RE.match(value):
-                return value
-    with contextlib.suppress(OSError):
-        name = os.path.basename(os.path.realpath(device_dir)).lower()
-        if _BDF_RE.match(name):
-            return name
-    return None
-
-
-def _hwmon_dir(device_dir: Path) -> Path | None:
-    try:
-        names = sorted(n for n in os.listdir(device_dir / "hwmon") if n.startswith("hwmon"))
-    except OSError:
-        return None
-    return device_dir / "hwmon" / names[0] if names else None
-
-
 def _temperature_file(hwmon: Path) -> Path | None:
     """The edge temperature (what the card reports as "the" temperature), else the first one."""
     try:
@@ -557,14 +505,6 @@ def _temperature_file(hwmon: Path) -> Path | None:
         if label and label.lower() == "edge":
             return hwmon / name
     return hwmon / inputs[0] if inputs else None
-
-
-def _f(value: int | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _scaled(value: int | None, scale: float) -> float | None:
-    return None if value is None else float(value) * scale
 
 
 def _smi_str(value: object) -> str | None:

@@ -25,13 +25,11 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwprof.backends.amd import (
-    _bus_id,
-    _hwmon_dir,
-    parse_link_generation,
-    read_int,
-    read_text,
-)
+from hwprof.backends.sysfs import as_float as _f
+from hwprof.backends.sysfs import bus_id as _bus_id
+from hwprof.backends.sysfs import hwmon_dir as _hwmon_dir
+from hwprof.backends.sysfs import parse_link_generation, read_int, read_text
+from hwprof.backends.sysfs import scaled as _scaled
 from hwprof.core.devices import GpuInfo, IntelStatus, PcieLink
 from hwprof.core.peaks import estimate_intel_gpu_peak
 from hwprof.core.telemetry import MetricInfo, metric_infos
@@ -416,14 +414,6 @@ def _temperature_file(hwmon: Path) -> Path | None:
         if label and label.lower() == "pkg":
             return hwmon / name
     return hwmon / inputs[0] if inputs else None
-
-
-def _f(value: int | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _scaled(value: int | None, scale: float) -> float | None:
-    return None if value is None else float(value) * scale
 
 
 def _broken_gpu(index: int, local: int, bus_id: str | None, error: str) -> GpuInfo:
