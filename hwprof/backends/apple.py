@@ -56,6 +56,11 @@ POWER_NOT_YET = ("power is not shown: hwprof runs as root, but does not run powe
 UNIFIED_MEMORY_NOTE = ("unified memory: the GPU's memory is the machine's memory, shared with "
                        "the CPU; the total is all of it, not the GPU's own")
 
+# Read when a back end is made (not at import), so tests can swap them: the platform, and a runner
+# that back ends made without one use (None: the real commands, on macOS only).
+PLATFORM = sys.platform
+RUNNER: Callable[[Sequence[str]], str] | None = None
+
 # A command runner: argv -> stdout text. It raises CommandError (or OSError, TimeoutExpired)
 # when the command cannot give an answer.
 CommandRunner = Callable[[Sequence[str]], str]
@@ -265,17 +270,19 @@ def is_apple_gpu(display: dict[str, Any]) -> bool:
 class AppleBackend:
     """The Apple silicon GPU of a Mac: static facts now, live readings for the sampler.
 
-    ``run`` runs a command (argv -> stdout text); given, the back end asks it on any platform
-    (tests), else only on macOS. ``index_offset`` makes the GPU's hwprof index: detection passes
-    the number of NVIDIA, AMD and Intel GPUs, so Apple's follows them.
+    ``run`` runs a command (argv -> stdout text); given (or the module's ``RUNNER`` set), the
+    back end asks it on any platform (tests), else only on macOS. ``index_offset`` makes the
+    GPU's hwprof index: detection passes the number of NVIDIA, AMD and Intel GPUs, so Apple's
+    follows them.
     """
 
     name = "apple"
 
     def __init__(self, run: CommandRunner | None = None, *, index_offset: int = 0,
                  platform: str | None = None) -> None:
+        run = run or RUNNER
         self._run: CommandRunner = run or run_command
-        self._platform_ok = run is not None or (platform or sys.platform) == "darwin"
+        self._platform_ok = run is not None or (platform or PLATFORM) == "darwin"
         self.index_offset = index_offset
         self._lock = threading.Lock()
         self._tried = False

@@ -86,7 +86,7 @@ class RunSpec(BaseModel):
         description="host:port of every worker, for tf.distribute.MultiWorkerMirroredStrategy",
     )
     task_index: int | None = Field(default=None, ge=0, description="this node's place in cluster")
-    gpu_vendor: Literal["nvidia", "amd", "intel"] | None = Field(
+    gpu_vendor: Literal["nvidia", "amd", "intel", "apple"] | None = Field(
         default=None,
         description="the GPU's vendor, filled in when the run is planned on this machine; None: "
         "a CPU run, or NVIDIA (runs saved before AMD support)",
