@@ -114,13 +114,19 @@ class _Garbled(ValueError):
     """Text that is not ioreg's format."""
 
 
-def _parse_value(text: str, i: int) -> tuple[Any, int]:
+# ioreg nests a few levels; deeper is garbage, refused before Python's recursion limit is near
+_MAX_DEPTH = 32
+
+
+def _parse_value(text: str, i: int, depth: int = 0) -> tuple[Any, int]:
     """One value at ``text[i]``: a number, a string, Yes/No, <data>, (array) or {dictionary}."""
     if i >= len(text):
         raise _Garbled("value expected")
+    if depth > _MAX_DEPTH:
+        raise _Garbled("nested too deep")
     c = text[i]
     if c == "{":
-        return _parse_dict(text, i)
+        return _parse_dict(text, i, depth + 1)
     if c == "(":
         items: list[Any] = []
         i += 1
@@ -128,7 +134,7 @@ def _parse_value(text: str, i: int) -> tuple[Any, int]:
             i = _skip_space(text, i)
             if i < len(text) and text[i] == ")":
                 return items, i + 1
-            value, i = _parse_value(text, i)
+            value, i = _parse_value(text, i, depth + 1)
             items.append(value)
             i = _skip_space(text, i)
             if i < len(text) and text[i] == ",":
@@ -168,7 +174,7 @@ def _skip_space(text: str, i: int) -> int:
     return i
 
 
-def _parse_dict(text: str, i: int) -> tuple[dict[str, Any], int]:
+def _parse_dict(text: str, i: int, depth: int) -> tuple[dict[str, Any], int]:
     """A ``{"key"=value,"key"=value}`` dictionary starting at ``text[i] == "{"``."""
     out: dict[str, Any] = {}
     i += 1
@@ -190,7 +196,7 @@ def _parse_dict(text: str, i: int) -> tuple[dict[str, Any], int]:
         i = _skip_space(text, end + 1)
         if i >= len(text) or text[i] != "=":
             raise _Garbled("= expected")
-        value, i = _parse_value(text, _skip_space(text, i + 1))
+        value, i = _parse_value(text, _skip_space(text, i + 1), depth)
         out[key] = value
 
 
@@ -217,7 +223,7 @@ def parse_ioreg(text: str) -> list[dict[str, Any]]:
             continue
         try:
             value, end = _parse_value(m["value"], 0)
-        except (_Garbled, RecursionError):
+        except _Garbled:
             continue
         if m["value"][end:].strip():
             continue  # something after the value: not ioreg's format
