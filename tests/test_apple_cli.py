@@ -125,3 +125,18 @@ def test_monitor_json_has_the_apple_gpu_readings(  # type: ignore[no-untyped-def
     assert ("hwprof monitor: NVIDIA: no driver (NVML library not found); Apple: 1 GPU monitored"
             in captured.err)
     assert any(c[0] == IOREG for c in mac.calls)
+
+
+def test_the_profile_picker_refuses_the_apple_gpu_without_tensorflow_metal(  # type: ignore[no-untyped-def]
+    nvml_scenario, apple_scenario: Callable[..., FakeMac], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hwprof.services.profile_session import check_device as check_profile_device
+    from hwprof.services.session import SessionError
+
+    nvml_scenario("missing")
+    apple_scenario("m2max_idle")
+    monkeypatch.setattr(runs, "metal_plugin_installed", lambda: False)
+    with pytest.raises(SessionError, match=r"^gpu:0: Apple GPU found.*tensorflow-metal"):
+        check_profile_device("gpu:0", _report(_mac_tf(gpu=False)))
+    monkeypatch.setattr(runs, "metal_plugin_installed", lambda: True)
+    check_profile_device("gpu:0", _report(_mac_tf(gpu=True)))
