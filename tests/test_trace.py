@@ -85,6 +85,8 @@ def test_op_family_strips_onednn_and_gradients() -> None:
     assert trace.op_family("_MklNativeConv2DBackpropFilterWithBias") == "Conv2D"
     assert trace.op_family("_MklNativeFusedConv2D") == "Conv2D"
     assert trace.op_family("ReluGrad") == "Relu"
+    assert trace.op_family("_FusedBatchNormEx") == "BatchNormEx"
+    assert trace.categorize("_FusedBatchNormEx") == "normalization"
     assert trace.split_op("a/b:MatMul") == ("a/b", "MatMul")
     assert trace.split_op("ExecutorState::Process") is None
 

@@ -56,10 +56,12 @@ def trace_view(summary: TraceSummary) -> Group:
                      f"{summary.median_op_s * 1e6:.1f} us")
     if summary.tracing_overhead is not None:
         cost = summary.tracing_overhead - 1
-        facts.append(f"tracing cost {100 * cost:.0f}% speed (traced step median "
-                     f"{fmt_seconds(summary.traced_step_median_s)} against "
-                     f"{fmt_seconds(summary.untraced_step_median_s)} untraced; the timed "
-                     "results above are untraced)")
+        # under 1: the traced steps were no slower, within the steps' own spread
+        said = f"tracing cost {100 * cost:.0f}% speed" if cost > 0 else \
+            "tracing cost no measurable speed"
+        facts.append(f"{said} (traced step median {fmt_seconds(summary.traced_step_median_s)} "
+                     f"against {fmt_seconds(summary.untraced_step_median_s)} untraced; the "
+                     "timed results above are untraced)")
     if summary.chrome_trace_dropped:
         facts.append(f"the kept trace dropped its {summary.chrome_trace_dropped:,} shortest "
                      "events to stay within its size cap")

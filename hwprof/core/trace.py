@@ -21,6 +21,7 @@ threads, so the CPU's op threads are "the device" of the step split.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import json
 import re
@@ -97,8 +98,7 @@ TOP_OPS = 30
 TRACE_MAX_GZIP_BYTES = 4 * 1024 * 1024
 
 _OP_TYPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PREFIXES = ("_MklNative", "_MklLayerDependent", "_Mkl", "_FusedBatchNorm", "_Fused", "Fused",
-             "Native", "_")
+_PREFIXES = ("_MklNative", "_MklLayerDependent", "_Mkl", "_Fused", "Fused", "Native", "_")
 _SUFFIXES = ("BackpropFilterWithBias", "BackpropFilter", "BackpropInput", "Backprop", "Grad",
              "WithBias")
 
@@ -214,6 +214,7 @@ def op_family(op_type: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=4096)  # a capture has thousands of ops of a few dozen types
 def categorize(op_type: str) -> Category:
     """The category of an op type (:data:`CATEGORY_PATTERNS`, first match), else host/other."""
     family = op_family(op_type)
