@@ -58,7 +58,7 @@ def register(sub: Any) -> None:
         "numerics check, and save it as a profile snapshot. `--list` shows the suite; "
         "`--compare A B ...` sets saved profiles side by side.",
     )
-    p.add_argument("--device", default=None, help='"cpu" or "gpu:N" (default cpu)')
+    p.add_argument("--device", default=None, help='"cpu", "gpu:N" or "tpu:N" (default cpu)')
     length = p.add_mutually_exclusive_group()
     length.add_argument("--quick", dest="length", action="store_const", const="quick",
                         help="a few seconds a test, less once steady (the default)")

@@ -8,6 +8,7 @@ These models are the stable structure of `hwprof detect --json` (schema ``hwprof
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from typing import Literal
 
@@ -148,6 +149,48 @@ class PcieLink(_Model):
     generation_max: int | None
     width_current: int | None
     width_max: int | None
+
+
+DeviceKind = Literal["cpu", "gpu", "tpu"]
+DEVICE_ID_FORMS = '"cpu", "gpu:N" or "tpu:N"'
+_DEVICE_ID_RE = re.compile(r"^(cpu|(gpu|tpu):(\d{1,3}))$")
+
+
+class DeviceIdError(ValueError):
+    """A device id that is none of ``cpu``, ``gpu:N``, ``tpu:N``; the message says so."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceId:
+    """A device as hwprof names it everywhere: ``cpu``, ``gpu:N`` or ``tpu:N``.
+
+    ``gpu:N`` is GPU N in hwprof's numbering (see :class:`GpuInfo`); ``tpu:N`` is TPU chip N of
+    this host in PCI bus order (see :class:`TpuInfo`). A TPU chip is no GPU: it has its own kind.
+    """
+
+    kind: DeviceKind
+    index: int | None = None  # None for the CPU
+
+    def __str__(self) -> str:
+        return self.kind if self.index is None else f"{self.kind}:{self.index}"
+
+
+def parse_device_id(text: str) -> DeviceId:
+    """Parse ``cpu``, ``gpu:N`` or ``tpu:N``; a DeviceIdError's message says the forms.
+
+    Any case, spaces around allowed; ``gpu``, ``cuda`` and ``tpu`` alone mean number 0.
+    """
+    word = text.strip().lower()
+    if word in ("gpu", "cuda"):
+        word = "gpu:0"
+    elif word == "tpu":
+        word = "tpu:0"
+    m = _DEVICE_ID_RE.match(word)
+    if m is None:
+        raise DeviceIdError(f"unknown device {word!r}: use {DEVICE_ID_FORMS} (e.g. gpu:0)")
+    if m.group(2) is None:
+        return DeviceId("cpu")
+    return DeviceId("gpu" if m.group(2) == "gpu" else "tpu", int(m.group(3)))
 
 
 GpuVendor = Literal["nvidia", "amd", "intel"]

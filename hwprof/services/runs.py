@@ -102,6 +102,8 @@ def check_device(
     build: without it the run is refused with the line that says what to install. ``gpus`` and
     ``rocm`` (:func:`tensorflow_rocm_support`) are detected when not given.
     """
+    if spec.is_tpu:
+        raise DeviceError(f"{spec.device}: hwprof cannot run on TPU chips yet")
     if not spec.is_gpu:
         return spec
     found = machine_gpus(nvml) if gpus is None else gpus
