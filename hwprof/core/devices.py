@@ -308,6 +308,54 @@ class IntelStatus(_Model):
     )
 
 
+TPU_INFO_HINT = "pip install tpu-info"
+TPU_IDLE_NOTE = "no TPU program running"
+TPU_INSTALL_HINT = (
+    "TensorFlow reaches TPUs through libtpu, which is not installed: pip install tensorflow-tpu "
+    "-f https://storage.googleapis.com/libtpu-releases/index.html"
+)
+
+
+class TpuStatus(_Model):
+    """Whether TPU chips were found (PCI sysfs, Google's vendor id) and can be watched."""
+
+    available: bool
+    message: str | None = Field(default=None, description="why no TPU chip can be read")
+    telemetry: Literal["tpu-info"] | None = Field(
+        default=None, description="where the live readings come from, when they can be had"
+    )
+    telemetry_note: str | None = Field(
+        default=None,
+        description='why there are no live readings: "pip install tpu-info", or that no TPU '
+        "program is running (the TPU runtime gives them only while a program runs)",
+    )
+
+
+class TpuInfo(_Model):
+    """One TPU chip of this host. ``index`` is the N of ``tpu:N``: chips in PCI bus order.
+
+    A chip with two TensorCores (v4, v5p: "megacore") is one chip here, as Google counts chips;
+    ``tensor_cores`` says how many it has. The facts per type come from Google's published
+    specifications (:data:`hwprof.core.peaks.TPU_TYPES`).
+    """
+
+    index: int
+    name: str | None = Field(description='e.g. "TPU v5e"; None for a type hwprof does not know')
+    tpu_type: str | None = Field(default=None, description='Google\'s name, e.g. "v5e", "v4"')
+    pci_device_id: int | None = None
+    pci_bus_id: str | None = None
+    device_path: str | None = Field(
+        default=None, description='the device node a TPU program opens: /dev/accel0, /dev/vfio/0'
+    )
+    memory_total_bytes: int | None = Field(default=None, description="HBM of this chip")
+    tensor_cores: int | None = None
+    peak: PeakEstimate | None = None
+    error: str | None = Field(default=None, description="set when the chip could not be read")
+    tensorflow_missing_reason: str | None = Field(
+        default=None, description="why TensorFlow cannot use this chip, when it cannot"
+    )
+
+
 class TfDevice(_Model):
     """A physical device that TensorFlow sees."""
 
@@ -368,6 +416,8 @@ class DetectReport(_Model):
         default=None, description="None in reports made before Intel GPU support"
     )
     gpus: tuple[GpuInfo, ...]
+    tpu: TpuStatus | None = Field(default=None, description="None in reports made before TPUs")
+    tpus: tuple[TpuInfo, ...] = ()
     tensorflow: TensorFlowInfo
     detect_seconds: float | None = None
 
@@ -377,6 +427,10 @@ class DetectReport(_Model):
     def gpu(self, index: int) -> GpuInfo | None:
         """The GPU ``gpu:index`` (any vendor)."""
         return next((g for g in self.gpus if g.index == index), None)
+
+    def tpu_chip(self, index: int) -> TpuInfo | None:
+        """The TPU chip ``tpu:index``."""
+        return next((t for t in self.tpus if t.index == index), None)
 
     def to_json_dict(self) -> dict[str, object]:
         """The JSON-ready dictionary, with the documented field names."""
