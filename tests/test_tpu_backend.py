@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fakes.tpu import RuntimeUnavailable, build_host, hide_tpu_info, install_tpu_info
 
 from hwprof.backends.tpu import TPU_METRICS, TpuBackend, tpu_type_of
 from hwprof.core.devices import TPU_IDLE_NOTE, TPU_INFO_HINT
 from hwprof.core.peaks import TPU_TYPES, estimate_tpu_peak
-from tests.fakes.tpu import RuntimeUnavailable, build_host, hide_tpu_info, install_tpu_info
 
 GIB = 2**30
 

@@ -310,10 +310,34 @@ class IntelStatus(_Model):
 
 TPU_INFO_HINT = "pip install tpu-info"
 TPU_IDLE_NOTE = "no TPU program running"
+# TensorFlow's TPU build pins its libtpu, published on Google's own index, not PyPI (the
+# TensorFlow TPU images install it so: tensorflow-tpu==<v> --find-links .../libtpu-tf-releases)
 TPU_INSTALL_HINT = (
     "TensorFlow reaches TPUs through libtpu, which is not installed: pip install tensorflow-tpu "
-    "-f https://storage.googleapis.com/libtpu-releases/index.html"
+    "-f https://storage.googleapis.com/libtpu-tf-releases/index.html"
 )
+
+
+def libtpu_installed() -> bool:
+    """Whether libtpu, TensorFlow's way to TPU chips, is installed: found, never loaded.
+
+    The probe child asks (detection), and so does run planning, before any worker starts.
+    """
+    import importlib.metadata
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec("libtpu") is not None:
+            return True
+    except (ImportError, ValueError):
+        pass
+    for dist in ("libtpu", "libtpu-nightly"):
+        try:
+            importlib.metadata.distribution(dist)
+            return True
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return False
 
 
 class TpuStatus(_Model):
@@ -383,6 +407,10 @@ class TensorFlowInfo(_Model):
     cudnn_version: str | None = None
     devices: tuple[TfDevice, ...] = ()
     probe_seconds: float | None = None
+    libtpu: bool | None = Field(
+        default=None, description="whether libtpu (TensorFlow's way to TPUs) is installed; "
+        "None when not probed"
+    )
 
 
 class HostInfo(_Model):
@@ -576,6 +604,23 @@ def match_tensorflow_gpus(
     return tf.model_copy(update={"devices": new_devices}), tuple(new_gpus)
 
 
+def match_tensorflow_tpus(tf: TensorFlowInfo, tpus: tuple[TpuInfo, ...]) -> tuple[TpuInfo, ...]:
+    """Say, for each TPU chip, why TensorFlow cannot use it, when it cannot.
+
+    TensorFlow lists TPU devices only after it has connected to the TPU system (in the worker,
+    through TPUClusterResolver), so the probe cannot pair chips with devices; what it can say is
+    whether TensorFlow could reach them at all: that needs libtpu.
+    """
+    if tf.status != "ok":
+        reason: str | None = tf.message or f"TensorFlow unavailable ({tf.status})"
+    elif tf.libtpu is False:
+        reason = TPU_INSTALL_HINT
+    else:
+        reason = None
+    return tuple(t if t.error else t.model_copy(update={"tensorflow_missing_reason": reason})
+                 for t in tpus)
+
+
 @dataclasses.dataclass(frozen=True)
 class PartialReport:
     """What detection has found so far; a part not known yet is None.
@@ -591,6 +636,8 @@ class PartialReport:
     amd: AmdStatus | None = None  # known together with nvml (the same detection step)
     intel: IntelStatus | None = None  # likewise
     gpus: tuple[GpuInfo, ...] | None = None
+    tpu: TpuStatus | None = None  # known with the GPUs; None when TPUs were not looked for
+    tpus: tuple[TpuInfo, ...] = ()
     tensorflow: TensorFlowInfo | None = None
     errors: tuple[str, ...] = ()
     detect_seconds: float | None = None
@@ -623,6 +670,8 @@ class PartialReport:
             amd=self.amd,
             intel=self.intel,
             gpus=self.gpus or (),
+            tpu=self.tpu,
+            tpus=self.tpus,
             tensorflow=self.tensorflow,
             detect_seconds=self.detect_seconds,
         )
