@@ -17,6 +17,7 @@ from hwprof.backends.host import HostBackend
 from hwprof.backends.intel import IntelBackend
 from hwprof.backends.nvml import NvmlBackend
 from hwprof.backends.process import ProcessTreeBackend
+from hwprof.backends.tpu import TpuBackend
 from hwprof.core.devices import vendor_gpu_state, vendor_gpu_summary
 from hwprof.core.telemetry import MetricInfo, TelemetryRecord
 from hwprof.sampling.ring import RingBuffer, TelemetryWindow
@@ -80,6 +81,7 @@ class Sampler:
         gpus: NvmlBackend | bool = True,
         amd: AmdBackend | bool = True,
         intel: IntelBackend | bool = True,
+        tpu: TpuBackend | bool = True,
         extra_sources: Sequence[MetricSource] = (),
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
@@ -103,6 +105,7 @@ class Sampler:
         self.gpus: NvmlBackend | None = _pick(gpus, NvmlBackend, self._owned)
         self.amd: AmdBackend | None = _pick(amd, AmdBackend, self._owned)
         self.intel: IntelBackend | None = _pick(intel, IntelBackend, self._owned)
+        self.tpu: TpuBackend | None = _pick(tpu, TpuBackend, self._owned)
         self._extra = tuple(extra_sources)
 
         self.gpu_unavailable_reason: str | None = None
@@ -135,6 +138,11 @@ class Sampler:
                 metrics += self.intel.metrics()
             else:
                 self.intel = None  # no i915/xe driver: nothing to say
+        if self.tpu is not None:
+            if self.tpu.available():
+                metrics += self.tpu.metrics()  # tpuN.*: TPU chips have numbers of their own
+            else:
+                self.tpu = None  # no TPU chip: nothing to say
         for src in self._extra:
             metrics += src.metrics()
         unique: dict[str, MetricInfo] = {}
@@ -177,6 +185,8 @@ class Sampler:
             out.append(vendor_gpu_state("nvidia", 0, self.gpu_unavailable_reason))
         if self.host is not None:
             out += self.host.notes()
+        if self.tpu is not None and self.tpu.telemetry_reason():
+            out.append(f"TPU: {self.tpu.telemetry_reason()}")
         return tuple(out)
 
     def gpu_summary(self, verb: str = "monitored") -> str | None:
@@ -436,6 +446,9 @@ class Sampler:
         if self.intel is not None:
             intel = self.intel
             self._guarded(intel, lambda: intel.sample(pids), values)
+        if self.tpu is not None:
+            tpu = self.tpu
+            self._guarded(tpu, lambda: tpu.sample(pids), values)
         for src in self._extra:
             self._guarded(src, src.sample, values)
         return values
