@@ -14,6 +14,7 @@ from hwprof.services.detect import (
     detect_amd_gpus,
     detect_gpus,
     detect_intel_gpus,
+    detect_tpus,
 )
 
 FAKE_TF_VERSION = "2.99.0-fake"
@@ -52,6 +53,7 @@ def quick_functions(
             host=detect_host, gpus=detect_gpus, cpu=detect_cpu, tensorflow=tensorflow,
             amd=lambda offset: detect_amd_gpus(None, offset),  # the amd_scenario's tree, if any
             intel=lambda offset: detect_intel_gpus(None, offset),  # the intel_scenario's, if any
+            tpu=detect_tpus,  # the tpu_scenario's host, if any
         )
 
     return make
