@@ -122,3 +122,11 @@ def test_the_worker_reaches_the_tpu_through_libtpu_and_a_tpu_strategy(
     assert strategy == "strategy"
     assert tf.calls == ["TPUClusterResolver(tpu='local')", "connect(resolver)",
                         "initialize(resolver)", "TPUStrategy(resolver)"]  # initialized once
+
+
+def test_hwprof_profile_says_tpu_chips_cannot_be_profiled_yet(
+        tpu_scenario: TpuScenario, capsys: pytest.CaptureFixture[str]) -> None:
+    tpu_scenario("v5litepod-4")
+    assert main(["profile", "--device", "tpu:0", "--quick"]) == 2
+    assert ("tpu:0: TPU chips cannot be profiled yet; measure one with hwprof run WORKLOAD "
+            "--device tpu:0") in capsys.readouterr().err

@@ -183,6 +183,9 @@ def _checked_device(device: str, intra: int | None = None,
     except ValidationError as err:
         return _usage("; ".join(f"{flag_of(where)}: {msg}" if where else msg
                                 for where, msg in validation_problems(err)))
+    if spec.is_tpu:  # the suite's plan knows CPUs and GPUs only
+        return _usage(f"{spec.device}: TPU chips cannot be profiled yet; measure one with "
+                      f"hwprof run WORKLOAD --device {spec.device}")
     try:
         check_device(spec)
     except DeviceError as err:
