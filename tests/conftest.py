@@ -18,6 +18,7 @@ from fakes.apple import scenario as apple_mac
 from fakes.intel import IntelMachine
 from fakes.intel import scenario as intel_machine
 from fakes.nvml import FakeNvml, scenario
+from fakes.tpu import TpuHost, build_host
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -155,3 +156,31 @@ def _no_leftover_threads_or_children() -> Iterator[None]:
     pytest.fail(
         f"test left running: threads {[t.name for t in threads]}, processes {[p.pid for p in kids]}"
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_real_tpu(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep this machine's TPU chips and tpu_info out of every test (tpu_scenario puts fakes in)."""
+    import hwprof.backends.tpu as tpu
+
+    nowhere = tmp_path_factory.getbasetemp() / "no-tpu"  # never created: no chip
+    monkeypatch.setattr(tpu, "SYSFS_ROOT", str(nowhere / "sys"))
+    for name in ("tpu_info", "tpu_info.device", "tpu_info.metrics"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import tpu_info` raises ImportError
+
+
+@pytest.fixture
+def tpu_scenario(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str | None], TpuHost]:
+    """Write a TPU host of tests/data/tpu/hosts.json (None: no TPU) and point the back end at it."""
+    import hwprof.backends.tpu as tpu
+
+    def install(name: str | None) -> TpuHost:
+        host = build_host(tmp_path / f"tpu-{name}", name)
+        monkeypatch.setattr(tpu, "SYSFS_ROOT", str(host.sysfs_root))
+        return host
+
+    return install

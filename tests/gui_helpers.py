@@ -15,6 +15,7 @@ from hwprof.services.detect import (
     detect_apple_gpus,
     detect_gpus,
     detect_intel_gpus,
+    detect_tpus,
 )
 
 FAKE_TF_VERSION = "2.99.0-fake"
@@ -54,6 +55,7 @@ def quick_functions(
             amd=lambda offset: detect_amd_gpus(None, offset),  # the amd_scenario's tree, if any
             intel=lambda offset: detect_intel_gpus(None, offset),  # the intel_scenario's, if any
             apple=lambda offset: detect_apple_gpus(None, offset),  # the apple_scenario's, if any
+            tpu=detect_tpus,  # the tpu_scenario's host, if any
         )
 
     return make

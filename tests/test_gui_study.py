@@ -73,7 +73,7 @@ def test_a_batch_sweep_stops_at_out_of_memory(qtbot: QtBot, window: QtMainWindow
 
 def test_bad_study_input_is_refused_at_the_form(window: QtMainWindow) -> None:
     study = window.study_panel
-    for text, says in (("tpu", "starts with a device"), ("cpu", "two targets or more"),
+    for text, says in (("npu", "starts with a device"), ("cpu", "two targets or more"),
                        ("cpu\ncpu", "same target twice"), ("cpu\ncpu threads=0", "at least 1")):
         study.targets.setPlainText(text)
         study.start()

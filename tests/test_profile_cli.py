@@ -239,7 +239,7 @@ def test_list_shows_the_suite_and_what_is_skipped_here(tmp_path: Path) -> None:
     (["--seconds", "inf"], "argument --seconds: 'inf' is not a finite number"),
     (["--seconds", "-1"], "argument --seconds: -1 must be more than 0"),
     (["--device", "gpu:0"], "gpu:0: no NVIDIA GPU can be used here"),
-    (["--device", "tpu"], "--device: "),
+    (["--device", "npu"], "--device: "),
     (["--intra-threads", "0"], "--intra-threads: "),
     (["--save", "{tmp}/x.txt"], "a snapshot file name ends in"),
     (["--save", "{tmp}/nodir/x.hwprof"], "does not exist"),

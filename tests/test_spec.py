@@ -23,7 +23,7 @@ def test_defaults_come_from_the_catalogue() -> None:
         ({"workload": "nope"}, "unknown workload 'nope'"),
         ({"workload": "mlp", "batch_size": 0}, "greater than 0"),
         ({"workload": "mlp", "duration_seconds": -1}, "greater than 0"),
-        ({"workload": "mlp", "device": "tpu:0"}, "unknown device"),
+        ({"workload": "mlp", "device": "npu:0"}, "unknown device"),
         ({"workload": "mlp", "device": "gpu:x"}, "unknown device"),
         ({"workload": "bandwidth", "mode": "train"}, "has no train mode"),
         ({"workload": "matmul", "size": 2}, "at least 8"),

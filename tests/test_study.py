@@ -47,7 +47,7 @@ def test_targets_parse_in_the_ways_people_write_them() -> None:
 
 @pytest.mark.parametrize(("text", "says"), [
     ("", "empty target"),
-    ("tpu", "starts with a device"),
+    ("npu", "starts with a device"),
     ("cpu threads=0", "at least 1"),
     ("cpu threads=two", "whole number"),
     ("cpu precision=fp8", "fp32, bf16 or fp16"),

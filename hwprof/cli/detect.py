@@ -16,10 +16,12 @@ from hwprof.cli.console import make_console, plain
 from hwprof.core.devices import (
     INTEL_EXTENSION_HINT,
     METAL_PLUGIN_HINT,
+    TPU_INSTALL_HINT,
     CpuInfo,
     DetectReport,
     GpuInfo,
     TensorFlowInfo,
+    TpuInfo,
     rocm_install_hint,
 )
 from hwprof.core.units import NA, fmt_bytes, fmt_flops, fmt_hz, fmt_num
@@ -31,8 +33,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "detect",
         help="list the CPUs and GPUs and what TensorFlow sees",
-        description="List this machine's CPUs and GPUs (NVIDIA, AMD, Intel, Apple) with what "
-        "matters for deep learning, "
+        description="List this machine's CPUs, GPUs (NVIDIA, AMD, Intel, Apple) and TPU chips "
+        "with what matters for deep learning, "
         "and the devices TensorFlow sees (from a short probe process).",
     )
     p.add_argument(
@@ -130,6 +132,11 @@ def render_report(report: DetectReport, console: Console) -> None:
         console.print(_apple_section(report))
         if any(g.tensorflow_missing_reason == METAL_PLUGIN_HINT for g in report.gpus):
             console.print(plain(f"note: {METAL_PLUGIN_HINT}"))
+    if report.tpu is not None and report.tpu.available:
+        console.print()
+        console.print(_tpu_section(report))
+        for note in _tpu_notes(report):
+            console.print(plain(f"note: {note}"))
     console.print()
     console.print(_tf_table(report.tensorflow))
     if report.detect_seconds is not None:
@@ -375,6 +382,48 @@ def _intel_row(g: GpuInfo, hint: bool) -> list[Text]:
         power,
         _pcie_text(g),
         peak,
+        tf,
+    )]
+
+
+def _tpu_notes(report: DetectReport) -> list[str]:
+    """What to install for TensorFlow (libtpu) and for live readings (tpu-info), each once."""
+    notes = []
+    if any(t.tensorflow_missing_reason == TPU_INSTALL_HINT for t in report.tpus):
+        notes.append(TPU_INSTALL_HINT)
+    if report.tpu is not None and report.tpu.telemetry_note:
+        notes.append(f"live TPU readings (duty cycle, HBM in use): {report.tpu.telemetry_note}")
+    return notes
+
+
+def _tpu_section(report: DetectReport) -> Table:
+    chips = report.tpus
+    t = Table(title=f"TPU chips ({len(chips)}) — tpu:N, read from PCI sysfs", title_justify="left")
+    for col in ("#", "name", "HBM", "TensorCores", "PCI", "device", "peak bf16", "TensorFlow"):
+        wraps = col in ("name", "TensorFlow")
+        t.add_column(col, overflow="fold", no_wrap=not wraps, min_width=12 if wraps else None)
+    for chip in chips:
+        t.add_row(*_tpu_row(chip))
+    return t
+
+
+def _tpu_row(c: TpuInfo) -> list[Text]:
+    if c.error:
+        return [plain(f"tpu:{c.index}"), plain(c.error, style="red"), *([plain("")] * 6)]
+    if c.tensorflow_missing_reason == TPU_INSTALL_HINT:
+        tf = "not usable: no libtpu (see the note)"
+    elif c.tensorflow_missing_reason:
+        tf = c.tensorflow_missing_reason
+    else:
+        tf = "libtpu installed (TPUStrategy)"
+    return [plain(cell) for cell in (
+        f"tpu:{c.index}",
+        c.name or NA,
+        fmt_bytes(c.memory_total_bytes),
+        fmt_num(c.tensor_cores),
+        c.pci_bus_id or NA,
+        c.device_path or NA,
+        fmt_flops(c.peak.bf16_flops) if c.peak else NA,
         tf,
     )]
 

@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import FrameType
 from typing import IO, Any
 
@@ -170,6 +170,10 @@ def _monitor(args: argparse.Namespace, csv_file: IO[str] | None) -> int:
         if summary:  # a vendor's GPUs cannot be read: said once, per vendor
             tail = "" if sampler.gpu_count else "; monitoring the CPU"
             err.print(plain(f"hwprof monitor: {summary}{tail}"), soft_wrap=True)
+        tpu_note = sampler.tpu.status().telemetry_note if sampler.tpu is not None else None
+        if tpu_note:  # TPU chips are here, their readings are not: said once
+            err.print(plain(f"hwprof monitor: TPU chips have no live readings: {tpu_note}"),
+                      soft_wrap=True)
         if csv_file is not None:
             sink = CsvRows(csv_file)
             sink.write([*TIME_COLUMNS, *sampler.names], header=True)
@@ -332,6 +336,10 @@ def _plain_line(sample: TelemetrySample, sampler: Sampler) -> str:
             f"/{fmt_bytes(v.get(p + 'memory_used_bytes'))}"
             f"/{fmt_num(v.get(p + 'power_watts'), '{:.0f}')}W"
         )
+    for i in _tpu_indexes(sampler.names):
+        p = f"tpu{i}."
+        parts.append(f"tpu{i}={fmt_num(v.get(p + 'util_percent'), '{:.0f}')}%"
+                     f"/{fmt_bytes(v.get(p + 'memory_used_bytes'))}")
     if sampler.watched_pid is not None:
         parts.append(f"proc_cpu={fmt_num(v.get('proc.cpu_percent'), '{:.0f}')}%")
     return " ".join(parts)
@@ -384,6 +392,31 @@ def _gpu_indexes(names: tuple[str, ...]) -> list[int]:
     return sorted(
         {int(n[3 : n.index(".")]) for n in names if n.startswith("gpu") and n[3].isdigit()}
     )
+
+
+def _tpu_indexes(names: tuple[str, ...]) -> list[int]:
+    return sorted(
+        {int(n[3 : n.index(".")]) for n in names if n.startswith("tpu") and n[3].isdigit()}
+    )
+
+
+def _tpu_rows(t: Table, v: Mapping[str, float | None], sampler: Sampler) -> None:
+    """A TPU chip's duty cycle and HBM, or why there is no reading."""
+    names = sampler.names
+    why = sampler.tpu.telemetry_reason() if sampler.tpu is not None else None
+    for i in _tpu_indexes(names):
+        p = f"tpu{i}."
+        if all(v.get(n) is None for n in names if n.startswith(p)):
+            note = Text(f"no reading ({why})" if why else "no reading (chip lost?)",
+                        style="dim" if why else "red")
+            t.add_row(f"TPU {i}", bar(None), Text(NA, style="dim"), note)
+            continue
+        duty = v.get(p + "util_percent")
+        t.add_row(f"TPU {i}", bar(duty), _pct(duty), "duty cycle")
+        used, total = v.get(p + "memory_used_bytes"), v.get(p + "memory_total_bytes")
+        pct = 100.0 * used / total if used is not None and total else None
+        t.add_row("  HBM", bar(pct, thresholds=MEMORY_THRESHOLDS), _pct(pct, MEMORY_THRESHOLDS),
+                  f"{fmt_bytes(used)} / {fmt_bytes(total)}")
 
 
 def _cpu_indexes(names: tuple[str, ...]) -> list[int]:
@@ -518,6 +551,7 @@ def render_view(
             ),
         )
 
+    _tpu_rows(t, v, sampler)
     if sampler.watched_pid is not None:
         pc = v.get("proc.cpu_percent")
         n_cpus = max(1, len(cores))

@@ -58,7 +58,7 @@ def register(sub: Any) -> None:
         "numerics check, and save it as a profile snapshot. `--list` shows the suite; "
         "`--compare A B ...` sets saved profiles side by side.",
     )
-    p.add_argument("--device", default=None, help='"cpu" or "gpu:N" (default cpu)')
+    p.add_argument("--device", default=None, help='"cpu", "gpu:N" or "tpu:N" (default cpu)')
     length = p.add_mutually_exclusive_group()
     length.add_argument("--quick", dest="length", action="store_const", const="quick",
                         help="a few seconds a test, less once steady (the default)")
@@ -183,6 +183,9 @@ def _checked_device(device: str, intra: int | None = None,
     except ValidationError as err:
         return _usage("; ".join(f"{flag_of(where)}: {msg}" if where else msg
                                 for where, msg in validation_problems(err)))
+    if spec.is_tpu:  # the suite's plan knows CPUs and GPUs only
+        return _usage(f"{spec.device}: TPU chips cannot be profiled yet; measure one with "
+                      f"hwprof run WORKLOAD --device {spec.device}")
     try:
         check_device(spec)
     except DeviceError as err:

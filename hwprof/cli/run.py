@@ -73,7 +73,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("workload", nargs="?", help="the workload (see --list)")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
-    p.add_argument("--device", default="cpu", help='"cpu" or "gpu:N" (default cpu)')
+    p.add_argument("--device", default="cpu", help='"cpu", "gpu:N" or "tpu:N" (default cpu)')
     p.add_argument("--mode", choices=("train", "infer"), default=None, help="default train")
     p.add_argument("--batch-size", type=int, default=None, help="default: the workload's")
     p.add_argument(

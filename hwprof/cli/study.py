@@ -22,6 +22,7 @@ from rich.table import Table
 from hwprof.cli.args import duration_seconds, flag_of, positive_number
 from hwprof.cli.console import make_console, plain, run_interruptibly, safe
 from hwprof.core.catalog import get_workload
+from hwprof.core.devices import DeviceIdError, parse_device_id
 from hwprof.core.outputs import OutputPathError, check_output
 from hwprof.core.roofline import Ceilings, place
 from hwprof.core.snapshot import (
@@ -115,7 +116,7 @@ def register(sub: Any) -> None:
     )
     r.add_argument("snapshots", nargs="*", type=Path, metavar="SNAPSHOT",
                    help="snapshots whose runs to place")
-    r.add_argument("--device", default="cpu", help='"cpu" or "gpu:N" (default cpu)')
+    r.add_argument("--device", default="cpu", help='"cpu", "gpu:N" or "tpu:N" (default cpu)')
     r.add_argument("--measure", action="store_true",
                    help="measure the ceilings again (else the cached ones are used)")
     r.add_argument("--duration", "--seconds", dest="seconds", type=duration_seconds,
@@ -411,9 +412,10 @@ def run_roofline(args: argparse.Namespace) -> int:
     """`hwprof roofline`: ceilings (cached or measured) and the snapshots' runs placed on them."""
     from hwprof.services import studies
 
-    device = args.device
-    if device != "cpu" and not (device.startswith("gpu:") and device[4:].isdigit()):
-        return _usage("roofline", f'unknown device {device!r}: use "cpu" or "gpu:N"')
+    try:
+        device = str(parse_device_id(args.device))
+    except DeviceIdError as err:
+        return _usage("roofline", str(err))
     runs: list[SnapshotRun] = []
     for path in args.snapshots:
         try:

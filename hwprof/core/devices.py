@@ -8,6 +8,7 @@ These models are the stable structure of `hwprof detect --json` (schema ``hwprof
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from typing import Literal
 
@@ -153,6 +154,48 @@ class PcieLink(_Model):
 GpuVendor = Literal["nvidia", "amd", "intel", "apple"]
 VENDOR_NAMES: dict[str, str] = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel",
                                 "apple": "Apple"}
+DeviceKind = Literal["cpu", "gpu", "tpu"]
+DEVICE_ID_FORMS = '"cpu", "gpu:N" or "tpu:N"'
+_DEVICE_ID_RE = re.compile(r"^(cpu|(gpu|tpu):(\d{1,3}))$")
+
+
+class DeviceIdError(ValueError):
+    """A device id that is none of ``cpu``, ``gpu:N``, ``tpu:N``; the message says so."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceId:
+    """A device as hwprof names it everywhere: ``cpu``, ``gpu:N`` or ``tpu:N``.
+
+    ``gpu:N`` is GPU N in hwprof's numbering (see :class:`GpuInfo`); ``tpu:N`` is TPU chip N of
+    this host in PCI bus order (see :class:`TpuInfo`). A TPU chip is no GPU: it has its own kind.
+    """
+
+    kind: DeviceKind
+    index: int | None = None  # None for the CPU
+
+    def __str__(self) -> str:
+        return self.kind if self.index is None else f"{self.kind}:{self.index}"
+
+
+def parse_device_id(text: str) -> DeviceId:
+    """Parse ``cpu``, ``gpu:N`` or ``tpu:N``; a DeviceIdError's message says the forms.
+
+    Any case, spaces around allowed; ``gpu``, ``cuda`` and ``tpu`` alone mean number 0.
+    """
+    word = text.strip().lower()
+    if word in ("gpu", "cuda"):
+        word = "gpu:0"
+    elif word == "tpu":
+        word = "tpu:0"
+    m = _DEVICE_ID_RE.match(word)
+    if m is None:
+        raise DeviceIdError(f"unknown device {word!r}: use {DEVICE_ID_FORMS} (e.g. gpu:0)")
+    if m.group(2) is None:
+        return DeviceId("cpu")
+    return DeviceId("gpu" if m.group(2) == "gpu" else "tpu", int(m.group(3)))
+
+
 
 
 def vendor_gpu_state(vendor: str, count: int, reason: str | None, verb: str = "") -> str:
@@ -292,6 +335,78 @@ class AppleStatus(_Model):
     )
 
 
+TPU_INFO_HINT = "pip install tpu-info"
+TPU_IDLE_NOTE = "no TPU program running"
+# TensorFlow's TPU build pins its libtpu, published on Google's own index, not PyPI (the
+# TensorFlow TPU images install it so: tensorflow-tpu==<v> --find-links .../libtpu-tf-releases)
+TPU_INSTALL_HINT = (
+    "TensorFlow reaches TPUs through libtpu, which is not installed: pip install tensorflow-tpu "
+    "-f https://storage.googleapis.com/libtpu-tf-releases/index.html"
+)
+
+
+def libtpu_installed() -> bool:
+    """Whether libtpu, TensorFlow's way to TPU chips, is installed: found, never loaded.
+
+    The probe child asks (detection), and so does run planning, before any worker starts.
+    """
+    import importlib.metadata
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec("libtpu") is not None:
+            return True
+    except (ImportError, ValueError):
+        pass
+    for dist in ("libtpu", "libtpu-nightly"):
+        try:
+            importlib.metadata.distribution(dist)
+            return True
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return False
+
+
+class TpuStatus(_Model):
+    """Whether TPU chips were found (PCI sysfs, Google's vendor id) and can be watched."""
+
+    available: bool
+    message: str | None = Field(default=None, description="why no TPU chip can be read")
+    telemetry: Literal["tpu-info"] | None = Field(
+        default=None, description="where the live readings come from, when they can be had"
+    )
+    telemetry_note: str | None = Field(
+        default=None,
+        description='why there are no live readings: "pip install tpu-info", or that no TPU '
+        "program is running (the TPU runtime gives them only while a program runs)",
+    )
+
+
+class TpuInfo(_Model):
+    """One TPU chip of this host. ``index`` is the N of ``tpu:N``: chips in PCI bus order.
+
+    A chip with two TensorCores (v4, v5p: "megacore") is one chip here, as Google counts chips;
+    ``tensor_cores`` says how many it has. The facts per type come from Google's published
+    specifications (:data:`hwprof.core.peaks.TPU_TYPES`).
+    """
+
+    index: int
+    name: str | None = Field(description='e.g. "TPU v5e"; None for a type hwprof does not know')
+    tpu_type: str | None = Field(default=None, description='Google\'s name, e.g. "v5e", "v4"')
+    pci_device_id: int | None = None
+    pci_bus_id: str | None = None
+    device_path: str | None = Field(
+        default=None, description='the device node a TPU program opens: /dev/accel0, /dev/vfio/0'
+    )
+    memory_total_bytes: int | None = Field(default=None, description="HBM of this chip")
+    tensor_cores: int | None = None
+    peak: PeakEstimate | None = None
+    error: str | None = Field(default=None, description="set when the chip could not be read")
+    tensorflow_missing_reason: str | None = Field(
+        default=None, description="why TensorFlow cannot use this chip, when it cannot"
+    )
+
+
 class TfDevice(_Model):
     """A physical device that TensorFlow sees."""
 
@@ -319,6 +434,10 @@ class TensorFlowInfo(_Model):
     cudnn_version: str | None = None
     devices: tuple[TfDevice, ...] = ()
     probe_seconds: float | None = None
+    libtpu: bool | None = Field(
+        default=None, description="whether libtpu (TensorFlow's way to TPUs) is installed; "
+        "None when not probed"
+    )
 
 
 class HostInfo(_Model):
@@ -355,6 +474,8 @@ class DetectReport(_Model):
         default=None, description="None in reports made before Apple GPU support"
     )
     gpus: tuple[GpuInfo, ...]
+    tpu: TpuStatus | None = Field(default=None, description="None in reports made before TPUs")
+    tpus: tuple[TpuInfo, ...] = ()
     tensorflow: TensorFlowInfo
     detect_seconds: float | None = None
 
@@ -364,6 +485,10 @@ class DetectReport(_Model):
     def gpu(self, index: int) -> GpuInfo | None:
         """The GPU ``gpu:index`` (any vendor)."""
         return next((g for g in self.gpus if g.index == index), None)
+
+    def tpu_chip(self, index: int) -> TpuInfo | None:
+        """The TPU chip ``tpu:index``."""
+        return next((t for t in self.tpus if t.index == index), None)
 
     def to_json_dict(self) -> dict[str, object]:
         """The JSON-ready dictionary, with the documented field names."""
@@ -528,6 +653,23 @@ def match_tensorflow_gpus(
     return tf.model_copy(update={"devices": new_devices}), tuple(new_gpus)
 
 
+def match_tensorflow_tpus(tf: TensorFlowInfo, tpus: tuple[TpuInfo, ...]) -> tuple[TpuInfo, ...]:
+    """Say, for each TPU chip, why TensorFlow cannot use it, when it cannot.
+
+    TensorFlow lists TPU devices only after it has connected to the TPU system (in the worker,
+    through TPUClusterResolver), so the probe cannot pair chips with devices; what it can say is
+    whether TensorFlow could reach them at all: that needs libtpu.
+    """
+    if tf.status != "ok":
+        reason: str | None = tf.message or f"TensorFlow unavailable ({tf.status})"
+    elif tf.libtpu is False:
+        reason = TPU_INSTALL_HINT
+    else:
+        reason = None
+    return tuple(t if t.error else t.model_copy(update={"tensorflow_missing_reason": reason})
+                 for t in tpus)
+
+
 @dataclasses.dataclass(frozen=True)
 class PartialReport:
     """What detection has found so far; a part not known yet is None.
@@ -544,6 +686,8 @@ class PartialReport:
     intel: IntelStatus | None = None  # likewise
     apple: AppleStatus | None = None  # likewise
     gpus: tuple[GpuInfo, ...] | None = None
+    tpu: TpuStatus | None = None  # known with the GPUs; None when TPUs were not looked for
+    tpus: tuple[TpuInfo, ...] = ()
     tensorflow: TensorFlowInfo | None = None
     errors: tuple[str, ...] = ()
     detect_seconds: float | None = None
@@ -577,6 +721,8 @@ class PartialReport:
             intel=self.intel,
             apple=self.apple,
             gpus=self.gpus or (),
+            tpu=self.tpu,
+            tpus=self.tpus,
             tensorflow=self.tensorflow,
             detect_seconds=self.detect_seconds,
         )

@@ -509,6 +509,59 @@ def estimate_apple_gpu_peak(*, chip: str | None, gpu_cores: int | None) -> PeakE
     )
 
 
+# -- TPU chips -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TpuType:
+    """One TPU generation's published per-chip facts, and where they are published."""
+
+    name: str  # Google's name: "v5e"
+    bf16_tflops: float | None  # peak dense bf16 per chip
+    hbm_gib: int
+    tensor_cores: int  # per chip
+    source: str
+
+
+# Per chip, from Google Cloud's system-architecture page of each generation. v2 and v3 are shown
+# with their HBM and cores only: Google publishes their peaks per 4-chip board, not per chip.
+TPU_TYPES: dict[str, TpuType] = {
+    "v2": TpuType("v2", None, 16, 2, "cloud.google.com/tpu/docs/system-architecture-tpu-vm "
+                  "(TPU v2: two TensorCores per chip, 8 GiB HBM each)"),
+    "v3": TpuType("v3", None, 32, 2, "cloud.google.com/tpu/docs/system-architecture-tpu-vm "
+                  "(TPU v3: two TensorCores per chip, 16 GiB HBM each)"),
+    "v4": TpuType("v4", 275.0, 32, 2, "cloud.google.com/tpu/docs/v4: peak compute per chip "
+                  "(bf16) 275 TFLOPs, 32 GiB HBM2, two TensorCores (megacore)"),
+    "v5e": TpuType("v5e", 197.0, 16, 1, "cloud.google.com/tpu/docs/v5e: peak compute per chip "
+                   "(bf16) 197 TFLOPs, HBM2 16 GB, one TensorCore"),
+    "v5p": TpuType("v5p", 459.0, 95, 2, "cloud.google.com/tpu/docs/v5p: peak compute per chip "
+                   "(bf16) 459 TFLOPs, HBM2e 95 GB, two TensorCores (2x2x1 = 8 cores, 4 chips)"),
+    "v6e": TpuType("v6e", 918.0, 32, 1, "cloud.google.com/tpu/docs/v6e: peak compute per chip "
+                   "(bf16) 918 TFLOPs, HBM 32 GB, one TensorCore"),
+    "7x": TpuType("7x", None, 192, 2, "cloud.google.com/tpu/docs/tpu7x (Ironwood): 192 GiB "
+                  "HBM, two TensorCores per chip; its peak is published for fp8 only"),
+}
+
+
+def estimate_tpu_peak(tpu_type: str | None) -> PeakEstimate | None:
+    """A TPU chip's published peak bf16 FLOP/s; None for a type without a published figure.
+
+    There is no fp32 or fp16 figure: the matrix units multiply bf16 (fp32 matmuls are done in
+    several bf16 passes) and TPUs have no fp16 arithmetic.
+    """
+    t = TPU_TYPES.get(tpu_type or "")
+    if t is None or t.bf16_tflops is None:
+        return None
+    return PeakEstimate(
+        fp32_flops=None,
+        bf16_flops=t.bf16_tflops * 1e12,
+        fp16_flops=None,
+        formula=f"TPU {t.name}: {t.bf16_tflops:g} TFLOP/s bf16 per chip, as Google publishes it",
+        basis=f"TPU {t.name}",
+        basis_source=t.source,
+        notes=("a published figure, not measured: no clock is read on a TPU",
+               "no fp32 or fp16 peak: the matrix units work in bf16"),
+    )
+
+
 # -- a run's share of the peak ------------------------------------------------------------------
 # A run a little above the ceiling it is held against is within that ceiling's own noise (the
 # ceiling is a throughput measured over windows, the run's FLOP/s over all its steps): up to this

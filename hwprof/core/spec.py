@@ -8,7 +8,6 @@ against detection, not here.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import (
@@ -21,13 +20,13 @@ from pydantic import (
 )
 
 from hwprof.core.catalog import Mode, WorkloadInfo, get_workload
+from hwprof.core.devices import DeviceIdError, parse_device_id
 
 Precision = Literal["fp32", "mixed_float16", "mixed_bfloat16"]
 Scenario = Literal["offline", "single-stream"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "mixed_float16", "mixed_bfloat16")
 SCENARIOS: tuple[Scenario, ...] = ("offline", "single-stream")
 
-DEVICE_PATTERN = re.compile(r"^(cpu|gpu:(\d{1,3}))$")
 DEFAULT_DURATION_SECONDS = 10.0
 DEFAULT_WARMUP_STEPS = 3
 DEFAULT_TRACE_STEPS = 5  # `--trace` with no number: enough steps for a median, a small capture
@@ -49,7 +48,7 @@ class RunSpec(BaseModel):
 
     workload: str
     mode: Mode = "train"
-    device: str = Field(default="cpu", description='"cpu" or "gpu:N" (NVML/PCI bus order)')
+    device: str = Field(default="cpu", description='"cpu", "gpu:N" (NVML/PCI bus order) or "tpu:N"')
     batch_size: int | None = Field(default=None, gt=0, le=1_000_000)
     size: int | None = Field(
         default=None, gt=0, le=1_000_000, description="the workload's size knob (see catalog)"
@@ -131,12 +130,10 @@ class RunSpec(BaseModel):
     @field_validator("device")
     @classmethod
     def _device_form(cls, device: str) -> str:
-        device = device.strip().lower()
-        if device in ("gpu", "cuda"):
-            device = "gpu:0"
-        if not DEVICE_PATTERN.match(device):
-            raise ValueError(f'unknown device {device!r}: use "cpu" or "gpu:N" (e.g. gpu:0)')
-        return device
+        try:
+            return str(parse_device_id(device))
+        except DeviceIdError as err:
+            raise ValueError(str(err)) from None
 
     @model_validator(mode="after")
     def _consistent(self) -> RunSpec:
@@ -216,6 +213,16 @@ class RunSpec(BaseModel):
     def gpu_index(self) -> int | None:
         """N of ``gpu:N`` (NVML/PCI bus order), else None."""
         return int(self.device.split(":")[1]) if self.is_gpu else None
+
+    @property
+    def is_tpu(self) -> bool:
+        """Whether the run targets a TPU chip (``tpu:N``)."""
+        return self.device.startswith("tpu")
+
+    @property
+    def tpu_index(self) -> int | None:
+        """N of ``tpu:N`` (chip N of this host in PCI bus order), else None."""
+        return int(self.device.split(":")[1]) if self.is_tpu else None
 
     def label(self) -> str:
         """A short human label: ``matmul train cpu b1 fp32``, with the non-default settings."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from hwprof.core.devices import DEVICE_ID_FORMS, DeviceIdError, parse_device_id
 from hwprof.core.spec import RunSpec, validation_problems
 
 PRECISION_WORDS = {
@@ -90,13 +91,12 @@ def parse_target(text: str) -> Target:
     """Parse ``cpu threads=2 bf16 xla``; a TargetError says what is wrong."""
     words = text.replace(",", " ").split()
     if not words:
-        raise TargetError("an empty target: write a device first, e.g. 'cpu' or 'gpu:0'")
-    device = words[0].lower()
-    if device in ("gpu", "cuda"):
-        device = "gpu:0"
-    if device != "cpu" and not (device.startswith("gpu:") and device[4:].isdigit()):
-        raise TargetError(f"{text!r}: a target starts with a device, 'cpu' or 'gpu:N', "
-                          f"not {words[0]!r}")
+        raise TargetError("an empty target: write a device first, e.g. 'cpu', 'gpu:0' or 'tpu:0'")
+    try:
+        device = str(parse_device_id(words[0]))
+    except DeviceIdError:
+        raise TargetError(f"{text!r}: a target starts with a device, {DEVICE_ID_FORMS}, "
+                          f"not {words[0]!r}") from None
     settings: dict[str, Any] = {}
     for word in words[1:]:
         key, _, value = word.partition("=")

@@ -229,6 +229,16 @@ _TEMPLATES: dict[str, tuple[str, str, str, MetricKind]] = {
         " ...), as a bitmask; decode with clock_event_reason_names().",
         "bitmask",
     ),
+    # TPU chips (tpu:N), from the TPU runtime through tpu-info, only while a TPU program runs
+    "tpu{n}.util_percent": (
+        "%",
+        "TPU {n} duty cycle",
+        "Share of the last sample period in which TPU chip {n}'s TensorCores were busy (the TPU"
+        " runtime's duty cycle).",
+        "gauge",
+    ),
+    "tpu{n}.memory_used_bytes": ("B", "TPU {n} HBM used", "HBM in use on TPU chip {n}.", "gauge"),
+    "tpu{n}.memory_total_bytes": ("B", "TPU {n} HBM total", "HBM of TPU chip {n}.", "gauge"),
 }
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
         PeakEstimate,
         TensorFlowInfo,
         TfDevice,
+        TpuInfo,
+        TpuStatus,
     )
 
 Tone = Literal["normal", "muted", "warning", "error"]
@@ -613,6 +615,66 @@ def apple_sections(apple: AppleStatus) -> list[Section]:
             ),
         )
     ]
+
+
+def tpu_summary(chip: TpuInfo) -> str:
+    """One line for the tree: HBM, TensorCores, peak."""
+    if chip.error:
+        return chip.error
+    parts = [f"{fmt_bytes(chip.memory_total_bytes)} HBM"]
+    if chip.tensor_cores:
+        parts.append(f"{chip.tensor_cores} TensorCore{'s' if chip.tensor_cores != 1 else ''}")
+    if chip.peak is not None:
+        parts.append(f"{fmt_flops(chip.peak.bf16_flops)} bf16")
+    return " · ".join(parts)
+
+
+def tpu_sections(chip: TpuInfo) -> list[Section]:
+    """The rows of a TPU chip node."""
+    ids = (
+        row("hwprof device", f"tpu:{chip.index}"),
+        row("PCI bus ID", chip.pci_bus_id or NA),
+        row("Device node", chip.device_path or NA,
+            help="The file a TPU program opens: /dev/accelN (v2-v4) or /dev/vfio/N (v5e on)."),
+    )
+    if chip.error:
+        return [Section("TPU chip", (*ids, row("Error", chip.error, "error")))]
+    tf = chip.tensorflow_missing_reason
+    return [
+        Section(
+            "TPU chip",
+            (
+                row("Name", chip.name or NA),
+                *ids,
+                row("PCI device ID", f"0x{chip.pci_device_id:04x}"
+                    if chip.pci_device_id is not None else NA),
+                row("TensorFlow", f"not usable: {tf}" if tf else "libtpu installed: TPUStrategy",
+                    "warning" if tf else "normal"),
+            ),
+        ),
+        Section(
+            "Compute and memory",
+            (
+                row("TensorCores", fmt_num(chip.tensor_cores),
+                    help="Matrix engines of the chip; v4 and v5p join their two as one device."),
+                row("HBM", fmt_bytes(chip.memory_total_bytes),
+                    help="The chip's high-bandwidth memory, as Google publishes it per type."),
+            ),
+        ),
+        peak_section(chip.peak),
+    ]
+
+
+def tpu_status_sections(status: TpuStatus, chips: tuple[TpuInfo, ...]) -> list[Section]:
+    """The rows of the "TPU chips" node: how many, and whether they can be watched live."""
+    live = (f"from the TPU runtime via {status.telemetry} (while a TPU program runs)"
+            if status.telemetry else status.telemetry_note or NA)
+    return [Section("TPU chips", (
+        row("Chips", str(len(chips)), help="TPU chips on this host's PCI bus (tpu:N)."),
+        row("Read from", "PCI sysfs (Google's vendor id 0x1ae0)"),
+        row("Live readings", live, "normal" if status.telemetry else "muted",
+            help="Duty cycle and HBM in use come from the TPU runtime through Google's tpu-info."),
+    ))]
 
 
 def nvml_sections(nvml: NvmlStatus, gpus: tuple[GpuInfo, ...]) -> list[Section]:

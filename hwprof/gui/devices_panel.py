@@ -74,7 +74,7 @@ class QtDevicesPanel(QWidget):
     """Device tree (Host, CPUs, GPUs, TensorFlow) above a field/value details pane.
 
     Signal ``selection_changed(str)`` gives the selected node's key: "host", "cpus", "cpu:0",
-    "gpus", "gpu:1", "tensorflow", "tf:/physical_device:CPU:0".
+    "gpus", "gpu:1", "tpus", "tpu:0", "tensorflow", "tf:/physical_device:CPU:0".
     """
 
     selection_changed = Signal(str)
@@ -236,6 +236,21 @@ class QtDevicesPanel(QWidget):
                     item.setToolTip(0, tip)
                     item.setToolTip(1, tip)
                     self._tone(item, "muted")
+        if r.tpu is not None and r.tpu.available:  # a TPU host; nothing at all elsewhere
+            tpus = self._node(None, "tpus", "TPU chips", f"{len(r.tpus)} · tpu:N",
+                              QStyle.StandardPixmap.SP_DriveNetIcon)
+            for chip in r.tpus:
+                item = self._node(tpus, f"tpu:{chip.index}", chip.name or f"tpu:{chip.index}",
+                                  dd.tpu_summary(chip))
+                if chip.error or chip.tensorflow_missing_reason:
+                    icon = (QStyle.StandardPixmap.SP_MessageBoxCritical if chip.error
+                            else QStyle.StandardPixmap.SP_MessageBoxWarning)
+                    item.setIcon(0, style.standardIcon(icon))
+                    why = chip.tensorflow_missing_reason
+                    tip = chip.error or f"TensorFlow cannot use it: {why}"
+                    item.setToolTip(0, tip)
+                    item.setToolTip(1, tip)
+                    self._tone(item, "error" if chip.error else "muted")
         tf_icon = QStyle.StandardPixmap.SP_FileDialogDetailedView
         tf = self._node(None, "tensorflow", "TensorFlow", "", tf_icon)
         if r.tensorflow is None:
@@ -381,6 +396,11 @@ class QtDevicesPanel(QWidget):
         if key.startswith("gpu:"):
             gpu = next((g for g in r.gpus or () if f"gpu:{g.index}" == key), None)
             return dd.gpu_sections(gpu) if gpu else waiting
+        if key == "tpus" and r.tpu is not None:
+            return dd.tpu_status_sections(r.tpu, r.tpus)
+        if key.startswith("tpu:"):
+            chip = next((t for t in r.tpus if f"tpu:{t.index}" == key), None)
+            return dd.tpu_sections(chip) if chip else waiting
         if key == "tensorflow":
             return dd.tensorflow_sections(r.tensorflow) if r.tensorflow else waiting
         if key.startswith("tf:") and r.tensorflow:

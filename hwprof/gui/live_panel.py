@@ -93,9 +93,11 @@ class ChartSpec:
 
 
 CHARTS: tuple[ChartSpec, ...] = (
-    ChartSpec("util", "Utilization", "%", ("cpu.util_percent", "gpu{n}.util_percent"),
+    ChartSpec("util", "Utilization", "%",
+              ("cpu.util_percent", "gpu{n}.util_percent", "tpu{n}.util_percent"),
               axis="percent",
-              tip="How busy each device is, 0-100%: the whole machine's CPU and each GPU."),
+              tip="How busy each device is, 0-100%: the whole machine's CPU, each GPU and each "
+              "TPU chip (its TensorCores' duty cycle)."),
     ChartSpec("workload", "Workload CPU", "cores", ("proc.cpu_percent",), scale=0.01,
               axis="cores",
               tip="The running workload's process tree, in cores: 1 = one core fully busy, the "
@@ -104,9 +106,11 @@ CHARTS: tuple[ChartSpec, ...] = (
               tip="Each logical CPU, one row each: dark = idle, bright = busy (as htop's "
               "meters)."),
     ChartSpec("memory", "Memory", "GiB",
-              ("host.memory_used_bytes", "proc.rss_bytes", "gpu{n}.memory_used_bytes"),
+              ("host.memory_used_bytes", "proc.rss_bytes", "gpu{n}.memory_used_bytes",
+               "tpu{n}.memory_used_bytes"),
               scale=1 / GIB, min_span=0.25,
-              tip="Memory in use: the machine's, the run's (resident), each GPU's."),
+              tip="Memory in use: the machine's, the run's (resident), each GPU's, each TPU "
+              "chip's HBM."),
     ChartSpec("power", "Power", "W", ("cpu.package_power_watts", "gpu{n}.power_watts"),
               min_span=10, missing=("CPU package power",),
               tip="Power draw: the CPU package (RAPL) and each GPU (NVML, amdgpu, i915/xe)."),
@@ -413,6 +417,8 @@ class QtLivePanel(QWidget):
         elif (summary := sampler.gpu_summary("charted")) is not None:
             # per vendor: an AMD GPU is charted although NVIDIA has no driver
             lines.insert(0, summary if sampler.gpu_count else f"No GPU is charted. {summary}")
+        if sampler is not None and sampler.tpu is not None and sampler.tpu.status().telemetry_note:
+            lines.append(f"TPU chips have no live readings: {sampler.tpu.status().telemetry_note}")
         self.note.setText("\n".join(lines))
         self.note.setVisible(bool(lines))
         if events is not None:

@@ -80,11 +80,14 @@ def probe_tensorflow(
 def parse_probe(data: dict[str, object], stderr: list[str], elapsed: float) -> TensorFlowInfo:
     """Turn the probe child's JSON into a TensorFlowInfo."""
     status = str(data.get("status", "error"))
+    libtpu = data.get("libtpu")
+    libtpu = bool(libtpu) if isinstance(libtpu, bool) else None
     if status != "ok":
         return TensorFlowInfo(
             status=status if status in ("not_installed", "import_failed") else "error",
             message=str(data.get("message") or "unknown failure"),
             probe_seconds=elapsed,
+            libtpu=libtpu,
         )
     devices = []
     for d in data.get("devices") or []:  # type: ignore[attr-defined]
@@ -114,6 +117,7 @@ def parse_probe(data: dict[str, object], stderr: list[str], elapsed: float) -> T
         cudnn_version=_opt_str(data.get("cudnn_version")),
         devices=tuple(devices),
         probe_seconds=elapsed,
+        libtpu=libtpu,
     )
 
 

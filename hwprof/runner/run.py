@@ -82,6 +82,12 @@ def worker_env(spec: RunSpec) -> dict[str, str]:
             env["CUDA_VISIBLE_DEVICES"] = ids
     else:
         env["CUDA_VISIBLE_DEVICES"] = ""
+    if spec.is_tpu:
+        # libtpu opens only the chips TPU_VISIBLE_CHIPS names, as a one-chip slice with these
+        # bounds (Google's settings for one process per chip on a TPU VM); chips in PCI bus order
+        env["TPU_VISIBLE_CHIPS"] = str(spec.tpu_index)
+        env["TPU_CHIPS_PER_PROCESS_BOUNDS"] = "1,1,1"
+        env["TPU_PROCESS_BOUNDS"] = "1,1,1"
     if spec.cluster is not None and spec.task_index is not None:
         # tf.distribute.MultiWorkerMirroredStrategy reads the cluster from TF_CONFIG
         env["TF_CONFIG"] = json.dumps({"cluster": {"worker": list(spec.cluster)},

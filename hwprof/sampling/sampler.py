@@ -18,6 +18,7 @@ from hwprof.backends.host import HostBackend
 from hwprof.backends.intel import IntelBackend
 from hwprof.backends.nvml import NvmlBackend
 from hwprof.backends.process import ProcessTreeBackend
+from hwprof.backends.tpu import TpuBackend
 from hwprof.core.devices import vendor_gpu_state, vendor_gpu_summary
 from hwprof.core.telemetry import MetricInfo, TelemetryRecord
 from hwprof.sampling.ring import RingBuffer, TelemetryWindow
@@ -82,6 +83,7 @@ class Sampler:
         amd: AmdBackend | bool = True,
         intel: IntelBackend | bool = True,
         apple: AppleBackend | bool = True,
+        tpu: TpuBackend | bool = True,
         extra_sources: Sequence[MetricSource] = (),
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
@@ -106,6 +108,7 @@ class Sampler:
         self.amd: AmdBackend | None = _pick(amd, AmdBackend, self._owned)
         self.intel: IntelBackend | None = _pick(intel, IntelBackend, self._owned)
         self.apple: AppleBackend | None = _pick(apple, AppleBackend, self._owned)
+        self.tpu: TpuBackend | None = _pick(tpu, TpuBackend, self._owned)
         self._extra = tuple(extra_sources)
 
         self.gpu_unavailable_reason: str | None = None
@@ -146,6 +149,11 @@ class Sampler:
                 metrics += self.apple.metrics()
             else:
                 self.apple = None  # not an Apple silicon Mac: nothing to say
+        if self.tpu is not None:
+            if self.tpu.available():
+                metrics += self.tpu.metrics()  # tpuN.*: TPU chips have numbers of their own
+            else:
+                self.tpu = None  # no TPU chip: nothing to say
         for src in self._extra:
             metrics += src.metrics()
         unique: dict[str, MetricInfo] = {}
@@ -188,6 +196,8 @@ class Sampler:
             out.append(vendor_gpu_state("nvidia", 0, self.gpu_unavailable_reason))
         if self.host is not None:
             out += self.host.notes()
+        if self.tpu is not None and self.tpu.telemetry_reason():
+            out.append(f"TPU: {self.tpu.telemetry_reason()}")
         return tuple(out)
 
     def gpu_summary(self, verb: str = "monitored") -> str | None:
@@ -453,6 +463,9 @@ class Sampler:
         if self.apple is not None:
             apple = self.apple
             self._guarded(apple, lambda: apple.sample(pids), values)
+        if self.tpu is not None:
+            tpu = self.tpu
+            self._guarded(tpu, lambda: tpu.sample(pids), values)
         for src in self._extra:
             self._guarded(src, src.sample, values)
         return values

@@ -20,6 +20,7 @@ from hwprof.backends.apple import AppleBackend
 from hwprof.backends.cpu import detect_cpu, detect_host
 from hwprof.backends.intel import IntelBackend
 from hwprof.backends.nvml import NvmlBackend
+from hwprof.backends.tpu import TpuBackend
 from hwprof.core.devices import (
     AmdStatus,
     AppleStatus,
@@ -31,7 +32,10 @@ from hwprof.core.devices import (
     NvmlStatus,
     PartialReport,
     TensorFlowInfo,
+    TpuInfo,
+    TpuStatus,
     match_tensorflow_gpus,
+    match_tensorflow_tpus,
 )
 from hwprof.runner.probe import DEFAULT_TIMEOUT_SECONDS, probe_tensorflow
 
@@ -97,6 +101,15 @@ def detect_apple_gpus(
     except Exception as err:  # a back end must never take detection down
         return AppleStatus(available=False, message=f"reading the Apple GPU failed: {err!r}"), ()
     return status, gpus
+def detect_tpus(tpu: TpuBackend | None = None) -> tuple[TpuStatus, tuple[TpuInfo, ...]]:
+    """The TPU chips of this host (``tpu:N``) and whether they can be watched; never raises."""
+    backend = tpu or TpuBackend()
+    try:
+        status = backend.status()
+        chips = backend.devices() if status.available else ()
+    except Exception as err:  # a back end must never take detection down
+        return TpuStatus(available=False, message=f"reading TPU chips failed: {err!r}"), ()
+    return status, chips
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,7 @@ class DetectFunctions:
     amd: Callable[[int], tuple[AmdStatus, tuple[GpuInfo, ...]]] | None = None
     intel: Callable[[int], tuple[IntelStatus, tuple[GpuInfo, ...]]] | None = None
     apple: Callable[[int], tuple[AppleStatus, tuple[GpuInfo, ...]]] | None = None
+    tpu: Callable[[], tuple[TpuStatus, tuple[TpuInfo, ...]]] | None = None  # None skips TPUs
 
 
 def default_detect_functions(
@@ -125,6 +139,7 @@ def default_detect_functions(
     intel: IntelBackend | None = None,
     apple: AppleBackend | None = None,
     probe_timeout_seconds: float | None = None,
+    tpu: TpuBackend | None = None,
 ) -> DetectFunctions:
     """The real steps: the OS and psutil, NVML, AMD, Intel, py-cpuinfo, the TensorFlow probe."""
     timeout = DEFAULT_TIMEOUT_SECONDS if probe_timeout_seconds is None else probe_timeout_seconds
@@ -137,7 +152,8 @@ def default_detect_functions(
     return DetectFunctions(host=detect_host, gpus=lambda: detect_gpus(nvml), cpu=detect_cpu,
                            tensorflow=tensorflow, amd=lambda offset: detect_amd_gpus(amd, offset),
                            intel=lambda offset: detect_intel_gpus(intel, offset),
-                           apple=lambda offset: detect_apple_gpus(apple, offset))
+                           apple=lambda offset: detect_apple_gpus(apple, offset),
+                           tpu=lambda: detect_tpus(tpu))
 
 
 def detect_progressively(
@@ -199,9 +215,14 @@ def detect_progressively(
             if isinstance(apple, tuple):
                 apple_status, apple_gpus = apple
                 gpu_list = (*gpu_list, *apple_gpus)
+        tpu_status: TpuStatus | None = None
+        tpu_chips: tuple[TpuInfo, ...] = ()
+        if f.tpu is not None:
+            tpus = step("TPU chips", f.tpu)
+            if isinstance(tpus, tuple):
+                tpu_status, tpu_chips = tpus
         state = state.replace(host=host, nvml=nvml, amd=amd_status, intel=intel_status,
-                              apple=apple_status,
-                              gpus=gpu_list,
+                              apple=apple_status, gpus=gpu_list, tpu=tpu_status, tpus=tpu_chips,
                               errors=tuple(errors))
         say(state, "Detecting CPU…")
         cpu = cpu_future.result()
@@ -230,7 +251,8 @@ def detect_progressively(
         # keep the report whole so the panels and snapshots can rely on it
         state = state.replace(nvml=NvmlStatus(available=False,
                                               message="NVML could not be asked (see errors)"))
-    state = state.replace(gpus=matched, tensorflow=tf, errors=tuple(errors),
+    state = state.replace(gpus=matched, tpus=match_tensorflow_tpus(tf, state.tpus),
+                          tensorflow=tf, errors=tuple(errors),
                           detect_seconds=round(time.monotonic() - t0, 3))
     say(state, "Detection complete")
     return state
@@ -246,11 +268,12 @@ def detect_all(
     probe_timeout_seconds: float | None = None,
     cancel: threading.Event | None = None,
     on_progress: DetectProgress | None = None,
+    tpu: TpuBackend | None = None,
 ) -> DetectReport:
     """Everything `hwprof detect` reports."""
     functions = default_detect_functions(with_tensorflow=with_tensorflow, nvml=nvml, amd=amd,
                                          intel=intel, apple=apple,
-                                         probe_timeout_seconds=probe_timeout_seconds)
+                                         probe_timeout_seconds=probe_timeout_seconds, tpu=tpu)
     state = detect_progressively(functions, on_progress=on_progress, cancel=cancel)
     if state.host is None:  # the OS itself could not be read: that is an error worth raising
         raise RuntimeError("; ".join(state.errors) or "detection was cancelled")
@@ -274,6 +297,9 @@ def device_label(report: PartialReport | DetectReport | None, device: str) -> st
         index = int(device.split(":")[1])
     except (IndexError, ValueError):
         return device
+    if device.startswith("tpu:"):
+        chip = next((t for t in report.tpus or () if t.index == index), None)
+        return (chip.name if chip else None) or device
     gpu = next((g for g in report.gpus or () if g.index == index), None)
     return (gpu.name if gpu else None) or device
 
@@ -282,6 +308,8 @@ def detect_device_label(device: str) -> str:
     """:func:`device_label` for a front end that has detected nothing: asks only the CPU or GPUs."""
     if device == "cpu":
         return device_label(PartialReport(cpus=(detect_cpu(),)), device)
+    if device.startswith("tpu:"):
+        return device_label(PartialReport(tpus=detect_tpus()[1]), device)
     gpus = detect_gpus()[1]
     gpus += detect_amd_gpus(None, len(gpus))[1]
     gpus += detect_intel_gpus(None, len(gpus))[1]

@@ -24,6 +24,7 @@ from hwprof.core.devices import (
     CpuInfo,
     GpuInfo,
     PeakEstimate,
+    TpuInfo,
 )
 from hwprof.core.results import RunResult, WorkerReport, summarize
 from hwprof.core.snapshot import SnapshotRun
@@ -124,6 +125,8 @@ def check_device(
     *,
     gpus: tuple[GpuInfo, ...] | None = None,
     rocm: tuple[bool, str | None] | None = None,
+    tpus: tuple[TpuInfo, ...] | None = None,
+    libtpu: bool | None = None,
 ) -> RunSpec:
     """The spec planned for this machine, or DeviceError before anything is launched.
 
@@ -133,6 +136,8 @@ def check_device(
     build: without it the run is refused with the line that says what to install. ``gpus`` and
     ``rocm`` (:func:`tensorflow_rocm_support`) are detected when not given.
     """
+    if spec.is_tpu:
+        return check_tpu(spec, tpus=tpus, libtpu=libtpu)
     if not spec.is_gpu:
         return spec
     found = machine_gpus(nvml) if gpus is None else gpus
@@ -176,6 +181,38 @@ def check_device(
     return pin_gpu(spec, found)
 
 
+def check_tpu(spec: RunSpec, *, tpus: tuple[TpuInfo, ...] | None = None,
+              libtpu: bool | None = None) -> RunSpec:
+    """A ``tpu:N`` run planned for this machine, or DeviceError before a worker starts.
+
+    The chip must be here and TensorFlow must reach it: that needs libtpu (found, not loaded;
+    ``libtpu`` overrides). One run uses one chip (its TensorCores are the replicas of a
+    distributed run). ``tpus`` is detected when not given.
+    """
+    from hwprof.core.devices import TPU_INSTALL_HINT, libtpu_installed
+    from hwprof.services.detect import detect_tpus
+
+    status, found = detect_tpus() if tpus is None else (None, tpus)
+    if not found:
+        why = (status.message if status else None) or "no TPU chip was found"
+        raise DeviceError(f"{spec.device}: no TPU chip here ({why}); "
+                          "run on the CPU with --device cpu")
+    chip = next((t for t in found if t.index == spec.tpu_index), None)
+    if chip is None:
+        have = ", ".join(f"tpu:{t.index}" for t in found)
+        what = "TPU chip" if len(found) == 1 else "TPU chips"
+        raise DeviceError(f"{spec.device}: this machine has {len(found)} {what} ({have})")
+    if spec.replicas not in (None, 1):
+        raise DeviceError(f"{spec.device} with {spec.replicas} replicas: a run uses one TPU "
+                          "chip (its TensorCores are the replicas); leave --replicas at 1")
+    name = f" ({chip.name})" if chip.name else ""
+    if chip.error:
+        raise DeviceError(f"{spec.device}{name}: {chip.error}")
+    if not (libtpu_installed() if libtpu is None else libtpu):
+        raise DeviceError(f"{spec.device}{name}: {TPU_INSTALL_HINT}")
+    return spec
+
+
 def pin_gpu(spec: RunSpec, gpus: tuple[GpuInfo, ...]) -> RunSpec:
     """``spec`` with its GPU's vendor and number within that vendor, when ``gpus`` has it.
 
@@ -208,7 +245,12 @@ def peak_for(spec: RunSpec, estimate: PeakEstimate | None, device: str) -> tuple
 def device_peak(
     spec: RunSpec, *, cpu: CpuInfo | None = None, gpus: tuple[GpuInfo, ...] | None = None
 ) -> tuple[float | None, str]:
-    """The run's device's peak estimate (detects the CPU or GPU when not given)."""
+    """The run's device's peak estimate (detects the CPU, GPU or TPU chip when not given)."""
+    if spec.is_tpu:  # Google's published per-chip figure
+        from hwprof.services.detect import detect_tpus
+
+        chip = next((t for t in detect_tpus()[1] if t.index == spec.tpu_index), None)
+        return peak_for(spec, chip.peak if chip else None, spec.device)
     if spec.is_gpu:
         if gpus is None:
             gpus = machine_gpus()  # any vendor: an AMD GPU's peak comes from its GFX target

@@ -113,7 +113,7 @@ def _update(key: str, change: Callable[[Ceilings | None], Ceilings | None]) -> C
 
 def ceiling_specs(device: str, seconds: float | None = None) -> list[RunSpec]:
     """The runs that measure a device's ceilings: big-N matmul (fp32, bf16), big-vector copy."""
-    big = 4096 if device.startswith("gpu") else 1024
+    big = 4096 if device.startswith(("gpu", "tpu")) else 1024
     seconds = seconds or CEILING_SECONDS
     return [
         RunSpec(workload="matmul", mode="infer", device=device, size=big, precision=p,

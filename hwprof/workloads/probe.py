@@ -72,6 +72,9 @@ def main(argv: list[str]) -> int:
         result = probe()
     except Exception as err:  # report, never crash silently
         result = {"status": "error", "message": f"TensorFlow probe failed: {err!r}"}
+    from hwprof.core.devices import libtpu_installed
+
+    result["libtpu"] = libtpu_installed()
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
     return 0

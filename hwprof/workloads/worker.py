@@ -95,6 +95,9 @@ def configure_tensorflow(tf: Any, spec: RunSpec) -> str:
         tf.config.threading.set_intra_op_parallelism_threads(spec.intra_op_threads)
     if spec.inter_op_threads:
         tf.config.threading.set_inter_op_parallelism_threads(spec.inter_op_threads)
+    if spec.is_tpu:
+        tpu_resolver(tf)  # before the first op: TensorFlow reaches the chip through libtpu
+        return "/TPU:0"
     if not spec.is_gpu:
         if spec.replicas and spec.replicas > 1:
             # N logical CPU devices on the one physical CPU: MirroredStrategy's replicas here
@@ -117,6 +120,19 @@ def configure_tensorflow(tf: Any, spec: RunSpec) -> str:
 COLLECTIVE_TIMEOUT_S = 60.0  # a peer that stops answering fails the step instead of hanging it
 
 
+_TPU_RESOLVER: list[Any] = []  # the TPU system is initialized once per worker
+
+
+def tpu_resolver(tf: Any) -> Any:
+    """The local TPU, connected and initialized (libtpu; the worker's env names the chip)."""
+    if not _TPU_RESOLVER:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        _TPU_RESOLVER.append(resolver)
+    return _TPU_RESOLVER[0]
+
+
 def make_strategy(tf: Any, spec: RunSpec) -> Any:
     """The tf.distribute strategy a distributed run trains under (None for a plain run)."""
     if spec.cluster is not None:
@@ -125,6 +141,8 @@ def make_strategy(tf: Any, spec: RunSpec) -> Any:
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     if spec.replicas is None:
         return None
+    if spec.is_tpu:  # the chip's TensorCores are the replicas; the batch is per replica
+        return tf.distribute.TPUStrategy(tpu_resolver(tf))
     kind = "GPU" if spec.is_gpu else "CPU"
     devices = [d.name for d in tf.config.list_logical_devices(kind)][: spec.replicas]
     if len(devices) < spec.replicas:
