@@ -36,9 +36,12 @@ def test_devices_panel_lists_tpu_chips_with_what_tensorflow_needs(  # type: igno
         node = panel.item("tpus")
         assert node is not None and node.text(1) == "4 · tpu:N" and node.childCount() == 4
         chip = panel.item("tpu:2")
-        assert chip is not None and chip.text(0) == "TPU v5e"
+        assert chip is not None and chip.text(0) == "TPU 2 · v5e"
         assert chip.text(1) == "16 GiB HBM · 1 TensorCore · 197 TFLOP/s bf16"
         assert "pip install tensorflow-tpu" in chip.toolTip(0)
+        from hwprof.gui.status_bar import ready_message
+
+        assert ready_message(window.report).endswith("; 4 TPU chips")
 
         assert panel.select("tpu:2")
         rows = dict(panel.details_rows())

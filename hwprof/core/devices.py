@@ -664,6 +664,8 @@ def match_tensorflow_tpus(tf: TensorFlowInfo, tpus: tuple[TpuInfo, ...]) -> tupl
         reason: str | None = tf.message or f"TensorFlow unavailable ({tf.status})"
     elif tf.libtpu is False:
         reason = TPU_INSTALL_HINT
+    elif tf.libtpu is None:  # a probe (or a report) from before TPUs: it did not look
+        reason = "libtpu was not looked for (a TensorFlow probe from before TPU support)"
     else:
         reason = None
     return tuple(t if t.error else t.model_copy(update={"tensorflow_missing_reason": reason})

@@ -240,7 +240,8 @@ class QtDevicesPanel(QWidget):
             tpus = self._node(None, "tpus", "TPU chips", f"{len(r.tpus)} · tpu:N",
                               QStyle.StandardPixmap.SP_DriveNetIcon)
             for chip in r.tpus:
-                item = self._node(tpus, f"tpu:{chip.index}", chip.name or f"tpu:{chip.index}",
+                label = f"TPU {chip.index} · {chip.tpu_type or chip.name or 'unknown type'}"
+                item = self._node(tpus, f"tpu:{chip.index}", label,
                                   dd.tpu_summary(chip))
                 if chip.error or chip.tensorflow_missing_reason:
                     icon = (QStyle.StandardPixmap.SP_MessageBoxCritical if chip.error

@@ -40,6 +40,8 @@ def ready_message(report: PartialReport) -> str:
         text += f"; {vendor_gpu_summary(states)}"
     elif report.gpus and report.tensorflow and report.tensorflow.status == "ok":
         text += f", {sum(1 for g in report.gpus if g.tensorflow_device)} usable by TensorFlow"
+    if report.tpus:
+        text += f"; {len(report.tpus)} TPU chip{'s' if len(report.tpus) != 1 else ''}"
     if report.errors:
         text += f"; problems: {'; '.join(report.errors)}"
     return text
