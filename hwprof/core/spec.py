@@ -22,9 +22,14 @@ from pydantic import (
 
 from hwprof.core.catalog import Mode, WorkloadInfo, get_workload
 
-Precision = Literal["fp32", "mixed_float16", "mixed_bfloat16"]
+Precision = Literal["fp32", "mixed_float16", "mixed_bfloat16", "fp16", "int8_dynamic", "int8"]
+Runtime = Literal["tf", "tflite"]
 Scenario = Literal["offline", "single-stream"]
+# TensorFlow's precisions (Keras mixed precision) and TFLite's (what the converter stores)
 PRECISIONS: tuple[Precision, ...] = ("fp32", "mixed_float16", "mixed_bfloat16")
+TFLITE_PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8_dynamic", "int8")
+ALL_PRECISIONS: tuple[Precision, ...] = (*PRECISIONS, *TFLITE_PRECISIONS[1:])
+RUNTIMES: tuple[Runtime, ...] = ("tf", "tflite")
 SCENARIOS: tuple[Scenario, ...] = ("offline", "single-stream")
 
 DEVICE_PATTERN = re.compile(r"^(cpu|gpu:(\d{1,3}))$")
@@ -39,6 +44,8 @@ STEADY_WINDOWS = 5
 # Keras models that train data-parallel under tf.distribute (the raw-op workloads have no model)
 DISTRIBUTED_WORKLOADS = ("mlp", "conv", "cifar10_cnn", "resnet50", "mobilenet_v2", "lstm",
                          "transformer")
+# Keras models that convert to TensorFlow Lite (the raw-op workloads have no model)
+TFLITE_WORKLOADS = DISTRIBUTED_WORKLOADS
 
 
 class RunSpec(BaseModel):
@@ -53,7 +60,16 @@ class RunSpec(BaseModel):
     size: int | None = Field(
         default=None, gt=0, le=1_000_000, description="the workload's size knob (see catalog)"
     )
-    precision: Precision = "fp32"
+    precision: Precision = Field(
+        default="fp32",
+        description="tf: fp32, mixed_float16, mixed_bfloat16; tflite: fp32, fp16 (float16 "
+        "weights), int8_dynamic (dynamic-range int8 weights), int8 (full integer, calibrated)",
+    )
+    runtime: Runtime = Field(
+        default="tf",
+        description="tf: a frozen TensorFlow graph; tflite: the model converted to TensorFlow "
+        "Lite and run by its interpreter (XNNPACK on the CPU), inference only",
+    )
     xla: bool = False
     intra_op_threads: int | None = Field(default=None, ge=1, le=4096)
     inter_op_threads: int | None = Field(default=None, ge=1, le=4096)
@@ -164,7 +180,32 @@ class RunSpec(BaseModel):
                 raise ValueError("a cluster run uses one device per node: leave replicas out")
         if not self.is_gpu and (self.gpu_vendor is not None or self.vendor_index is not None):
             raise ValueError("a CPU run has no GPU vendor or vendor index")
+        if self.runtime == "tflite":
+            self._tflite_consistent()
+        elif self.precision not in PRECISIONS:
+            raise ValueError(f"{self.precision} is a TFLite precision (--runtime tflite); "
+                             f"TensorFlow runs {', '.join(PRECISIONS)}")
         return self
+
+    def _tflite_consistent(self) -> None:
+        """What a TFLite run cannot be, each refused with the reason."""
+        if self.workload not in TFLITE_WORKLOADS:
+            raise ValueError(f"TFLite runs a converted Keras model: {', '.join(TFLITE_WORKLOADS)}"
+                             f" (not {self.workload})")
+        if self.mode != "infer":
+            raise ValueError("TFLite runs inference only: use --mode infer")
+        if self.precision not in TFLITE_PRECISIONS:
+            raise ValueError(f"{self.precision} is TensorFlow's mixed precision; TFLite's "
+                             f"precisions are {', '.join(TFLITE_PRECISIONS)}")
+        if self.is_gpu:
+            raise ValueError("TFLite on a GPU needs TFLite's GPU delegate (OpenCL/OpenGL on "
+                             "Android and Linux, Metal on macOS), which TensorFlow's pip package "
+                             "does not ship: run TFLite on cpu (XNNPACK)")
+        if self.xla:
+            raise ValueError("XLA compiles TensorFlow graphs; a TFLite model runs in its "
+                             "interpreter: leave --xla out")
+        if self.distributed:
+            raise ValueError("TFLite runs on one device: leave --replicas and --cluster out")
 
     @property
     def distributed(self) -> bool:
@@ -216,6 +257,8 @@ class RunSpec(BaseModel):
         if self.size is not None:
             parts.append(f"size={self.size}")
         parts.append(self.precision)
+        if self.runtime != "tf":
+            parts.append(self.runtime)
         if self.xla:
             parts.append("xla")
         if self.intra_op_threads is not None:

@@ -165,8 +165,11 @@ def peak_for(spec: RunSpec, estimate: PeakEstimate | None, device: str) -> tuple
         "fp32": estimate.fp32_flops,
         "mixed_bfloat16": estimate.bf16_flops,
         "mixed_float16": estimate.fp16_flops,
-    }[spec.precision]
-    kind = {"fp32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16": "fp16"}[spec.precision]
+        "fp16": estimate.fp32_flops,  # TFLite's float16 weights compute in float32 on a CPU
+    }.get(spec.precision)
+    if value is None and spec.precision not in ("mixed_bfloat16", "mixed_float16"):
+        return None, f"no {spec.precision} peak estimate for {device}"  # TFLite's int8
+    kind = {"mixed_bfloat16": "bf16", "mixed_float16": "fp16"}.get(spec.precision, "fp32")
     clock = f", {estimate.clock_source}" if estimate.clock_source else ""
     return value, f"{device} {kind} peak estimate{clock}"
 
