@@ -46,6 +46,11 @@ DISTRIBUTED_WORKLOADS = ("mlp", "conv", "cifar10_cnn", "resnet50", "mobilenet_v2
                          "transformer")
 # Keras models that convert to TensorFlow Lite (the raw-op workloads have no model)
 TFLITE_WORKLOADS = DISTRIBUTED_WORKLOADS
+# Conversions known to fail in a way the worker cannot report (the converter crashes the process)
+TFLITE_REFUSED = {
+    ("lstm", "int8"): "TensorFlow's converter crashes (a segmentation fault, TensorFlow 2.21) "
+    "calibrating the LSTM for full-integer int8: use int8_dynamic",
+}
 
 
 class RunSpec(BaseModel):
@@ -154,6 +159,11 @@ class RunSpec(BaseModel):
             raise ValueError(
                 f"{self.workload} has no {self.mode} mode (it has: {', '.join(info.modes)})"
             )
+        if self.runtime == "tflite":
+            self._tflite_consistent()
+        elif self.precision not in PRECISIONS:
+            raise ValueError(f"{self.precision} is a TFLite precision (--runtime tflite); "
+                             f"TensorFlow runs {', '.join(PRECISIONS)}")
         if self.size is not None and self.size < info.min_size:
             raise ValueError(
                 f"{self.workload}: size ({info.size_label}) must be at least {info.min_size}"
@@ -180,11 +190,6 @@ class RunSpec(BaseModel):
                 raise ValueError("a cluster run uses one device per node: leave replicas out")
         if not self.is_gpu and (self.gpu_vendor is not None or self.vendor_index is not None):
             raise ValueError("a CPU run has no GPU vendor or vendor index")
-        if self.runtime == "tflite":
-            self._tflite_consistent()
-        elif self.precision not in PRECISIONS:
-            raise ValueError(f"{self.precision} is a TFLite precision (--runtime tflite); "
-                             f"TensorFlow runs {', '.join(PRECISIONS)}")
         return self
 
     def _tflite_consistent(self) -> None:
@@ -197,6 +202,9 @@ class RunSpec(BaseModel):
         if self.precision not in TFLITE_PRECISIONS:
             raise ValueError(f"{self.precision} is TensorFlow's mixed precision; TFLite's "
                              f"precisions are {', '.join(TFLITE_PRECISIONS)}")
+        refused = TFLITE_REFUSED.get((self.workload, self.precision))
+        if refused:
+            raise ValueError(f"{self.workload} in TFLite {self.precision}: {refused}")
         if self.is_gpu:
             raise ValueError("TFLite on a GPU needs TFLite's GPU delegate (OpenCL/OpenGL on "
                              "Android and Linux, Metal on macOS), which TensorFlow's pip package "

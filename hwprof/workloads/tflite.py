@@ -27,6 +27,7 @@ import importlib
 import json
 import math
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -106,11 +107,22 @@ def convert(tf: Any, frozen: Any, precision: str, calibration: Iterator[Any] | N
             warnings.simplefilter("ignore")  # the deprecated-path notice: nothing to act on
             return bytes(converter.convert())
     except Exception as err:
-        text = str(err).strip() or type(err).__name__
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        why = " ".join(ln for ln in lines if "not supported" in ln or "error:" in ln)[:600]
-        raise ConversionError(f"TFLite cannot convert this model to {precision}: "
-                              f"{why or lines[0][:600]}") from None
+        raise ConversionError(
+            f"TFLite cannot convert this model to {precision}: {conversion_reason(err)}"
+        ) from None
+
+
+def conversion_reason(err: BaseException) -> str:
+    """The converter's pages of MLIR, said in a line: the ops TFLite lacks, or its first error."""
+    text = str(err).strip() or type(err).__name__
+    missing = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op", text)))
+    if missing:
+        return (f"TFLite's built-in ops lack {', '.join(missing)} (TensorFlow op"
+                f"{'s' if len(missing) > 1 else ''} that only the Select TF ops (flex) delegate "
+                "runs, which hwprof does not use)")
+    errors = re.findall(r"error: ([^\n]+)", text)
+    first = errors[0] if errors else text.splitlines()[0]
+    return first.strip()[:600]
 
 
 def write_atomically(path: Path, content: bytes) -> None:
@@ -131,7 +143,9 @@ def write_atomically(path: Path, content: bytes) -> None:
 def loads(runtime: Any, content: bytes) -> bool:
     """Whether ``content`` is a model the interpreter can load (a damaged cache file is not)."""
     try:
-        interpreter = runtime.Interpreter(model_content=content)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
+            interpreter = runtime.Interpreter(model_content=content)
         interpreter.allocate_tensors()
     except Exception:
         return False
