@@ -289,3 +289,45 @@ def test_compare_tf_tflite_and_int8_side_by_side() -> None:
         assert words in out, out
     rows = [line for line in out.splitlines() if line.startswith("│ cpu")]
     assert len(rows) == 3 and "KiB" in rows[1] and "KiB" in rows[2] and "KiB" not in rows[0]
+
+
+# -- delegates -------------------------------------------------------------------------------------
+def test_delegates_are_found_without_loading_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hwprof.backends import tflite_delegates as d
+
+    name = d.EDGETPU_NAMES["linux"]
+    monkeypatch.setattr(d, "_platform", lambda: "linux")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert "apt install libedgetpu1-std" in d.edgetpu_problem([tmp_path])
+    (tmp_path / name).write_bytes(b"not even a library: it is never loaded")
+    found = {x.name: x for x in d.tflite_delegates([tmp_path])}
+    assert found["XNNPACK"].available and found["Edge TPU"].available
+    assert str(tmp_path / name) in found["Edge TPU"].detail
+    assert not found["edgetpu_compiler"].available
+    assert "edgetpu_compiler is not on PATH" in d.edgetpu_problem([tmp_path])
+    (tmp_path / "bin").mkdir()
+    compiler = tmp_path / "bin" / "edgetpu_compiler"
+    compiler.write_text("#!/bin/sh\n")
+    compiler.chmod(0o755)
+    assert d.edgetpu_problem([tmp_path]) == ""
+
+
+def test_an_edge_tpu_run_is_refused_with_the_reason() -> None:
+    from hwprof.backends.tflite_delegates import find_edgetpu_library
+    from hwprof.services.runs import DeviceError, check_device
+
+    with pytest.raises(ValidationError, match="full-integer models only"):
+        RunSpec(workload="mlp", mode="infer", runtime="tflite", delegate="edgetpu")
+    with pytest.raises(ValidationError, match="add --runtime tflite"):
+        RunSpec(workload="mlp", mode="infer", delegate="edgetpu")
+    spec = RunSpec(workload="mlp", mode="infer", runtime="tflite", precision="int8",
+                   delegate="edgetpu")
+    if find_edgetpu_library() is not None:
+        pytest.skip("this machine has the Edge TPU runtime")
+    with pytest.raises(DeviceError, match="Edge TPU delegate needs"):
+        check_device(spec)
+    done = _hwprof("run", "mlp", "--runtime", "tflite", "--precision", "int8", "--delegate",
+                   "edgetpu")
+    assert done.returncode == 2 and "Edge TPU runtime" in done.stderr and not done.stdout

@@ -80,6 +80,10 @@ def register(sub: Any) -> None:
     p.add_argument("--runtime", choices=RUNTIMES, default="tf",
                    help="inference: tf (a frozen TensorFlow graph) or tflite (the model "
                    "converted to TensorFlow Lite, run by its interpreter with XNNPACK)")
+    p.add_argument("--delegate", choices=("xnnpack", "edgetpu"), default="xnnpack",
+                   help="with --runtime tflite: XNNPACK on the CPU (default), or a Coral Edge "
+                   "TPU (needs libedgetpu, edgetpu_compiler and --precision int8; `hwprof "
+                   "detect` lists what is here)")
     p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=False,
                    help="compile the step with XLA (jit_compile); default off")
     p.add_argument("--intra-threads", type=int, default=None, help="TensorFlow intra-op threads")
@@ -163,6 +167,7 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         "size": args.size,
         "precision": args.precision,
         "runtime": args.runtime,
+        "delegate": args.delegate,
         "xla": args.xla,
         "intra_op_threads": args.intra_threads,
         "inter_op_threads": args.inter_threads,

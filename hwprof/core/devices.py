@@ -280,6 +280,14 @@ class TfDevice(_Model):
 TfStatus = Literal["ok", "not_installed", "import_failed", "timeout", "error"]
 
 
+class TfliteDelegate(_Model):
+    """A TensorFlow Lite delegate: whether this machine has it, and where, or what to install."""
+
+    name: str
+    available: bool
+    detail: str
+
+
 class TensorFlowInfo(_Model):
     """TensorFlow's view of the machine, from a short probe child process."""
 
@@ -292,6 +300,8 @@ class TensorFlowInfo(_Model):
     cudnn_version: str | None = None
     devices: tuple[TfDevice, ...] = ()
     probe_seconds: float | None = None
+    tflite_runtimes: tuple[str, ...] = Field(
+        default=(), description='TFLite interpreters and versions, e.g. "tf.lite 2.21.0"')
 
 
 class HostInfo(_Model):

@@ -75,6 +75,11 @@ class RunSpec(BaseModel):
         description="tf: a frozen TensorFlow graph; tflite: the model converted to TensorFlow "
         "Lite and run by its interpreter (XNNPACK on the CPU), inference only",
     )
+    delegate: Literal["xnnpack", "edgetpu"] = Field(
+        default="xnnpack",
+        description="tflite: the delegate; the Edge TPU (Coral) needs libedgetpu and "
+        "edgetpu_compiler on this machine and a full-integer int8 model; the device stays cpu",
+    )
     xla: bool = False
     intra_op_threads: int | None = Field(default=None, ge=1, le=4096)
     inter_op_threads: int | None = Field(default=None, ge=1, le=4096)
@@ -161,6 +166,8 @@ class RunSpec(BaseModel):
             )
         if self.runtime == "tflite":
             self._tflite_consistent()
+        elif self.delegate != "xnnpack":
+            raise ValueError("a delegate is a TFLite setting: add --runtime tflite")
         elif self.precision not in PRECISIONS:
             raise ValueError(f"{self.precision} is a TFLite precision (--runtime tflite); "
                              f"TensorFlow runs {', '.join(PRECISIONS)}")
@@ -209,6 +216,8 @@ class RunSpec(BaseModel):
             raise ValueError("TFLite on a GPU needs TFLite's GPU delegate (OpenCL/OpenGL on "
                              "Android and Linux, Metal on macOS), which TensorFlow's pip package "
                              "does not ship: run TFLite on cpu (XNNPACK)")
+        if self.delegate == "edgetpu" and self.precision != "int8":
+            raise ValueError("the Edge TPU runs full-integer models only: use --precision int8")
         if self.xla:
             raise ValueError("XLA compiles TensorFlow graphs; a TFLite model runs in its "
                              "interpreter: leave --xla out")
@@ -267,6 +276,8 @@ class RunSpec(BaseModel):
         parts.append(self.precision)
         if self.runtime != "tf":
             parts.append(self.runtime)
+        if self.delegate != "xnnpack":
+            parts.append(self.delegate)
         if self.xla:
             parts.append("xla")
         if self.intra_op_threads is not None:

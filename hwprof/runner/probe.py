@@ -114,6 +114,9 @@ def parse_probe(data: dict[str, object], stderr: list[str], elapsed: float) -> T
         cudnn_version=_opt_str(data.get("cudnn_version")),
         devices=tuple(devices),
         probe_seconds=elapsed,
+        tflite_runtimes=tuple(
+            str(r) for r in data.get("tflite_runtimes") or []  # type: ignore[attr-defined]
+        ),
     )
 
 

@@ -87,6 +87,10 @@ def tensorflow_rocm_support() -> tuple[bool, str | None]:
     return False, version
 
 
+EDGETPU_NOT_YET = ("the Edge TPU runtime and edgetpu_compiler are here, but this hwprof does not "
+                   "yet compile and run models for the Edge TPU; run the int8 model on XNNPACK")
+
+
 def check_device(
     spec: RunSpec,
     nvml: NvmlBackend | None = None,
@@ -102,6 +106,11 @@ def check_device(
     build: without it the run is refused with the line that says what to install. ``gpus`` and
     ``rocm`` (:func:`tensorflow_rocm_support`) are detected when not given.
     """
+    if spec.delegate == "edgetpu":  # the device stays cpu: the Edge TPU is the CPU's delegate
+        from hwprof.backends.tflite_delegates import edgetpu_problem
+
+        problem = edgetpu_problem()
+        raise DeviceError(f"--delegate edgetpu: {problem or EDGETPU_NOT_YET}")
     if not spec.is_gpu:
         return spec
     found = machine_gpus(nvml) if gpus is None else gpus
