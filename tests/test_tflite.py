@@ -331,3 +331,13 @@ def test_an_edge_tpu_run_is_refused_with_the_reason() -> None:
     done = _hwprof("run", "mlp", "--runtime", "tflite", "--precision", "int8", "--delegate",
                    "edgetpu")
     assert done.returncode == 2 and "Edge TPU runtime" in done.stderr and not done.stdout
+
+
+def test_snapshot_comparisons_never_match_a_tflite_run_with_a_tensorflow_run() -> None:
+    from hwprof.core.compare import settings_key
+
+    tf_run = RunSpec(workload="mlp", mode="infer")
+    tflite_run = tf_run.model_copy(update={"runtime": "tflite"})
+    assert settings_key(tf_run) != settings_key(tflite_run)
+    old = RunSpec.model_validate_json('{"workload": "mlp", "mode": "infer"}')
+    assert settings_key(old) == settings_key(tf_run)
