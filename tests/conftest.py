@@ -13,6 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakes.amd import AmdMachine
 from fakes.amd import scenario as amd_machine
+from fakes.apple import FakeMac
+from fakes.apple import scenario as apple_mac
 from fakes.intel import IntelMachine
 from fakes.intel import scenario as intel_machine
 from fakes.nvml import FakeNvml, scenario
@@ -52,6 +54,28 @@ def _no_real_intel(
 
     nowhere = tmp_path_factory.getbasetemp() / "no-intel"  # never created: no GPU, no driver
     monkeypatch.setattr(intel, "SYSFS_ROOT", str(nowhere / "sys"))
+
+
+@pytest.fixture(autouse=True)
+def _no_real_apple(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep this machine's Apple GPU out of every test (apple_scenario puts a fake Mac in)."""
+    import hwprof.backends.apple as apple
+
+    monkeypatch.setattr(apple, "PLATFORM", "not-macos")
+    monkeypatch.setattr(apple, "RUNNER", None)
+
+
+@pytest.fixture
+def apple_scenario(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeMac]:
+    """Make every Apple back end ask a named fake Mac (tests/fakes/apple.py)."""
+    import hwprof.backends.apple as apple
+
+    def install(name: str, broken: dict[str, str] | None = None) -> FakeMac:
+        mac = apple_mac(name, broken)
+        monkeypatch.setattr(apple, "RUNNER", mac)
+        return mac
+
+    return install
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from hwprof.core.devices import TensorFlowInfo, TfDevice
 from hwprof.services.detect import (
     DetectFunctions,
     detect_amd_gpus,
+    detect_apple_gpus,
     detect_gpus,
     detect_intel_gpus,
 )
@@ -52,6 +53,7 @@ def quick_functions(
             host=detect_host, gpus=detect_gpus, cpu=detect_cpu, tensorflow=tensorflow,
             amd=lambda offset: detect_amd_gpus(None, offset),  # the amd_scenario's tree, if any
             intel=lambda offset: detect_intel_gpus(None, offset),  # the intel_scenario's, if any
+            apple=lambda offset: detect_apple_gpus(None, offset),  # the apple_scenario's, if any
         )
 
     return make

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ({"precision": "mixed_float16"}, "TFLite's precisions are"),
     ({"xla": True}, "leave --xla out"),
     ({"replicas": 2}, "leave --replicas and --cluster out"),
+    ({"trace_steps": 5}, "leave --trace out"),
     ({"workload": "matmul"}, "converted Keras model"),
     ({"workload": "lstm", "precision": "int8"}, "use int8_dynamic"),
 ])

@@ -18,7 +18,7 @@ FLAG_OF_FIELD = {
     "intra_op_threads": "--intra-threads", "inter_op_threads": "--inter-threads",
     "duration_seconds": "--duration", "steps": "--steps", "warmup_steps": "--warmup",
     "scenario": "--scenario", "replicas": "--replicas", "cluster": "--cluster",
-    "task_index": "--task-index",
+    "task_index": "--task-index", "trace_steps": "--trace",
 }  # fmt: skip
 
 

@@ -10,10 +10,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hwprof.backends.apple import NOT_MACOS
 from hwprof.cli.args import limit_seconds
 from hwprof.cli.console import make_console, plain
 from hwprof.core.devices import (
     INTEL_EXTENSION_HINT,
+    METAL_PLUGIN_HINT,
     CpuInfo,
     DetectReport,
     GpuInfo,
@@ -29,8 +31,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "detect",
         help="list the CPUs and GPUs and what TensorFlow sees",
-        description="List this machine's CPUs and GPUs (NVIDIA, AMD, Intel) with what matters "
-        "for deep learning, "
+        description="List this machine's CPUs and GPUs (NVIDIA, AMD, Intel, Apple) with what "
+        "matters for deep learning, "
         "and the devices TensorFlow sees (from a short probe process).",
     )
     p.add_argument(
@@ -123,6 +125,11 @@ def render_report(report: DetectReport, console: Console) -> None:
         console.print(_intel_section(report))
         if _intel_hint(report):
             console.print(plain(f"note: {INTEL_EXTENSION_HINT}"))
+    if _show_apple(report):
+        console.print()
+        console.print(_apple_section(report))
+        if any(g.tensorflow_missing_reason == METAL_PLUGIN_HINT for g in report.gpus):
+            console.print(plain(f"note: {METAL_PLUGIN_HINT}"))
     console.print()
     console.print(_tf_table(report.tensorflow))
     console.print()
@@ -216,7 +223,7 @@ def _show_amd(report: DetectReport) -> bool:
     """AMD's table shows when there is an AMD driver, or no GPU at all (then say why not)."""
     if report.amd is None:
         return False
-    return report.amd.available or not report.nvml.available
+    return report.amd.available or not (report.nvml.available or _apple_ok(report))
 
 
 def _rocm_hint(report: DetectReport) -> str | None:
@@ -268,7 +275,12 @@ def _show_intel(report: DetectReport) -> bool:
     if report.intel is None:
         return False
     amd_ok = report.amd is not None and report.amd.available
-    return report.intel.available or (not report.nvml.available and not amd_ok)
+    return report.intel.available or not (report.nvml.available or amd_ok or _apple_ok(report))
+
+
+def _apple_ok(report: DetectReport) -> bool:
+    """Whether this is an Apple silicon Mac (where no AMD or Intel driver is worth a table)."""
+    return report.apple is not None and report.apple.available
 
 
 def _intel_hint(report: DetectReport) -> bool:
@@ -299,6 +311,44 @@ def _intel_section(report: DetectReport) -> Table:
     hint = _intel_hint(report)
     for g in gpus:
         t.add_row(*_intel_row(g, hint))
+    return t
+
+
+def _show_apple(report: DetectReport) -> bool:
+    """Apple's table shows on a Mac (an Apple GPU, or why there is none); off macOS, never."""
+    return report.apple is not None and (report.apple.available
+                                         or report.apple.message != NOT_MACOS)
+
+
+def _apple_section(report: DetectReport) -> Table:
+    apple = report.apple
+    gpus = [g for g in report.gpus if g.vendor == "apple"]
+    if apple is None or not apple.available or not gpus:
+        t = _kv_table("Apple GPU")
+        t.add_row("status", (apple.message if apple else None) or "not detected")
+        return t
+    cores = (f"{apple.performance_cores} performance + {apple.efficiency_cores} efficiency"
+             if apple.performance_cores is not None and apple.efficiency_cores is not None
+             else NA)
+    title = f"Apple GPU — {apple.chip or NA}, CPU {cores} cores, {apple.metal_support or NA}"
+    # one line: plain() shows a newline from the notes as \x0a, as it does any control code
+    notes = ". ".join(n[0].upper() + n[1:] for n in (apple.memory_note, apple.power_note) if n)
+    t = Table(title=plain(title), title_justify="left", caption=plain(notes) if notes else None,
+              caption_justify="left")
+    for col in ("#", "chip", "GPU cores", "unified memory", "peak fp32 / fp16 (est.)",
+                "TensorFlow"):
+        wraps = col in ("chip", "TensorFlow")
+        t.add_column(col, overflow="fold", no_wrap=not wraps, min_width=12 if wraps else None)
+    for g in gpus:
+        peak = f"{fmt_flops(g.peak.fp32_flops)} / {fmt_flops(g.peak.fp16_flops)}" if g.peak else NA
+        if g.tensorflow_device:
+            tf = g.tensorflow_device
+        elif g.tensorflow_missing_reason == METAL_PLUGIN_HINT:
+            tf = "not visible: no tensorflow-metal (see the note)"
+        else:
+            tf = f"not visible: {g.tensorflow_missing_reason or 'unknown'}"
+        t.add_row(*[plain(c) for c in (str(g.index), g.name or NA, fmt_num(g.compute_units),
+                                        fmt_bytes(g.memory_total_bytes), peak, tf)])
     return t
 
 

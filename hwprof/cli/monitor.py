@@ -47,8 +47,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "monitor",
         help="live CPU, memory and GPU telemetry (terminal view, CSV, JSON lines)",
-        description="Watch CPU, memory, GPU (NVIDIA, AMD, Intel) and workload telemetry live, and "
-        "record it. "
+        description="Watch CPU, memory, GPU (NVIDIA, AMD, Intel, Apple) and workload telemetry "
+        "live, and record it. "
         "In a terminal: a refreshing table. --csv records every tick to a file; --json prints one "
         "JSON object per tick to stdout. Ctrl-C (or the end of --duration) stops it, leaving the "
         "file complete.",

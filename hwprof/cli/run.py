@@ -38,7 +38,14 @@ from hwprof.core.snapshot import (
     save_snapshot,
 )
 from hwprof.core.snapshot_io import SnapshotError
-from hwprof.core.spec import ALL_PRECISIONS, RUNTIMES, SCENARIOS, RunSpec, validation_problems
+from hwprof.core.spec import (
+    ALL_PRECISIONS,
+    DEFAULT_TRACE_STEPS,
+    RUNTIMES,
+    SCENARIOS,
+    RunSpec,
+    validation_problems,
+)
 from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
 from hwprof.services.runs import DEFAULT_STALL_SECONDS, DeviceError, check_device, execute_run
 
@@ -118,6 +125,15 @@ def register(sub: Any) -> None:
     p.add_argument("--cluster-secret-file", type=Path, default=None, metavar="FILE",
                    help="with --cluster: a file whose first line is the secret every node shares "
                    "(default: the HWPROF_CLUSTER_SECRET environment variable)")
+    p.add_argument("--trace", type=int, nargs="?", const=DEFAULT_TRACE_STEPS, default=None,
+                   metavar="STEPS",
+                   help="after the timed steps, trace STEPS more (default "
+                   f"{DEFAULT_TRACE_STEPS}) with TensorFlow's profiler and show where the time "
+                   "goes: top ops, categories, the step split and a verdict")
+    p.add_argument("--trace-out", type=Path, default=None, metavar="FILE.json.gz",
+                   help="with --trace: write the trace as Chrome trace JSON (Perfetto, "
+                   "TensorBoard, chrome://tracing open it); an existing FILE is refused unless "
+                   "--force")
     p.add_argument("--json", action="store_true", help="print the spec and result as JSON")
     p.add_argument("--save", type=Path, metavar="FILE", nargs="?", const=AUTO_NAME,
                    help="save a new snapshot (*.hwprof, *.hwprof.json[.gz]) with this run; "
@@ -182,6 +198,8 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         fields["warmup_steps"] = args.warmup
     if args.no_steady_stop:
         fields["steady_cv"] = None
+    if args.trace is not None:
+        fields["trace_steps"] = args.trace
     if args.replicas is not None:
         fields["replicas"] = args.replicas
     if args.cluster is not None:
@@ -370,6 +388,9 @@ def run_command(args: argparse.Namespace) -> int:
         problem = check_snapshot_target(target, append=bool(args.append), force=args.force)
         if problem:
             return _usage(problem)
+    problem = _trace_out_problem(args)
+    if problem:
+        return _usage(problem)
     try:
         spec = check_device(spec)  # pinned by its vendor: an AMD GPU runs with HIP's numbering
     except DeviceError as err:
@@ -433,6 +454,14 @@ def run_command(args: argparse.Namespace) -> int:
                           "result": result.model_dump(mode="json")}, indent=2))
     else:
         make_console().print(result_table(spec, result))
+        if result.report is not None and result.report.trace is not None:
+            from hwprof.cli.trace_view import trace_view
+
+            make_console().print(trace_view(result.report.trace))
+    if args.trace_out is not None and result.ok:
+        code = _write_trace(result, args.trace_out)
+        if code:
+            return code
     if not result.ok and result.stderr_tail and (args.verbose or result.error_kind != "cancelled"):
         tail = result.stderr_tail if args.verbose else result.stderr_tail[-5:]
         print("hwprof run: the worker's last stderr lines:", file=sys.stderr)
@@ -531,6 +560,38 @@ def _cluster_finish(args: argparse.Namespace, spec: RunSpec, record: SnapshotRun
     if cancelled:
         return EXIT_CANCELLED
     return EXIT_OK if result.ok and not outcome.missing else EXIT_FAILED
+
+
+def _trace_out_problem(args: argparse.Namespace) -> str:
+    """Why --trace-out cannot be written, or "" (checked before the run)."""
+    if args.trace_out is None:
+        return ""
+    from hwprof.services.traces import trace_name_problem
+
+    if args.trace is None:
+        return "--trace-out goes with --trace (the run must be traced)"
+    problem = trace_name_problem(args.trace_out)
+    if problem:
+        return problem
+    try:
+        check_output(args.trace_out, force=args.force, flag="--trace-out",
+                     inputs=[p for p in (args.save, args.append) if p is not None])
+    except OutputPathError as err:
+        return str(err)
+    return ""
+
+
+def _write_trace(result: RunResult, path: Path) -> int:
+    from hwprof.core.trace import TraceError
+    from hwprof.services.traces import write_trace
+
+    try:
+        write_trace(result, path)
+    except (TraceError, OSError) as err:
+        print(f"hwprof run: --trace-out {safe(path)}: {safe(err)}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"hwprof run: wrote the trace to {safe(path)}", file=sys.stderr)
+    return 0
 
 
 def check_snapshot_target(path: Path, *, append: bool, force: bool) -> str:

@@ -1,4 +1,4 @@
-"""What hwprof knows about the machine: host, CPUs, GPUs (NVIDIA, AMD) and TensorFlow's view.
+"""What hwprof knows about the machine: host, CPUs, GPUs (of every vendor) and TensorFlow's view.
 
 These models are the stable structure of `hwprof detect --json` (schema ``hwprof.detect/1``) and the
 ``devices`` part of a snapshot. Units are in the field names; a fact that could not be had is
@@ -150,8 +150,9 @@ class PcieLink(_Model):
     width_max: int | None
 
 
-GpuVendor = Literal["nvidia", "amd", "intel"]
-VENDOR_NAMES: dict[str, str] = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel"}
+GpuVendor = Literal["nvidia", "amd", "intel", "apple"]
+VENDOR_NAMES: dict[str, str] = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel",
+                                "apple": "Apple"}
 
 
 def vendor_gpu_state(vendor: str, count: int, reason: str | None, verb: str = "") -> str:
@@ -182,14 +183,18 @@ class GpuInfo(_Model):
     run, telemetry keys ``gpuN.*``, snapshots, the window). On a machine with GPUs of several
     vendors the numbering is: NVIDIA GPUs first, in NVML's order (PCI bus order), then AMD GPUs in
     PCI bus order (the order HIP numbers them in), then Intel GPUs in PCI bus order (the order
-    Level Zero numbers them in). ``vendor_index`` is the GPU's number within its own vendor's
-    numbering (NVML's index; HIP's device number; Level Zero's device number), which is what
+    Level Zero numbers them in), then the Apple silicon GPU of a Mac (there is one, part of the
+    chip). ``vendor_index`` is the GPU's number within its own vendor's
+    numbering (NVML's index; HIP's device number; Level Zero's device number; 0 for Apple's,
+    TensorFlow's ``GPU:0`` with tensorflow-metal), which is what
     ``CUDA_VISIBLE_DEVICES`` / ``HIP_VISIBLE_DEVICES`` / ``ZE_AFFINITY_MASK`` take. On an
     NVIDIA-only machine both are the same, so every snapshot saved before AMD support keeps its
     meaning (``vendor`` defaults to "nvidia").
 
     Fields of one vendor are None for the other: ``compute_capability``, ``cuda_cores`` and MIG are
-    NVIDIA's; ``gfx_target`` AMD's; ``compute_units`` AMD's CUs or Intel's Xe-cores.
+    NVIDIA's; ``gfx_target`` AMD's; ``compute_units`` AMD's CUs, Intel's Xe-cores or Apple's GPU
+    cores; ``unified_memory`` and ``metal_support`` Apple's (an Apple GPU's memory total is the
+    machine's memory, shared with the CPU).
     ``sm_clock_max_mhz`` is the top shader clock (NVIDIA's SM clock, AMD's GFX engine clock,
     Intel's RP0 GT frequency).
     """
@@ -218,8 +223,13 @@ class GpuInfo(_Model):
     mig_mode_pending: bool | None = None
     gfx_target: str | None = Field(default=None, description='AMD GFX target, e.g. "gfx942"')
     compute_units: int | None = Field(
-        default=None, description="AMD compute units (CUs); Intel Xe-cores"
+        default=None, description="AMD compute units (CUs); Intel Xe-cores; Apple GPU cores"
     )
+    unified_memory: bool | None = Field(
+        default=None,
+        description="True when the memory total is memory shared with the CPU (Apple silicon)",
+    )
+    metal_support: str | None = Field(default=None, description='Apple: e.g. "Metal 3"')
     peak: PeakEstimate | None = None
     error: str | None = Field(default=None, description="set when the GPU could not be read at all")
     tensorflow_device: str | None = Field(
@@ -262,6 +272,23 @@ class IntelStatus(_Model):
     )
     busy_note: str | None = Field(
         default=None, description="why engine busyness is not reported (it needs the perf PMU)"
+    )
+
+
+class AppleStatus(_Model):
+    """Whether a Mac's Apple silicon GPU could be read (system_profiler, sysctl, ioreg)."""
+
+    available: bool
+    message: str | None = Field(default=None, description="why the Apple GPU cannot be read")
+    chip: str | None = Field(default=None, description='e.g. "Apple M2 Max"')
+    performance_cores: int | None = Field(default=None, description="CPU performance cores")
+    efficiency_cores: int | None = Field(default=None, description="CPU efficiency cores")
+    metal_support: str | None = Field(default=None, description='e.g. "Metal 3"')
+    power_note: str | None = Field(
+        default=None, description="why GPU power is not shown (powermetrics needs root)"
+    )
+    memory_note: str | None = Field(
+        default=None, description="what the memory total means (unified memory)"
     )
 
 
@@ -334,6 +361,9 @@ class DetectReport(_Model):
     intel: IntelStatus | None = Field(
         default=None, description="None in reports made before Intel GPU support"
     )
+    apple: AppleStatus | None = Field(
+        default=None, description="None in reports made before Apple GPU support"
+    )
     gpus: tuple[GpuInfo, ...]
     tensorflow: TensorFlowInfo
     detect_seconds: float | None = None
@@ -391,6 +421,10 @@ INTEL_EXTENSION_HINT = (
     "Intel GPU found; TensorFlow uses it only through the Intel Extension for TensorFlow, which "
     "is not installed: pip install intel-extension-for-tensorflow[xpu]"
 )
+METAL_PLUGIN_HINT = (
+    "Apple GPU found; TensorFlow uses it only through the tensorflow-metal plug-in, which is not "
+    "installed: pip install tensorflow-metal"
+)
 # the device type the Intel Extension for TensorFlow (a PluggableDevice) gives Intel GPUs
 XPU_DEVICE_TYPE = "XPU"
 
@@ -403,6 +437,7 @@ def match_tensorflow_gpus(
     hip_visible_devices: str | None = None,
     rocm_version: str | None = None,
     intel_extension: bool | None = None,
+    metal_plugin: bool | None = None,
 ) -> tuple[TensorFlowInfo, tuple[GpuInfo, ...]]:
     """Pair TensorFlow's GPUs with the detected ones, and say why any GPU has no TensorFlow device.
 
@@ -414,6 +449,10 @@ def match_tensorflow_gpus(
     Intel GPUs are TensorFlow's XPU devices (the Intel Extension for TensorFlow), which Level Zero
     numbers in PCI bus order: XPU:N is the N-th Intel GPU. ``intel_extension`` says whether the
     extension is installed (None: not known), for the reason an Intel GPU has no device.
+
+    An Apple silicon GPU is TensorFlow's ``GPU:0`` through the tensorflow-metal plug-in (a Mac has
+    no CUDA or ROCm TensorFlow, and one GPU); ``metal_plugin`` says whether the plug-in is
+    installed (None: not known).
     """
     rocm = bool(tf.built_with_rocm)
     usable_vendor: GpuVendor = "amd" if rocm else "nvidia"
@@ -447,6 +486,9 @@ def match_tensorflow_gpus(
         else d
         for d in new_devices
     )
+    apple = [g for g in gpus if g.vendor == "apple"]
+    if apple and not own and tf_gpus and tf_gpus[0].index == 0:
+        pairs[apple[0].index] = tf_gpus[0]  # the Metal plug-in's GPU:0 is the chip's GPU
     visible_ids = {g.index for g in visible}
     new_gpus = []
     for g in gpus:
@@ -469,6 +511,13 @@ def match_tensorflow_gpus(
                     "TensorFlow does not list it as an XPU device (the Intel Extension for "
                     "TensorFlow is installed, but Intel's GPU runtime, Level Zero, is missing or "
                     "does not support this GPU)")
+        elif g.vendor == "apple":
+            if metal_plugin is False or (metal_plugin is None and not tf_gpus):
+                reason = METAL_PLUGIN_HINT
+            else:
+                reason = tf.message or (
+                    "TensorFlow does not list it as a GPU device (tensorflow-metal is installed "
+                    "but did not load: its version must match TensorFlow's)")
         elif g.vendor not in ("nvidia", "amd"):
             reason = f"hwprof does not run TensorFlow on {g.vendor} GPUs yet"
         elif not tf.built_with_cuda and not rocm and sys.platform == "win32":
@@ -503,6 +552,7 @@ class PartialReport:
     nvml: NvmlStatus | None = None
     amd: AmdStatus | None = None  # known together with nvml (the same detection step)
     intel: IntelStatus | None = None  # likewise
+    apple: AppleStatus | None = None  # likewise
     gpus: tuple[GpuInfo, ...] | None = None
     tensorflow: TensorFlowInfo | None = None
     errors: tuple[str, ...] = ()
@@ -535,6 +585,7 @@ class PartialReport:
             nvml=self.nvml,
             amd=self.amd,
             intel=self.intel,
+            apple=self.apple,
             gpus=self.gpus or (),
             tensorflow=self.tensorflow,
             detect_seconds=self.detect_seconds,

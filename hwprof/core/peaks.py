@@ -451,6 +451,64 @@ def estimate_intel_gpu_peak(
     )
 
 
+@dataclass(frozen=True)
+class AppleGpuGeneration:
+    """The GPU clock of one Apple silicon generation, and where the figure comes from."""
+
+    generation: str  # "M2"
+    clock_mhz: int
+    source: str
+
+
+# An Apple GPU core has 128 FP32 ALUs (4 execution units of 32 lanes), each one fused multiply-add
+# (2 FLOP) per clock: 256 FP32 FLOP per core per clock; FP16 runs at the same rate as FP32 on these
+# GPUs (no double-rate FP16, no matrix units TensorFlow reaches), and BF16 has no faster path.
+# macOS does not report the GPU clock, so it comes from the published figures per generation:
+# M1 (Apple: 8-core GPU, 2.6 TFLOP/s -> 1278 MHz); M2 (Apple: M2 Max 38-core, 13.6 TFLOP/s; M2
+# 10-core, 3.6 TFLOP/s -> 1398 MHz). Apple published no TFLOP/s for M3; 1398 MHz is the GPU
+# databases' figure (TechPowerUp-style: M3 10-core 3.58, M3 Pro 18-core 6.44 TFLOP/s), so M3's
+# estimate is the least certain. Later generations are not in the table: None, not a guess.
+APPLE_GPU_CORE_FP32_PER_CLOCK = 256
+APPLE_GPU_GENERATIONS: dict[str, AppleGpuGeneration] = {
+    "M1": AppleGpuGeneration("M1", 1278, "Apple M1 press release (apple.com, 2020-11): 8-core "
+                             "GPU, 2.6 TFLOP/s"),
+    "M2": AppleGpuGeneration("M2", 1398, "Apple M2 Pro/M2 Max press release (apple.com, "
+                             "2023-01): M2 Max 38-core GPU, 13.6 TFLOP/s; M2 (2022-06) 3.6"),
+    "M3": AppleGpuGeneration("M3", 1398, "GPU databases (Apple published no M3 TFLOP/s): M3 "
+                             "Pro 18-core 6.44 TFLOP/s FP32 at 1398 MHz"),
+}
+
+
+def estimate_apple_gpu_peak(*, chip: str | None, gpu_cores: int | None) -> PeakEstimate | None:
+    """Estimate an Apple silicon GPU's peak FP32 (= FP16) FLOP/s from its chip and core count.
+
+    None when the generation is not in the table or the core count is unknown.
+    """
+    import re
+
+    m = re.match(r"^Apple (M\d+)\b", chip or "")
+    generation = APPLE_GPU_GENERATIONS.get(m[1]) if m else None
+    if generation is None or not gpu_cores:
+        return None
+    clock_hz = generation.clock_mhz * 1e6
+    fp32 = gpu_cores * clock_hz * APPLE_GPU_CORE_FP32_PER_CLOCK
+    formula = (
+        f"fp32: {gpu_cores} GPU cores x 128 ALUs x 2 (FMA) x {generation.clock_mhz} MHz = "
+        f"{fp32 / 1e12:.1f} TFLOP/s; fp16 the same rate"
+    )
+    return PeakEstimate(
+        fp32_flops=fp32,
+        bf16_flops=None,
+        fp16_flops=fp32,
+        formula=formula,
+        clock_hz=clock_hz,
+        clock_source=f"published {generation.generation} GPU clock (macOS does not report it)",
+        clock_kind="max",
+        basis=f"Apple {generation.generation} GPU",
+        basis_source=generation.source,
+    )
+
+
 # -- a run's share of the peak ------------------------------------------------------------------
 # A run a little above the ceiling it is held against is within that ceiling's own noise (the
 # ceiling is a throughput measured over windows, the run's FLOP/s over all its steps): up to this

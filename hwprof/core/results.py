@@ -18,6 +18,7 @@ from hwprof.core.peaks import PeakShare, peak_share
 from hwprof.core.spec import RunSpec
 from hwprof.core.stats import Spread, percentiles, spread
 from hwprof.core.telemetry import TelemetryRecord
+from hwprof.core.trace import TraceSummary
 
 RunStatus = Literal["ok", "failed", "cancelled"]
 StopReason = Literal["steady", "duration", "steps"]
@@ -111,6 +112,8 @@ class WorkerReport(_Model):
     memory_source: str | None = None
     final_loss: float | None = None
     notes: tuple[str, ...] = ()
+    trace: TraceSummary | None = Field(
+        default=None, description="where the traced steps' time went (a run with trace_steps)")
     tflite: TfliteInfo | None = Field(default=None, description="a TFLite run's model and runtime")
 
 

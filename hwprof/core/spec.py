@@ -35,6 +35,7 @@ SCENARIOS: tuple[Scenario, ...] = ("offline", "single-stream")
 DEVICE_PATTERN = re.compile(r"^(cpu|gpu:(\d{1,3}))$")
 DEFAULT_DURATION_SECONDS = 10.0
 DEFAULT_WARMUP_STEPS = 3
+DEFAULT_TRACE_STEPS = 5  # `--trace` with no number: enough steps for a median, a small capture
 # A run ends early once throughput is steady: the coefficient of variation of the last
 # STEADY_WINDOWS windows' throughput is under this.
 DEFAULT_STEADY_CV = 0.02
@@ -112,7 +113,7 @@ class RunSpec(BaseModel):
         description="host:port of every worker, for tf.distribute.MultiWorkerMirroredStrategy",
     )
     task_index: int | None = Field(default=None, ge=0, description="this node's place in cluster")
-    gpu_vendor: Literal["nvidia", "amd", "intel"] | None = Field(
+    gpu_vendor: Literal["nvidia", "amd", "intel", "apple"] | None = Field(
         default=None,
         description="the GPU's vendor, filled in when the run is planned on this machine; None: "
         "a CPU run, or NVIDIA (runs saved before AMD support)",
@@ -121,6 +122,12 @@ class RunSpec(BaseModel):
         default=None, ge=0,
         description="the GPU's number in its vendor's numbering (HIP's for AMD), which pins the "
         "worker; None: the N of gpu:N",
+    )
+
+    trace_steps: int | None = Field(
+        default=None, ge=1, le=1000,
+        description="after the timed steps, trace this many more with TensorFlow's profiler "
+        "(None: no trace); the timed results never include traced steps",
     )
 
     @field_validator("cluster")
@@ -223,6 +230,9 @@ class RunSpec(BaseModel):
                              "interpreter: leave --xla out")
         if self.distributed:
             raise ValueError("TFLite runs on one device: leave --replicas and --cluster out")
+        if self.trace_steps is not None:
+            raise ValueError("TensorFlow's profiler does not see inside the TFLite interpreter: "
+                             "leave --trace out")
 
     @property
     def distributed(self) -> bool:
@@ -288,6 +298,8 @@ class RunSpec(BaseModel):
             parts.append(self.scenario)
         if self.replicas is not None:
             parts.append(f"x{self.replicas} replicas")
+        if self.trace_steps is not None:
+            parts.append(f"trace={self.trace_steps}")
         if self.cluster is not None:
             parts.append(f"cluster of {len(self.cluster)} (task {self.task_index})")
         return " ".join(parts)

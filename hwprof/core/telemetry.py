@@ -169,6 +169,14 @@ _TEMPLATES: dict[str, tuple[str, str, str, MetricKind]] = {
         "gauge",
     ),
     "gpu{n}.memory_used_bytes": ("B", "GPU {n} memory used", "GPU memory in use.", "gauge"),
+    # Apple silicon GPUs (ioreg's accelerator PerformanceStatistics)
+    "gpu{n}.renderer_util_percent": ("%", "GPU {n} renderer", "Apple GPUs: share of time the "
+                                     "renderer (fragment and compute work) was busy.", "gauge"),
+    "gpu{n}.tiler_util_percent": ("%", "GPU {n} tiler", "Apple GPUs: share of time the tiler "
+                                  "(vertex work) was busy.", "gauge"),
+    "gpu{n}.memory_allocated_bytes": ("B", "GPU {n} memory allocated", "Apple GPUs: unified "
+                                      "memory the GPU driver has allocated (in use or not).",
+                                      "gauge"),
     "gpu{n}.memory_total_bytes": ("B", "GPU {n} memory total", "GPU memory installed.", "gauge"),
     "gpu{n}.power_watts": (
         "W",

@@ -15,6 +15,7 @@ from hwprof.core.units import NA, fmt_bytes, fmt_flops, fmt_hz, fmt_num, fmt_sec
 if TYPE_CHECKING:
     from hwprof.core.devices import (
         AmdStatus,
+        AppleStatus,
         CpuInfo,
         GpuInfo,
         HostInfo,
@@ -84,9 +85,20 @@ HELP: dict[str, str] = {
     "Formula": "How the estimate was computed, so it can be checked.",
     "Name": "The GPU's name as its driver reports it.",
     "GPU vendor": "Who made the GPU: NVIDIA (read through NVML), AMD (read from the amdgpu "
-    "driver, or ROCm's amdsmi library) or Intel (read from the i915 or xe driver's files).",
+    "driver, or ROCm's amdsmi library), Intel (read from the i915 or xe driver's files) or "
+    "Apple (a Mac's Apple silicon, read from system_profiler and ioreg).",
     "hwprof device": "The name hwprof uses for this GPU in detect, monitor, run and snapshots: "
-    "NVIDIA GPUs are numbered first, then AMD GPUs, then Intel GPUs, each in PCI bus order.",
+    "NVIDIA GPUs are numbered first, then AMD GPUs, then Intel GPUs, each in PCI bus order, "
+    "then a Mac's Apple GPU.",
+    "GPU cores": "Apple GPU cores: the GPU's equivalent of NVIDIA's SMs (128 FP32 lanes each).",
+    "Unified memory": "An Apple GPU has no memory of its own: it shares the machine's memory with "
+    "the CPU, so this is the machine's memory, not the GPU's.",
+    "Metal": "The Metal version the GPU supports (Apple's GPU interface, which tensorflow-metal "
+    "uses).",
+    "GPU power": "macOS gives GPU power only to powermetrics, which needs root; hwprof never asks "
+    "for a password.",
+    "tensorflow-metal": "TensorFlow uses an Apple GPU only through the tensorflow-metal plug-in "
+    "(pip install tensorflow-metal).",
     "Level Zero index": "The GPU's number for Intel's GPU runtime, Level Zero (as "
     "ZE_AFFINITY_MASK numbers it): TensorFlow's XPU:N with the Intel Extension for TensorFlow.",
     "Xe-cores": "Intel Xe-cores: the GPU's equivalent of NVIDIA's SMs or AMD's CUs.",
@@ -324,7 +336,7 @@ def gpu_title(gpu: GpuInfo) -> str:
     return f"GPU {gpu.index} · {gpu.name or 'unreadable GPU'}"
 
 
-VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel"}
+VENDOR_NAMES = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel", "apple": "Apple"}
 
 
 def vendor_name(gpu: GpuInfo) -> str:
@@ -340,6 +352,9 @@ def gpu_summary(gpu: GpuInfo) -> str:
         parts = [vendor_name(gpu), fmt_bytes(gpu.memory_total_bytes), gpu.gfx_target or NA]
     elif gpu.vendor == "intel":
         parts = [vendor_name(gpu), fmt_bytes(gpu.memory_total_bytes), gpu.architecture or NA]
+    elif gpu.vendor == "apple":
+        parts = [vendor_name(gpu), f"{fmt_num(gpu.compute_units)} GPU cores",
+                 f"{fmt_bytes(gpu.memory_total_bytes)} unified"]
     else:
         cc = ".".join(map(str, gpu.compute_capability)) if gpu.compute_capability else NA
         parts = [vendor_name(gpu), fmt_bytes(gpu.memory_total_bytes), f"cc {cc}"]
@@ -444,8 +459,39 @@ def intel_gpu_sections(gpu: GpuInfo) -> list[Section]:
     ]
 
 
+def apple_gpu_sections(gpu: GpuInfo) -> list[Section]:
+    """The rows of an Apple silicon GPU node."""
+    return [
+        Section(
+            "GPU",
+            (
+                row("Chip", gpu.name or NA),
+                row("GPU vendor", "Apple"),
+                row("hwprof device", f"gpu:{gpu.index}"),
+                row("Metal", gpu.metal_support or NA),
+                _tf_row(gpu),
+            ),
+        ),
+        Section(
+            "Compute and memory",
+            (
+                row("GPU cores", fmt_num(gpu.compute_units)),
+                row("Unified memory", f"{fmt_bytes(gpu.memory_total_bytes)}, shared with the CPU"
+                    if gpu.memory_total_bytes else NA),
+                row("GPU clock", "not reported by macOS (the peak uses the published clock)",
+                    "muted"),
+                row("GPU power", "not shown: macOS gives it only to powermetrics, which "
+                    "needs root", "muted"),
+            ),
+        ),
+        peak_section(gpu.peak),
+    ]
+
+
 def gpu_sections(gpu: GpuInfo) -> list[Section]:
     """The rows of a GPU node."""
+    if gpu.vendor == "apple":
+        return apple_gpu_sections(gpu)
     if gpu.vendor == "amd":
         return amd_gpu_sections(gpu)
     if gpu.vendor == "intel":
@@ -543,6 +589,27 @@ def intel_sections(intel: IntelStatus, gpus: tuple[GpuInfo, ...]) -> list[Sectio
                 row("Read from", "sysfs"),
                 row("GPUs", str(count), help="How many Intel GPUs the i915/xe drivers show."),
                 row("Engine busyness", intel.busy_note or NA, "muted"),
+            ),
+        )
+    ]
+
+
+def apple_sections(apple: AppleStatus) -> list[Section]:
+    """The Apple rows of the "GPUs" node (only on a Mac: off macOS there is nothing to say)."""
+    if not apple.available:
+        return [Section("Apple GPU", (row("Apple GPU", "unavailable", "muted"),
+                                      row("Message", apple.message or NA, "muted")))]
+    cores = (f"{apple.performance_cores} performance + {apple.efficiency_cores} efficiency"
+             if apple.performance_cores is not None and apple.efficiency_cores is not None
+             else NA)
+    return [
+        Section(
+            "Apple silicon",
+            (
+                row("Chip", apple.chip or NA),
+                row("CPU cores", cores),
+                row("Read from", "system_profiler, sysctl, ioreg"),
+                row("GPU power", apple.power_note or NA, "muted"),
             ),
         )
     ]

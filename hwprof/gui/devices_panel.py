@@ -33,7 +33,8 @@ NODE_HELP = {
     "host": "This computer: operating system, memory.",
     "cpus": "The machine's processors, with what matters for deep learning.",
     "gpus": "The GPUs: NVIDIA ones as their driver (NVML) reports them, then AMD ones as the "
-    "amdgpu driver (or ROCm's amdsmi) reports them, then Intel ones as i915/xe report them.",
+    "amdgpu driver (or ROCm's amdsmi) reports them, then Intel ones as i915/xe report them, "
+    "then a Mac's Apple GPU.",
     "tensorflow": "What TensorFlow sees, asked in a short child process.",
 }
 
@@ -208,6 +209,7 @@ class QtDevicesPanel(QWidget):
         gpus = self._node(None, "gpus", "GPUs", "", QStyle.StandardPixmap.SP_DriveNetIcon)
         amd_ok = r.amd is not None and r.amd.available
         intel_ok = r.intel is not None and r.intel.available
+        intel_ok = intel_ok or (r.apple is not None and r.apple.available)  # or a Mac's GPU
         if r.nvml is None:
             gpus.setText(1, DETECTING)
             self._mute(gpus, 1)
@@ -264,9 +266,10 @@ class QtDevicesPanel(QWidget):
         nvidia = r.nvml is not None and r.nvml.available
         amd = r.amd is not None and r.amd.available
         intel = r.intel is not None and r.intel.available
+        apple = r.apple is not None and r.apple.available
         nv_version = (r.nvml.driver_version if r.nvml else None) or dd.NA
         amd_version = (r.amd.driver_version if r.amd else None) or dd.NA
-        if nvidia and not amd and not intel:
+        if nvidia and not amd and not intel and not apple:
             return f"driver {nv_version}"
         parts = []
         if nvidia:
@@ -275,6 +278,8 @@ class QtDevicesPanel(QWidget):
             parts.append(f"amdgpu {amd_version}")
         if intel and r.intel is not None:
             parts.append(" + ".join(r.intel.drivers) or "Intel driver")
+        if apple and r.apple is not None:
+            parts.append(r.apple.chip or "Apple GPU")
         return " · ".join(parts)
 
     def _node(
@@ -370,6 +375,8 @@ class QtDevicesPanel(QWidget):
                 sections += dd.amd_sections(r.amd, r.gpus or ())
             if r.intel is not None:
                 sections += dd.intel_sections(r.intel, r.gpus or ())
+            if r.apple is not None and r.apple.available:
+                sections += dd.apple_sections(r.apple)
             return sections
         if key.startswith("gpu:"):
             gpu = next((g for g in r.gpus or () if f"gpu:{g.index}" == key), None)

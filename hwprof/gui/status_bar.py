@@ -34,6 +34,9 @@ def ready_message(report: PartialReport) -> str:
         if report.intel is not None and report.intel.available:
             states.append(("intel", sum(1 for g in report.gpus or () if g.vendor == "intel"),
                            None))
+        if report.apple is not None and report.apple.available:
+            states.append(("apple", sum(1 for g in report.gpus or () if g.vendor == "apple"),
+                           None))
         text += f"; {vendor_gpu_summary(states)}"
     elif report.gpus and report.tensorflow and report.tensorflow.status == "ok":
         text += f", {sum(1 for g in report.gpus if g.tensorflow_device)} usable by TensorFlow"

@@ -74,6 +74,10 @@ def worker_env(spec: RunSpec) -> dict[str, str]:
             # it reads no CUDA variable, so CUDA is shown no GPU (an Intel run uses no NVIDIA GPU)
             env["ZE_AFFINITY_MASK"] = ids
             env["CUDA_VISIBLE_DEVICES"] = ""
+        elif spec.gpu_vendor == "apple":
+            # a Mac has one GPU, the tensorflow-metal plug-in's GPU:0, and no variable that pins
+            # it (Metal reads none); CUDA is shown no GPU, as for Intel
+            env["CUDA_VISIBLE_DEVICES"] = ""
         else:
             env["CUDA_VISIBLE_DEVICES"] = ids
     else:

@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from hwprof.backends.amd import AmdBackend
+from hwprof.backends.apple import AppleBackend
 from hwprof.backends.host import HostBackend
 from hwprof.backends.intel import IntelBackend
 from hwprof.backends.nvml import NvmlBackend
@@ -80,6 +81,7 @@ class Sampler:
         gpus: NvmlBackend | bool = True,
         amd: AmdBackend | bool = True,
         intel: IntelBackend | bool = True,
+        apple: AppleBackend | bool = True,
         extra_sources: Sequence[MetricSource] = (),
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
@@ -103,6 +105,7 @@ class Sampler:
         self.gpus: NvmlBackend | None = _pick(gpus, NvmlBackend, self._owned)
         self.amd: AmdBackend | None = _pick(amd, AmdBackend, self._owned)
         self.intel: IntelBackend | None = _pick(intel, IntelBackend, self._owned)
+        self.apple: AppleBackend | None = _pick(apple, AppleBackend, self._owned)
         self._extra = tuple(extra_sources)
 
         self.gpu_unavailable_reason: str | None = None
@@ -135,6 +138,14 @@ class Sampler:
                 metrics += self.intel.metrics()
             else:
                 self.intel = None  # no i915/xe driver: nothing to say
+        if self.apple is not None:
+            if self.apple.available():
+                # the Apple GPU follows every other vendor's, as detection numbers it; power
+                # needs root (powermetrics) and reads None
+                self.apple.index_offset = self.gpu_count - len(self.apple.live_gpu_indexes())
+                metrics += self.apple.metrics()
+            else:
+                self.apple = None  # not an Apple silicon Mac: nothing to say
         for src in self._extra:
             metrics += src.metrics()
         unique: dict[str, MetricInfo] = {}
@@ -192,6 +203,8 @@ class Sampler:
             states.append(("amd", len(self.amd.live_gpu_indexes()), None))
         if self.intel is not None:  # kept only when i915 or xe answered
             states.append(("intel", len(self.intel.live_gpu_indexes()), None))
+        if self.apple is not None:  # kept only on an Apple silicon Mac
+            states.append(("apple", len(self.apple.live_gpu_indexes()), None))
         return vendor_gpu_summary(states, verb)
 
     @property
@@ -200,7 +213,8 @@ class Sampler:
         nvidia = self.gpus.live_gpu_indexes() if self.gpus is not None else ()  # () if no driver
         amd = self.amd.live_gpu_indexes() if self.amd is not None else ()
         intel = self.intel.live_gpu_indexes() if self.intel is not None else ()
-        return len(nvidia) + len(amd) + len(intel)
+        apple = self.apple.live_gpu_indexes() if self.apple is not None else ()
+        return len(nvidia) + len(amd) + len(intel) + len(apple)
 
     @property
     def running(self) -> bool:
@@ -353,7 +367,7 @@ class Sampler:
         self._closed = True
         for src in self._owned:
             try:
-                if isinstance(src, (NvmlBackend, AmdBackend, IntelBackend)):
+                if isinstance(src, (NvmlBackend, AmdBackend, IntelBackend, AppleBackend)):
                     src.shutdown()
                 elif isinstance(src, (HostBackend, ProcessTreeBackend)):
                     src.close()
@@ -436,6 +450,9 @@ class Sampler:
         if self.intel is not None:
             intel = self.intel
             self._guarded(intel, lambda: intel.sample(pids), values)
+        if self.apple is not None:
+            apple = self.apple
+            self._guarded(apple, lambda: apple.sample(pids), values)
         for src in self._extra:
             self._guarded(src, src.sample, values)
         return values

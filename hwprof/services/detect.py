@@ -1,4 +1,4 @@
-"""Detect everything: host, CPU, GPUs (NVIDIA, then AMD) and TensorFlow's view, with progress.
+"""Detect everything: host, CPU, GPUs (NVIDIA, AMD, Intel, Apple), TensorFlow's view, with progress.
 
 py-cpuinfo (about 1 s) and the TensorFlow probe (a child process, several seconds) dominate; they
 run side by side with the rest, so detection takes about as long as the slower of them. Each part
@@ -16,11 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from hwprof.backends.amd import AmdBackend
+from hwprof.backends.apple import AppleBackend
 from hwprof.backends.cpu import detect_cpu, detect_host
 from hwprof.backends.intel import IntelBackend
 from hwprof.backends.nvml import NvmlBackend
 from hwprof.core.devices import (
     AmdStatus,
+    AppleStatus,
     CpuInfo,
     DetectReport,
     GpuInfo,
@@ -80,12 +82,30 @@ def detect_intel_gpus(
     return status, gpus
 
 
+def detect_apple_gpus(
+    apple: AppleBackend | None = None, index_offset: int = 0
+) -> tuple[AppleStatus, tuple[GpuInfo, ...]]:
+    """The Apple silicon GPU's status and GPU, numbered after every other vendor's; never raises.
+
+    Off macOS nothing is asked (no command runs).
+    """
+    backend = apple or AppleBackend()
+    backend.index_offset = index_offset
+    try:
+        status = backend.status()
+        gpus = backend.devices() if status.available else ()
+    except Exception as err:  # a back end must never take detection down
+        return AppleStatus(available=False, message=f"reading the Apple GPU failed: {err!r}"), ()
+    return status, gpus
+
+
 @dataclass(frozen=True)
 class DetectFunctions:
     """The detection steps; tests swap in fast or slow ones (the real probe takes seconds).
 
     ``amd`` takes the number of NVIDIA GPUs (AMD GPUs are numbered after them); None skips AMD.
     ``intel`` takes the number of NVIDIA and AMD GPUs together; None skips Intel.
+    ``apple`` takes the number of all those GPUs; None skips Apple.
     """
 
     host: Callable[[], HostInfo]
@@ -94,6 +114,7 @@ class DetectFunctions:
     tensorflow: Callable[[threading.Event], TensorFlowInfo]
     amd: Callable[[int], tuple[AmdStatus, tuple[GpuInfo, ...]]] | None = None
     intel: Callable[[int], tuple[IntelStatus, tuple[GpuInfo, ...]]] | None = None
+    apple: Callable[[int], tuple[AppleStatus, tuple[GpuInfo, ...]]] | None = None
 
 
 def default_detect_functions(
@@ -102,6 +123,7 @@ def default_detect_functions(
     nvml: NvmlBackend | None = None,
     amd: AmdBackend | None = None,
     intel: IntelBackend | None = None,
+    apple: AppleBackend | None = None,
     probe_timeout_seconds: float | None = None,
 ) -> DetectFunctions:
     """The real steps: the OS and psutil, NVML, AMD, Intel, py-cpuinfo, the TensorFlow probe."""
@@ -114,7 +136,8 @@ def default_detect_functions(
 
     return DetectFunctions(host=detect_host, gpus=lambda: detect_gpus(nvml), cpu=detect_cpu,
                            tensorflow=tensorflow, amd=lambda offset: detect_amd_gpus(amd, offset),
-                           intel=lambda offset: detect_intel_gpus(intel, offset))
+                           intel=lambda offset: detect_intel_gpus(intel, offset),
+                           apple=lambda offset: detect_apple_gpus(apple, offset))
 
 
 def detect_progressively(
@@ -125,7 +148,7 @@ def detect_progressively(
 ) -> PartialReport:
     """Detect everything, reporting each part as it arrives; never raises.
 
-    Order of the reports: host and GPUs (NVIDIA, then AMD, then Intel), then the CPU, then
+    Order of the reports: host and GPUs (NVIDIA, then AMD, Intel, Apple), then the CPU, then
     TensorFlow's view (the probe and py-cpuinfo run in the background from the start). A step
     that fails is left out and named in ``errors``; the result is complete (every part known)
     unless ``cancel`` was set.
@@ -168,7 +191,16 @@ def detect_progressively(
             if isinstance(intel, tuple):
                 intel_status, intel_gpus = intel
                 gpu_list = (*gpu_list, *intel_gpus)
+        apple_status: AppleStatus | None = None
+        if f.apple is not None:
+            apple_fn = f.apple
+            apple_offset = len(gpu_list)
+            apple = step("Apple GPU", lambda: apple_fn(apple_offset))
+            if isinstance(apple, tuple):
+                apple_status, apple_gpus = apple
+                gpu_list = (*gpu_list, *apple_gpus)
         state = state.replace(host=host, nvml=nvml, amd=amd_status, intel=intel_status,
+                              apple=apple_status,
                               gpus=gpu_list,
                               errors=tuple(errors))
         say(state, "Detecting CPU…")
@@ -192,6 +224,7 @@ def detect_progressively(
         hip_visible_devices=os.environ.get("HIP_VISIBLE_DEVICES"),
         rocm_version=state.amd.rocm_version if state.amd else None,
         intel_extension=_intel_extension_installed() if state.intel is not None else None,
+        metal_plugin=_metal_plugin_installed() if _has_apple(state) else None,
     )
     if state.nvml is None:
         # keep the report whole so the panels and snapshots can rely on it
@@ -209,13 +242,15 @@ def detect_all(
     nvml: NvmlBackend | None = None,
     amd: AmdBackend | None = None,
     intel: IntelBackend | None = None,
+    apple: AppleBackend | None = None,
     probe_timeout_seconds: float | None = None,
     cancel: threading.Event | None = None,
     on_progress: DetectProgress | None = None,
 ) -> DetectReport:
     """Everything `hwprof detect` reports."""
     functions = default_detect_functions(with_tensorflow=with_tensorflow, nvml=nvml, amd=amd,
-                                         intel=intel, probe_timeout_seconds=probe_timeout_seconds)
+                                         intel=intel, apple=apple,
+                                         probe_timeout_seconds=probe_timeout_seconds)
     state = detect_progressively(functions, on_progress=on_progress, cancel=cancel)
     if state.host is None:  # the OS itself could not be read: that is an error worth raising
         raise RuntimeError("; ".join(state.errors) or "detection was cancelled")
@@ -250,6 +285,7 @@ def detect_device_label(device: str) -> str:
     gpus = detect_gpus()[1]
     gpus += detect_amd_gpus(None, len(gpus))[1]
     gpus += detect_intel_gpus(None, len(gpus))[1]
+    gpus += detect_apple_gpus(None, len(gpus))[1]
     return device_label(PartialReport(gpus=gpus), device)
 
 
@@ -258,3 +294,14 @@ def _intel_extension_installed() -> bool:
     from hwprof.services import runs  # runs imports this module; looked up late, as tests patch it
 
     return runs.intel_extension_installed()
+
+
+def _has_apple(state: PartialReport) -> bool:
+    return any(g.vendor == "apple" for g in state.gpus or ())
+
+
+def _metal_plugin_installed() -> bool:
+    """Whether the tensorflow-metal plug-in is installed (found, not imported)."""
+    from hwprof.services import runs  # runs imports this module; looked up late, as tests patch it
+
+    return runs.metal_plugin_installed()

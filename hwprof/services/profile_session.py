@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from hwprof.core import events
-from hwprof.core.devices import INTEL_EXTENSION_HINT
+from hwprof.core.devices import INTEL_EXTENSION_HINT, METAL_PLUGIN_HINT
 from hwprof.core.paths import profiles_dir
 from hwprof.core.profile import ProfileComparison, ProfileRecord, ProfileScore, compare_profiles
 from hwprof.core.progress import ProgressDelta, RunProgress
@@ -638,6 +638,9 @@ def check_device(device: str, machine: DetectReport) -> None:
     if gpu.vendor == "intel" and gpu.tensorflow_missing_reason == INTEL_EXTENSION_HINT:
         # detection found no Intel Extension for TensorFlow: no worker could use this GPU
         raise SessionError(f"{device}: {INTEL_EXTENSION_HINT}")
+    if gpu.vendor == "apple" and gpu.tensorflow_missing_reason == METAL_PLUGIN_HINT:
+        # detection found no tensorflow-metal plug-in: no worker could use the Mac's GPU
+        raise SessionError(f"{device}: {METAL_PLUGIN_HINT}")
 
 
 def finish_profile(snapshot: Snapshot, reference: Reference | None) -> _Finished:

@@ -18,7 +18,13 @@ from pathlib import Path
 
 from hwprof.backends.cpu import detect_cpu
 from hwprof.backends.nvml import NvmlBackend
-from hwprof.core.devices import INTEL_EXTENSION_HINT, CpuInfo, GpuInfo, PeakEstimate
+from hwprof.core.devices import (
+    INTEL_EXTENSION_HINT,
+    METAL_PLUGIN_HINT,
+    CpuInfo,
+    GpuInfo,
+    PeakEstimate,
+)
 from hwprof.core.results import RunResult, WorkerReport, summarize
 from hwprof.core.snapshot import SnapshotRun
 from hwprof.core.spec import RunSpec
@@ -35,16 +41,22 @@ class DeviceError(ValueError):
 
 
 def machine_gpus(nvml: NvmlBackend | None = None) -> tuple[GpuInfo, ...]:
-    """Every GPU here as ``gpu:N`` names it: NVIDIA's first, then AMD's, then Intel's.
+    """Every GPU here as ``gpu:N`` names it: NVIDIA's first, then AMD's, Intel's, Apple's.
 
     Never raises.
     """
-    from hwprof.services.detect import detect_amd_gpus, detect_gpus, detect_intel_gpus
+    from hwprof.services.detect import (
+        detect_amd_gpus,
+        detect_apple_gpus,
+        detect_gpus,
+        detect_intel_gpus,
+    )
 
     _, nvidia = detect_gpus(nvml)
     _, amd = detect_amd_gpus(None, len(nvidia))
     _, intel = detect_intel_gpus(None, len(nvidia) + len(amd))
-    return nvidia + amd + intel
+    _, apple = detect_apple_gpus(None, len(nvidia) + len(amd) + len(intel))
+    return nvidia + amd + intel + apple
 
 
 def intel_extension_installed() -> bool:
@@ -53,6 +65,25 @@ def intel_extension_installed() -> bool:
 
     try:
         return importlib.util.find_spec("intel_extension_for_tensorflow") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def metal_plugin_installed() -> bool:
+    """Whether the ``tensorflow-metal`` plug-in is installed; finds it, imports nothing.
+
+    Its wheel installs a ``tensorflow-plugins`` folder (the Metal library TensorFlow loads) and no
+    module of its own, so its distribution is looked up; a ``tensorflow_metal`` module, where one
+    exists, counts too.
+    """
+    import importlib.metadata as metadata
+    import importlib.util
+
+    with contextlib.suppress(metadata.PackageNotFoundError, ValueError):
+        metadata.distribution("tensorflow-metal")
+        return True
+    try:
+        return importlib.util.find_spec("tensorflow_metal") is not None
     except (ImportError, ValueError):
         return False
 
@@ -148,6 +179,9 @@ def check_device(
     if gpu.vendor == "intel" and not intel_extension_installed():
         name = f" ({gpu.name})" if gpu.name else ""
         raise DeviceError(f"{spec.device}{name}: {INTEL_EXTENSION_HINT}")
+    if gpu.vendor == "apple" and not metal_plugin_installed():
+        name = f" ({gpu.name})" if gpu.name else ""
+        raise DeviceError(f"{spec.device}{name}: {METAL_PLUGIN_HINT}")
     return pin_gpu(spec, found)
 
 

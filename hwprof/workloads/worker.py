@@ -259,7 +259,13 @@ def run_workload(
         warmup_end = time.monotonic()
         inject_fault(active_faults)
         starts, seconds, stop_reason, loss = timed_loop(spec, built, chan)
-    memory, memory_source = peak_memory(tf, spec, since_reset=peak_since_reset)
+        # the run's own peak, before the profiler's buffers add to it
+        memory, memory_source = peak_memory(tf, spec, since_reset=peak_since_reset)
+        trace_summary, trace_note = None, None
+        if spec.trace_steps:  # after the timed loop: timed results are never traced ones
+            from hwprof.workloads.tracing import capture
+
+            trace_summary, trace_note = capture(tf, spec, built, seconds)
     report = WorkerReport(
         tensorflow_version=tf.__version__,
         tf_device=device,
@@ -275,7 +281,8 @@ def run_workload(
         peak_memory_bytes=memory,
         memory_source=memory_source,
         final_loss=loss,
-        notes=(*built.notes, *([note] if note else [])),
+        notes=(*built.notes, *([note] if note else []), *([trace_note] if trace_note else [])),
+        trace=trace_summary,
         tflite=tflite_info,
     )
     return report, built
