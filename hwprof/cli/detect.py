@@ -139,6 +139,8 @@ def render_report(report: DetectReport, console: Console) -> None:
             console.print(plain(f"note: {note}"))
     console.print()
     console.print(_tf_table(report.tensorflow))
+    console.print()
+    console.print(_tflite_table(report.tensorflow))
     if report.detect_seconds is not None:
         console.print()
         console.print(Text(f"detected in {report.detect_seconds:.1f} s", style="dim"))
@@ -499,6 +501,19 @@ def _gpu_row(g: GpuInfo) -> list[Text]:
         peak,
         tf,
     )]
+
+
+def _tflite_table(tf: TensorFlowInfo) -> Table:
+    """TFLite's interpreters (from the probe) and the delegates this machine has (looked for)."""
+    from hwprof.backends.tflite_delegates import tflite_delegates
+
+    t = _kv_table("TensorFlow Lite")
+    if tf.status == "ok":
+        t.add_row("runtime", ", ".join(tf.tflite_runtimes) or "none (pip install ai-edge-litert)")
+    for d in tflite_delegates():
+        t.add_row(f"delegate {d.name}" if d.name != "edgetpu_compiler" else d.name,
+                  plain(("yes: " if d.available else "no: ") + d.detail))
+    return t
 
 
 def _tf_table(tf: TensorFlowInfo) -> Table:

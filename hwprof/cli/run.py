@@ -27,7 +27,7 @@ from hwprof.core import events
 from hwprof.core.catalog import WORKLOADS, get_workload
 from hwprof.core.outputs import OutputPathError, check_output
 from hwprof.core.progress import RunProgress
-from hwprof.core.results import RunResult
+from hwprof.core.results import DeployedAccuracy, RunResult, TfliteInfo
 from hwprof.core.snapshot import (
     SUFFIXES,
     SUFFIXES_TEXT,
@@ -39,8 +39,9 @@ from hwprof.core.snapshot import (
 )
 from hwprof.core.snapshot_io import SnapshotError
 from hwprof.core.spec import (
+    ALL_PRECISIONS,
     DEFAULT_TRACE_STEPS,
-    PRECISIONS,
+    RUNTIMES,
     SCENARIOS,
     RunSpec,
     validation_problems,
@@ -79,7 +80,17 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--size", type=int, default=None, help="the workload's size knob (see --list)"
     )
-    p.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    p.add_argument("--precision", choices=ALL_PRECISIONS, default="fp32",
+                   type=lambda v: v.replace("-", "_").lower(),
+                   help="tf: fp32, mixed_float16, mixed_bfloat16; tflite: fp32, fp16 (float16 "
+                   "weights), int8_dynamic (dynamic-range), int8 (full integer, calibrated)")
+    p.add_argument("--runtime", choices=RUNTIMES, default="tf",
+                   help="inference: tf (a frozen TensorFlow graph) or tflite (the model "
+                   "converted to TensorFlow Lite, run by its interpreter with XNNPACK)")
+    p.add_argument("--delegate", choices=("xnnpack", "edgetpu"), default="xnnpack",
+                   help="with --runtime tflite: XNNPACK on the CPU (default), or a Coral Edge "
+                   "TPU (needs libedgetpu, edgetpu_compiler and --precision int8; `hwprof "
+                   "detect` lists what is here)")
     p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=False,
                    help="compile the step with XLA (jit_compile); default off")
     p.add_argument("--intra-threads", type=int, default=None, help="TensorFlow intra-op threads")
@@ -160,6 +171,8 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
     """The RunSpec the flags describe (ValidationError / ValueError when they are bad)."""
     info = get_workload(args.workload)
     mode = args.mode or ("train" if "train" in info.modes else info.modes[0])
+    if args.runtime == "tflite" and args.mode is None:
+        mode = "infer"  # TFLite serves a model: inference is the only mode it has
     if args.scenario == "single-stream" and args.mode is None:
         mode = "infer"
     fields: dict[str, Any] = {
@@ -169,6 +182,8 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         "batch_size": args.batch_size,
         "size": args.size,
         "precision": args.precision,
+        "runtime": args.runtime,
+        "delegate": args.delegate,
         "xla": args.xla,
         "intra_op_threads": args.intra_threads,
         "inter_op_threads": args.inter_threads,
@@ -272,6 +287,28 @@ def _rate(value: float | None, spec: RunSpec) -> str:
     return fmt_count(value, f"{spec.info.sample_label}/s")
 
 
+def accuracy_text(acc: DeployedAccuracy | None) -> str:
+    """``top-1 agreement 100%, max rel. error 0.41%, mean 0.05% (16 samples)`` or n/a."""
+    if acc is None:
+        return NA
+    return (f"top-1 agreement {acc.top1_agreement:.1%}, max rel. error "
+            f"{acc.max_relative_error * 100:.3g}%, mean {acc.mean_relative_error * 100:.3g}% "
+            f"({acc.samples} samples)")
+
+
+def tflite_rows(info: TfliteInfo) -> list[tuple[str, str]]:
+    """A TFLite run's model and runtime, one fact a row."""
+    threads = f", {info.num_threads} threads" if info.num_threads else ""
+    made = ("from the cache" if info.cached
+            else f"converted in {fmt_seconds(info.conversion_seconds)} (not timed)")
+    return [
+        ("runtime", f"{info.runtime_name} {info.runtime_version or NA}, {info.delegate} "
+                    f"delegate{threads}"),
+        ("model", f"{fmt_bytes(info.model_bytes)} .tflite, {made}"),
+        ("accuracy", f"{accuracy_text(info.accuracy)} against the fp32 TensorFlow model"),
+    ]
+
+
 def result_table(spec: RunSpec, result: RunResult) -> Table:
     """The result, one fact a row."""
     t = Table(title=f"hwprof run: {spec.label()}", title_justify="left", show_header=False,
@@ -289,6 +326,9 @@ def result_table(spec: RunSpec, result: RunResult) -> Table:
         why = {"steady": "throughput steady", "duration": "time up", "steps": "step count"}
         stop = why.get(rep.stop_reason or "", "stopped early")
         t.add_row("timed", f"{len(rep.steps)} steps in {timed:.2f} s ({stop})")
+        if rep.tflite is not None:
+            for what, text in tflite_rows(rep.tflite):
+                t.add_row(what, plain(text))
     if result.throughput_per_second is not None:
         t.add_row("throughput", _rate(result.throughput_per_second, spec))
     s = result.step_throughput

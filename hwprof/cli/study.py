@@ -47,7 +47,7 @@ from hwprof.core.study import (
     study_targets,
 )
 from hwprof.core.targets import SHORT_PRECISION, TargetError, parse_target
-from hwprof.core.units import NA, fmt_count, fmt_eng, fmt_flops, fmt_rate
+from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_eng, fmt_flops, fmt_rate
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 OVER = {"batch": "batch", "threads": "threads", "precision-xla": "precision_xla", "size": "size",
@@ -66,7 +66,8 @@ def add_base_arguments(p: argparse.ArgumentParser, *, workload_flag: bool) -> No
         p.add_argument("workload", help="the workload (see hwprof run --list)")
     p.add_argument("--target", action="append", default=[], metavar="TARGET",
                    help='a device and its settings, e.g. "cpu threads=1", "gpu:0 bf16 xla=on" '
-                   "(repeat the flag; settings: threads, inter, precision, xla, batch, size)")
+                   "(repeat the flag; settings: threads, inter, precision, xla, batch, size, "
+                   "runtime=tflite)")
     p.add_argument("--mode", choices=("train", "infer"), default=None, help="default train")
     p.add_argument("--batch-size", type=int, default=None, help="default: the workload's")
     p.add_argument("--size", type=int, default=None, help="default: the workload's")
@@ -313,8 +314,22 @@ def title(study: Study) -> str:
     elif study.kind == "size":
         words = [w for w in words if not w.startswith("size=")]
     elif study.kind == "precision_xla":
-        words = [w for w in words if w not in ("fp32", "mixed_bfloat16", "mixed_float16", "xla")]
+        words = [w for w in words if w not in ("fp32", "mixed_bfloat16", "mixed_float16", "xla",
+                                               "fp16", "int8", "int8_dynamic")]
     return " ".join(words)
+
+
+DEPLOYED_COLUMNS = ("model", "top-1 agreement", "max rel. error")
+
+
+def deployed_cells(row: dict[str, Any]) -> tuple[str, str, str]:
+    """A row's TFLite model size and accuracy (against fp32 TensorFlow); a TF row has none."""
+    if not row.get("tflite"):
+        return "—", "—", "—"
+    agree, err = row.get("top1_agreement"), row.get("max_relative_error")
+    return (fmt_bytes(row.get("model_bytes")),
+            f"{agree:.1%}" if agree is not None else NA,
+            f"{err * 100:.3g}%" if err is not None else NA)
 
 
 def print_analysis(study: Study, a: dict[str, Any]) -> None:
@@ -324,8 +339,9 @@ def print_analysis(study: Study, a: dict[str, Any]) -> None:
     if a["kind"] in ("compare", "precision_xla"):
         t = Table(title=plain(f"{title(study)}: {study.trials} trial(s) per target, "
                               f"speedup against {a['baseline']} (95% CI)"), title_justify="left")
+        deployed = any(row.get("tflite") for row in a["rows"])  # TFLite's columns, only then
         for col in ("target", "throughput (mean)", "95% CI", "speedup", "p50 / p99",
-                    "% peak", "J/sample", "trials"):
+                    "% peak", "J/sample", "trials", *(DEPLOYED_COLUMNS if deployed else ())):
             t.add_column(col, overflow="fold")
         for row in a["rows"]:
             ci = row["ci95"]
@@ -345,6 +361,7 @@ def print_analysis(study: Study, a: dict[str, Any]) -> None:
                 f"{row['energy_per_sample_joules']:.3g}"
                 if row["energy_per_sample_joules"] is not None else NA,
                 f"{row['ok_trials']}/{row['trials']}",
+                *(deployed_cells(row) if deployed else ()),
             )
         console.print(t)
         for v in a["verdicts"]:

@@ -116,6 +116,8 @@ def settings_key(spec: RunSpec) -> tuple[object, ...]:
         spec.intra_op_threads,
         spec.inter_op_threads,
         spec.scenario,
+        spec.runtime,  # a TFLite run measures another program than TensorFlow's (old runs: tf)
+        spec.delegate,
     )
 
 

@@ -422,6 +422,14 @@ class TfDevice(_Model):
 TfStatus = Literal["ok", "not_installed", "import_failed", "timeout", "error"]
 
 
+class TfliteDelegate(_Model):
+    """A TensorFlow Lite delegate: whether this machine has it, and where, or what to install."""
+
+    name: str
+    available: bool
+    detail: str
+
+
 class TensorFlowInfo(_Model):
     """TensorFlow's view of the machine, from a short probe child process."""
 
@@ -438,6 +446,8 @@ class TensorFlowInfo(_Model):
         default=None, description="whether libtpu (TensorFlow's way to TPUs) is installed; "
         "None when not probed"
     )
+    tflite_runtimes: tuple[str, ...] = Field(
+        default=(), description='TFLite interpreters and versions, e.g. "tf.lite 2.21.0"')
 
 
 class HostInfo(_Model):

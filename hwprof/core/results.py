@@ -47,6 +47,51 @@ class StepTimings(_Model):
         return len(self.seconds)
 
 
+class DeployedAccuracy(_Model):
+    """A deployed (TFLite) model's outputs against the fp32 TensorFlow model's, on the same inputs.
+
+    Errors are relative to each sample's largest reference output (|logit|): an element-wise
+    relative error is meaningless where a logit is near 0.
+    """
+
+    samples: int = Field(gt=0, description="seeded inputs compared")
+    max_relative_error: float = Field(ge=0)
+    mean_relative_error: float = Field(ge=0)
+    top1_agreement: float = Field(ge=0, le=1, description="share of samples whose argmax agrees")
+
+
+class TfliteInfo(_Model):
+    """How a TFLite run's model was made and run."""
+
+    runtime_name: str = Field(description='"tf.lite" (TensorFlow\'s) or "ai_edge_litert"')
+    runtime_version: str | None = None
+    delegate: str = Field(description='"XNNPACK" (CPU), or the delegate loaded')
+    num_threads: int | None = Field(default=None, description="the interpreter's; None: default")
+    model_bytes: int = Field(gt=0, description="the .tflite file's size")
+    conversion_seconds: float = Field(ge=0, description="0 when the model came from the cache")
+    cached: bool = False
+    accuracy: DeployedAccuracy | None = None
+
+
+def deployed_accuracy(outputs: np.ndarray, reference: np.ndarray) -> DeployedAccuracy:
+    """Compare ``outputs`` with ``reference`` (samples x classes; any other shape is flattened).
+
+    A NaN or infinity in either is bad input: ValueError.
+    """
+    out = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
+    ref = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
+    if out.shape != ref.shape or out.size == 0:
+        raise ValueError(f"outputs {out.shape} and reference {ref.shape} differ in shape")
+    if not (np.all(np.isfinite(out)) and np.all(np.isfinite(ref))):
+        raise ValueError("the outputs or the reference hold NaN or infinity")
+    scale = np.max(np.abs(ref), axis=1, keepdims=True)
+    scale[scale == 0] = 1.0  # an all-zero reference: the error is absolute
+    rel = np.abs(out - ref) / scale
+    agree = float(np.mean(np.argmax(out, axis=1) == np.argmax(ref, axis=1)))
+    return DeployedAccuracy(samples=len(out), max_relative_error=float(rel.max()),
+                            mean_relative_error=float(rel.mean()), top1_agreement=agree)
+
+
 class WorkerReport(_Model):
     """The raw measurements of one run, as the worker process reports them."""
 
@@ -69,6 +114,7 @@ class WorkerReport(_Model):
     notes: tuple[str, ...] = ()
     trace: TraceSummary | None = Field(
         default=None, description="where the traced steps' time went (a run with trace_steps)")
+    tflite: TfliteInfo | None = Field(default=None, description="a TFLite run's model and runtime")
 
 
 class RunResult(_Model):

@@ -22,9 +22,14 @@ from pydantic import (
 from hwprof.core.catalog import Mode, WorkloadInfo, get_workload
 from hwprof.core.devices import DeviceIdError, parse_device_id
 
-Precision = Literal["fp32", "mixed_float16", "mixed_bfloat16"]
+Precision = Literal["fp32", "mixed_float16", "mixed_bfloat16", "fp16", "int8_dynamic", "int8"]
+Runtime = Literal["tf", "tflite"]
 Scenario = Literal["offline", "single-stream"]
+# TensorFlow's precisions (Keras mixed precision) and TFLite's (what the converter stores)
 PRECISIONS: tuple[Precision, ...] = ("fp32", "mixed_float16", "mixed_bfloat16")
+TFLITE_PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8_dynamic", "int8")
+ALL_PRECISIONS: tuple[Precision, ...] = (*PRECISIONS, *TFLITE_PRECISIONS[1:])
+RUNTIMES: tuple[Runtime, ...] = ("tf", "tflite")
 SCENARIOS: tuple[Scenario, ...] = ("offline", "single-stream")
 
 DEFAULT_DURATION_SECONDS = 10.0
@@ -39,6 +44,13 @@ STEADY_WINDOWS = 5
 # Keras models that train data-parallel under tf.distribute (the raw-op workloads have no model)
 DISTRIBUTED_WORKLOADS = ("mlp", "conv", "cifar10_cnn", "resnet50", "mobilenet_v2", "lstm",
                          "transformer")
+# Keras models that convert to TensorFlow Lite (the raw-op workloads have no model)
+TFLITE_WORKLOADS = DISTRIBUTED_WORKLOADS
+# Conversions known to fail in a way the worker cannot report (the converter crashes the process)
+TFLITE_REFUSED = {
+    ("lstm", "int8"): "TensorFlow's converter crashes (a segmentation fault, TensorFlow 2.21) "
+    "calibrating the LSTM for full-integer int8: use int8_dynamic",
+}
 
 
 class RunSpec(BaseModel):
@@ -53,7 +65,21 @@ class RunSpec(BaseModel):
     size: int | None = Field(
         default=None, gt=0, le=1_000_000, description="the workload's size knob (see catalog)"
     )
-    precision: Precision = "fp32"
+    precision: Precision = Field(
+        default="fp32",
+        description="tf: fp32, mixed_float16, mixed_bfloat16; tflite: fp32, fp16 (float16 "
+        "weights), int8_dynamic (dynamic-range int8 weights), int8 (full integer, calibrated)",
+    )
+    runtime: Runtime = Field(
+        default="tf",
+        description="tf: a frozen TensorFlow graph; tflite: the model converted to TensorFlow "
+        "Lite and run by its interpreter (XNNPACK on the CPU), inference only",
+    )
+    delegate: Literal["xnnpack", "edgetpu"] = Field(
+        default="xnnpack",
+        description="tflite: the delegate; the Edge TPU (Coral) needs libedgetpu and "
+        "edgetpu_compiler on this machine and a full-integer int8 model; the device stays cpu",
+    )
     xla: bool = False
     intra_op_threads: int | None = Field(default=None, ge=1, le=4096)
     inter_op_threads: int | None = Field(default=None, ge=1, le=4096)
@@ -142,6 +168,13 @@ class RunSpec(BaseModel):
             raise ValueError(
                 f"{self.workload} has no {self.mode} mode (it has: {', '.join(info.modes)})"
             )
+        if self.runtime == "tflite":
+            self._tflite_consistent()
+        elif self.delegate != "xnnpack":
+            raise ValueError("a delegate is a TFLite setting: add --runtime tflite")
+        elif self.precision not in PRECISIONS:
+            raise ValueError(f"{self.precision} is a TFLite precision (--runtime tflite); "
+                             f"TensorFlow runs {', '.join(PRECISIONS)}")
         if self.size is not None and self.size < info.min_size:
             raise ValueError(
                 f"{self.workload}: size ({info.size_label}) must be at least {info.min_size}"
@@ -169,6 +202,37 @@ class RunSpec(BaseModel):
         if not self.is_gpu and (self.gpu_vendor is not None or self.vendor_index is not None):
             raise ValueError("a CPU run has no GPU vendor or vendor index")
         return self
+
+    def _tflite_consistent(self) -> None:
+        """What a TFLite run cannot be, each refused with the reason."""
+        if self.workload not in TFLITE_WORKLOADS:
+            raise ValueError(f"TFLite runs a converted Keras model: {', '.join(TFLITE_WORKLOADS)}"
+                             f" (not {self.workload})")
+        if self.mode != "infer":
+            raise ValueError("TFLite runs inference only: use --mode infer")
+        if self.precision not in TFLITE_PRECISIONS:
+            raise ValueError(f"{self.precision} is TensorFlow's mixed precision; TFLite's "
+                             f"precisions are {', '.join(TFLITE_PRECISIONS)}")
+        refused = TFLITE_REFUSED.get((self.workload, self.precision))
+        if refused:
+            raise ValueError(f"{self.workload} in TFLite {self.precision}: {refused}")
+        if self.is_gpu:
+            raise ValueError("TFLite on a GPU needs TFLite's GPU delegate (OpenCL/OpenGL on "
+                             "Android and Linux, Metal on macOS), which TensorFlow's pip package "
+                             "does not ship: run TFLite on cpu (XNNPACK)")
+        if self.is_tpu:
+            raise ValueError("a TPU runs TensorFlow graphs through libtpu, not TFLite models: "
+                             "run TFLite on cpu (XNNPACK), or TensorFlow on the TPU")
+        if self.delegate == "edgetpu" and self.precision != "int8":
+            raise ValueError("the Edge TPU runs full-integer models only: use --precision int8")
+        if self.xla:
+            raise ValueError("XLA compiles TensorFlow graphs; a TFLite model runs in its "
+                             "interpreter: leave --xla out")
+        if self.distributed:
+            raise ValueError("TFLite runs on one device: leave --replicas and --cluster out")
+        if self.trace_steps is not None:
+            raise ValueError("TensorFlow's profiler does not see inside the TFLite interpreter: "
+                             "leave --trace out")
 
     @property
     def distributed(self) -> bool:
@@ -230,6 +294,10 @@ class RunSpec(BaseModel):
         if self.size is not None:
             parts.append(f"size={self.size}")
         parts.append(self.precision)
+        if self.runtime != "tf":
+            parts.append(self.runtime)
+        if self.delegate != "xnnpack":
+            parts.append(self.delegate)
         if self.xla:
             parts.append("xla")
         if self.intra_op_threads is not None:

@@ -32,7 +32,7 @@ from hwprof.core.compare import (
     verdict,
 )
 from hwprof.core.snapshot import Snapshot, SnapshotRun
-from hwprof.core.spec import RunSpec
+from hwprof.core.spec import TFLITE_PRECISIONS, RunSpec
 from hwprof.core.targets import Target, TargetError
 
 StudyKind = Literal["compare", "batch", "threads", "precision_xla", "size", "replicas"]
@@ -135,6 +135,10 @@ class TargetSummary:
     energy_per_sample_joules: float | None = None
     latencies_s: list[float] = field(default_factory=list)  # every timed step, inference only
     failures: list[str] = field(default_factory=list)
+    tflite: bool = False  # a TFLite target: the deployed model's size and accuracy follow
+    model_bytes: int | None = None
+    top1_agreement: float | None = None  # the mean over the trials (each on the same inputs)
+    max_relative_error: float | None = None  # the largest over the trials
 
     @property
     def ok(self) -> bool:
@@ -165,6 +169,14 @@ def summarize_targets(
             energy_per_sample_joules=_mean([r.result.energy_per_sample_joules for r in ok]),
             failures=[r.result.reason or r.result.status for r in runs if not r.result.ok],
         )
+        infos = [r.result.report.tflite for r in ok
+                 if r.result.report is not None and r.result.report.tflite is not None]
+        s.tflite = any(r.spec.runtime == "tflite" for r in runs)
+        if infos:
+            s.model_bytes = infos[0].model_bytes
+            accs = [i.accuracy for i in infos if i.accuracy is not None]
+            s.top1_agreement = _mean([a.top1_agreement for a in accs])
+            s.max_relative_error = max((a.max_relative_error for a in accs), default=None)
         if ok and ok[0].spec.mode == "infer":
             for r in ok:
                 if r.result.report is not None:
@@ -264,6 +276,8 @@ def study_targets(kind: StudyKind, targets: Sequence[Target]) -> list[Target]:
             raise TargetError("the precision x XLA grid takes one target (the device and its "
                               "other settings); the grid makes the rest")
         d = targets[0] if targets else Target("cpu")
+        if d.settings.get("runtime") == "tflite":  # TFLite's precisions; XLA is not its own
+            return [Target(d.device, {**d.settings, "precision": p}) for p in TFLITE_PRECISIONS]
         return [Target(d.device, {**d.settings, "precision": p, "xla": x})
                 for p in ("fp32", "mixed_bfloat16") for x in (False, True)]
     if kind in ("threads", "replicas"):
@@ -547,4 +561,8 @@ def _summary_row(s: TargetSummary) -> dict[str, Any]:
         "latency_p50_s": pct(50),
         "latency_p99_s": pct(99),
         "failures": s.failures,
+        "tflite": s.tflite,
+        "model_bytes": s.model_bytes,
+        "top1_agreement": s.top1_agreement,
+        "max_relative_error": s.max_relative_error,
     }

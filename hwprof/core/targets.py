@@ -9,8 +9,10 @@ settings, each ``key=value`` or a bare word for the common ones::
     cpu bf16 xla batch=64
 
 Keys: ``threads`` (TensorFlow's intra-op threads), ``inter`` (inter-op threads), ``precision``
-(``fp32``, ``bf16``, ``fp16``, or the Keras names), ``xla`` (on/off), ``batch``, ``size``. Anything
-else is refused with a message that says what is allowed.
+(``fp32``, ``bf16``, ``fp16``, or the Keras names), ``xla`` (on/off), ``batch``, ``size``,
+``runtime`` (``tf`` or ``tflite``; ``tflite`` alone says the same). Under TFLite, ``fp16`` means
+float16 weights, and ``int8`` (full integer) and ``int8-dynamic`` (dynamic range) are its
+quantized precisions. Anything else is refused with a message that says what is allowed.
 """
 
 from __future__ import annotations
@@ -28,11 +30,18 @@ PRECISION_WORDS = {
     "bf16": "mixed_bfloat16", "bfloat16": "mixed_bfloat16", "mixed_bfloat16": "mixed_bfloat16",
     "fp16": "mixed_float16", "float16": "mixed_float16", "mixed_float16": "mixed_float16",
 }  # fmt: skip
-SHORT_PRECISION = {"fp32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16": "fp16"}
+# TFLite's own precisions; under runtime=tflite, fp16/float16 mean float16 weights
+TFLITE_PRECISION_WORDS = {
+    "int8": "int8", "int8_dynamic": "int8_dynamic", "int8-dynamic": "int8_dynamic",
+    "dynamic": "int8_dynamic", "fp16": "fp16", "float16": "fp16",
+}  # fmt: skip
+SHORT_PRECISION = {"fp32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16": "fp16",
+                   "fp16": "fp16", "int8": "int8", "int8_dynamic": "int8-dynamic"}
+RUNTIME_WORDS = {"tf": "tf", "tensorflow": "tf", "tflite": "tflite", "litert": "tflite"}
 ON, OFF = {"on", "true", "yes", "1"}, {"off", "false", "no", "0"}
 FIELDS = {"threads": "intra_op_threads", "inter": "inter_op_threads", "batch": "batch_size",
           "size": "size"}
-KEYS = ("threads", "inter", "precision", "xla", "batch", "size")
+KEYS = ("threads", "inter", "precision", "xla", "batch", "size", "runtime")
 
 
 class TargetError(ValueError):
@@ -55,6 +64,8 @@ class Target:
             parts.append(f"threads={s['intra_op_threads']}")
         if "inter_op_threads" in s:
             parts.append(f"inter={s['inter_op_threads']}")
+        if "runtime" in s:
+            parts.append("tflite" if s["runtime"] == "tflite" else f"runtime={s['runtime']}")
         if "precision" in s:
             parts.append(SHORT_PRECISION[s["precision"]])
         if "xla" in s:
@@ -98,21 +109,30 @@ def parse_target(text: str) -> Target:
         raise TargetError(f"{text!r}: a target starts with a device, {DEVICE_ID_FORMS}, "
                           f"not {words[0]!r}") from None
     settings: dict[str, Any] = {}
+    precision_word = ""  # read once the runtime is known: fp16 means another thing under TFLite
     for word in words[1:]:
         key, _, value = word.partition("=")
         key, value = key.lower(), value.lower()
-        if not value:  # bare words: bf16, fp16, fp32, xla
-            if key in PRECISION_WORDS:
-                settings["precision"] = PRECISION_WORDS[key]
+        if not value:  # bare words: bf16, fp16, fp32, int8, int8-dynamic, xla, tflite
+            if key in PRECISION_WORDS or key in TFLITE_PRECISION_WORDS:
+                precision_word = key
             elif key == "xla":
                 settings["xla"] = True
+            elif key in ("tflite", "litert"):
+                settings["runtime"] = "tflite"
             else:
                 raise TargetError(f"{text!r}: {word!r} is not a setting; use "
-                                  f"{', '.join(k + '=' for k in KEYS)} or bf16/fp16/fp32/xla")
+                                  f"{', '.join(k + '=' for k in KEYS)} or "
+                                  "bf16/fp16/fp32/int8/int8-dynamic/xla/tflite")
         elif key == "precision":
-            if value not in PRECISION_WORDS:
-                raise TargetError(f"precision={value}: use fp32, bf16 or fp16")
-            settings["precision"] = PRECISION_WORDS[value]
+            if value not in PRECISION_WORDS and value not in TFLITE_PRECISION_WORDS:
+                raise TargetError(f"precision={value}: use fp32, bf16 or fp16 (TensorFlow), "
+                                  "or fp32, fp16, int8-dynamic or int8 (runtime=tflite)")
+            precision_word = value
+        elif key == "runtime":
+            if value not in RUNTIME_WORDS:
+                raise TargetError(f"runtime={value}: use tf or tflite")
+            settings["runtime"] = RUNTIME_WORDS[value]
         elif key == "xla":
             if value not in ON | OFF:
                 raise TargetError(f"xla={value}: use on or off")
@@ -122,4 +142,13 @@ def parse_target(text: str) -> Target:
         else:
             raise TargetError(f"{text!r}: unknown setting {key!r}; the settings are "
                               f"{', '.join(KEYS)}")
+    if precision_word:
+        tflite = settings.get("runtime") == "tflite"
+        if tflite and precision_word in TFLITE_PRECISION_WORDS:
+            settings["precision"] = TFLITE_PRECISION_WORDS[precision_word]
+        elif precision_word in PRECISION_WORDS:
+            settings["precision"] = PRECISION_WORDS[precision_word]
+        else:
+            raise TargetError(f"{text!r}: {precision_word} is a TFLite precision: add "
+                              "runtime=tflite")
     return Target(device, settings)

@@ -118,6 +118,9 @@ def parse_probe(data: dict[str, object], stderr: list[str], elapsed: float) -> T
         devices=tuple(devices),
         probe_seconds=elapsed,
         libtpu=libtpu,
+        tflite_runtimes=tuple(
+            str(r) for r in data.get("tflite_runtimes") or []  # type: ignore[attr-defined]
+        ),
     )
 
 

@@ -119,6 +119,10 @@ def tensorflow_rocm_support() -> tuple[bool, str | None]:
     return False, version
 
 
+EDGETPU_NOT_YET = ("the Edge TPU runtime and edgetpu_compiler are here, but this hwprof does not "
+                   "yet compile and run models for the Edge TPU; run the int8 model on XNNPACK")
+
+
 def check_device(
     spec: RunSpec,
     nvml: NvmlBackend | None = None,
@@ -138,6 +142,11 @@ def check_device(
     """
     if spec.is_tpu:
         return check_tpu(spec, tpus=tpus, libtpu=libtpu)
+    if spec.delegate == "edgetpu":  # the device stays cpu: the Edge TPU is the CPU's delegate
+        from hwprof.backends.tflite_delegates import edgetpu_problem
+
+        problem = edgetpu_problem()
+        raise DeviceError(f"--delegate edgetpu: {problem or EDGETPU_NOT_YET}")
     if not spec.is_gpu:
         return spec
     found = machine_gpus(nvml) if gpus is None else gpus
@@ -236,8 +245,11 @@ def peak_for(spec: RunSpec, estimate: PeakEstimate | None, device: str) -> tuple
         "fp32": estimate.fp32_flops,
         "mixed_bfloat16": estimate.bf16_flops,
         "mixed_float16": estimate.fp16_flops,
-    }[spec.precision]
-    kind = {"fp32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16": "fp16"}[spec.precision]
+        "fp16": estimate.fp32_flops,  # TFLite's float16 weights compute in float32 on a CPU
+    }.get(spec.precision)
+    if value is None and spec.precision not in ("mixed_bfloat16", "mixed_float16"):
+        return None, f"no {spec.precision} peak estimate for {device}"  # TFLite's int8
+    kind = {"mixed_bfloat16": "bf16", "mixed_float16": "fp16"}.get(spec.precision, "fp32")
     clock = f", {estimate.clock_source}" if estimate.clock_source else ""
     return value, f"{device} {kind} peak estimate{clock}"
 

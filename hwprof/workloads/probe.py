@@ -5,6 +5,7 @@ Prints one JSON object on stdout. The parent (``hwprof.runner.probe``) gives it 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -52,8 +53,22 @@ def probe() -> dict[str, Any]:
         "cuda_version": build.get("cuda_version") or None,
         "cudnn_version": build.get("cudnn_version") or None,
         "devices": devices,
+        "tflite_runtimes": tflite_runtimes(tf),
         "import_seconds": round(time.monotonic() - t0, 3),
     }
+
+
+def tflite_runtimes(tf: Any) -> list[str]:
+    """The TFLite interpreters here: TensorFlow's own, and LiteRT's package when installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    if hasattr(getattr(tf, "lite", None), "Interpreter"):
+        found.append(f"tf.lite {tf.__version__}")
+    # the package's metadata: importing it is not needed to know it is there
+    with contextlib.suppress(PackageNotFoundError):
+        found.append(f"ai_edge_litert {version('ai-edge-litert')}")
+    return found
 
 
 def _indexed(devices: list[Any]) -> list[tuple[int, Any]]:

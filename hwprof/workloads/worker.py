@@ -256,7 +256,13 @@ def run_workload(
                     None, None, f"OOM when allocating tensor (simulated: batch above {limit})")
     strategy = make_strategy(tf, spec)
     with contextlib.nullcontext() if strategy is not None else tf.device(device):
-        built = build(tf, spec, strategy)
+        tflite_info = None
+        if spec.runtime == "tflite":  # converted and run by TFLite's interpreter
+            from hwprof.workloads.tflite import build_tflite
+
+            built, tflite_info = build_tflite(tf, spec)
+        else:
+            built = build(tf, spec, strategy)
         t0 = time.monotonic()
         built.step().numpy()
         first = time.monotonic() - t0
@@ -295,6 +301,7 @@ def run_workload(
         final_loss=loss,
         notes=(*built.notes, *([note] if note else []), *([trace_note] if trace_note else [])),
         trace=trace_summary,
+        tflite=tflite_info,
     )
     return report, built
 

@@ -1,0 +1,345 @@
+"""The TensorFlow Lite runtime: the spec's rules, targets, conversion and its cache, accuracy, CLI.
+
+The first tests are plain (no TensorFlow); those marked ``tf`` convert and run real models on the
+CPU in this process (tiny sizes), and the last ones run the CLI in real worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from hwprof.core.results import deployed_accuracy
+from hwprof.core.spec import TFLITE_PRECISIONS, RunSpec
+from hwprof.core.study import study_targets
+from hwprof.core.targets import Target, TargetError, parse_target
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- the spec --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("fields", "words"), [
+    ({"mode": "train"}, "inference only"),
+    ({"device": "gpu:0"}, "GPU delegate"),
+    ({"device": "tpu:0"}, "libtpu, not TFLite"),
+    ({"precision": "mixed_float16"}, "TFLite's precisions are"),
+    ({"xla": True}, "leave --xla out"),
+    ({"replicas": 2}, "leave --replicas and --cluster out"),
+    ({"trace_steps": 5}, "leave --trace out"),
+    ({"workload": "matmul"}, "converted Keras model"),
+    ({"workload": "lstm", "precision": "int8"}, "use int8_dynamic"),
+])
+def test_a_tflite_run_refuses_what_it_cannot_be(fields: dict[str, Any], words: str) -> None:
+    base: dict[str, Any] = {"workload": "mlp", "mode": "infer", "runtime": "tflite"}
+    with pytest.raises(ValidationError, match=words):
+        RunSpec(**{**base, **fields})
+
+
+def test_tensorflow_refuses_tflite_precisions_and_old_specs_load_unchanged() -> None:
+    with pytest.raises(ValidationError, match="TFLite precision"):
+        RunSpec(workload="mlp", mode="infer", precision="int8")
+    old = RunSpec.model_validate_json('{"workload": "mlp", "mode": "infer", "precision": "fp32"}')
+    assert old.runtime == "tf"
+    for precision in TFLITE_PRECISIONS:
+        spec = RunSpec(workload="mlp", mode="infer", runtime="tflite", precision=precision)
+        assert spec.label().endswith(f"{precision} tflite")
+
+
+# -- targets and studies ---------------------------------------------------------------------------
+def test_targets_read_the_runtime_and_its_precision_words() -> None:
+    assert parse_target("cpu runtime=tflite").settings == {"runtime": "tflite"}
+    assert parse_target("cpu tflite int8").settings == {"runtime": "tflite", "precision": "int8"}
+    assert parse_target("cpu runtime=tflite precision=int8-dynamic").settings["precision"] == (
+        "int8_dynamic")
+    # fp16 is float16 weights under TFLite, Keras mixed precision under TensorFlow
+    assert parse_target("cpu tflite fp16").settings["precision"] == "fp16"
+    assert parse_target("cpu fp16").settings["precision"] == "mixed_float16"
+    with pytest.raises(TargetError, match="add runtime=tflite"):
+        parse_target("cpu int8")
+    with pytest.raises(TargetError, match="use tf or tflite"):
+        parse_target("cpu runtime=onnx")
+    again = parse_target(parse_target("cpu runtime=tflite precision=int8").label)
+    assert again.settings == {"runtime": "tflite", "precision": "int8"}
+
+
+def test_a_precision_sweep_of_a_tflite_target_runs_tflites_precisions() -> None:
+    targets = study_targets("precision_xla", [Target("cpu", {"runtime": "tflite"})])
+    assert [t.settings["precision"] for t in targets] == list(TFLITE_PRECISIONS)
+    assert all("xla" not in t.settings for t in targets)
+    base = RunSpec(workload="mlp", mode="infer")
+    assert [t.apply(base).precision for t in targets] == list(TFLITE_PRECISIONS)
+
+
+# -- accuracy figures ------------------------------------------------------------------------------
+def test_accuracy_is_relative_to_each_samples_largest_reference_output() -> None:
+    ref = np.array([[10.0, 2.0, -1.0], [0.5, -4.0, 1.0]])
+    out = ref.copy()
+    out[0, 1] += 0.5  # 0.5 / 10 = 5%
+    out[1, 2] += 5.0  # 5 / 4 = 125%
+    out[1, 0] += 10.0  # 10 / 4 = 250%, and the argmax moves from 2 to 0: a disagreement
+    acc = deployed_accuracy(out, ref)
+    assert acc.samples == 2
+    assert acc.max_relative_error == pytest.approx(2.5)
+    assert acc.mean_relative_error == pytest.approx((0.05 + 1.25 + 2.5) / 6)
+    assert acc.top1_agreement == 0.5
+    with pytest.raises(ValueError, match="NaN"):
+        deployed_accuracy(np.array([[np.nan, 1.0]]), np.array([[0.0, 1.0]]))
+
+
+# -- conversion, cache, precisions (real TensorFlow) -----------------------------------------------
+@pytest.fixture(scope="module")
+def tf() -> Iterator[Any]:
+    tf = pytest.importorskip("tensorflow")
+    yield tf
+
+
+@pytest.fixture
+def keras_reset(tf: Any) -> Iterator[None]:
+    import keras
+
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+    keras.backend.clear_session()
+
+
+def _spec(workload: str = "mlp", precision: str = "fp32", size: int = 16) -> RunSpec:
+    return RunSpec(workload=workload, mode="infer", runtime="tflite", precision=precision,
+                   batch_size=4, size=size, steps=2)
+
+
+@pytest.mark.tf
+def test_conversion_is_cached_and_a_new_tensorflow_or_a_damaged_file_converts_anew(
+    tf: Any, keras_reset: None
+) -> None:
+    from hwprof.workloads import tflite
+
+    spec = _spec()
+    built, first = tflite.build_tflite(tf, spec)
+    assert not first.cached and first.conversion_seconds > 0
+    assert np.all(np.isfinite(built.step().numpy()))
+    _, second = tflite.build_tflite(tf, spec)
+    assert second.cached and second.conversion_seconds == 0
+    assert second.model_bytes == first.model_bytes
+    files = list(tflite.cache_dir().glob("*.tflite"))
+    assert len(files) == 1 and files[0] == tflite.cache_path(spec, tf.__version__)
+    assert not list(tflite.cache_dir().glob(".*.tmp"))  # written through a renamed temp file
+
+    # another TensorFlow version: another key, a miss
+    assert tflite.cache_key(spec, "9.9.9") != tflite.cache_key(spec, tf.__version__)
+    frozen = _frozen_mlp(tf)
+    other = tflite.cached_model(tf, tf.lite, spec, frozen, None, tf_version="9.9.9")
+    assert not other.cached and other.path != files[0]
+
+    # a damaged cache file is converted anew and replaced
+    files[0].write_bytes(b"TFL3 not a model")
+    _, third = tflite.build_tflite(tf, spec)
+    assert not third.cached and files[0].stat().st_size == third.model_bytes
+
+
+def _frozen_mlp(tf: Any) -> Any:
+    from tensorflow.python.framework import convert_to_constants
+
+    w = tf.constant([[0.5, -0.25], [0.125, 1.0]])
+
+    @tf.function
+    def f(x: Any) -> Any:
+        return tf.matmul(x, w)
+
+    concrete = f.get_concrete_function(tf.TensorSpec((4, 2), tf.float32))
+    return convert_to_constants.convert_variables_to_constants_v2(concrete)
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("workload", ["mlp", "conv", "cifar10_cnn"])
+def test_every_precision_converts_and_runs_smaller(
+    tf: Any, keras_reset: None, workload: str
+) -> None:
+    from hwprof.workloads import tflite
+
+    size = {"mlp": 64, "conv": 8, "cifar10_cnn": 16}[workload]
+    sizes = {}
+    for precision in TFLITE_PRECISIONS:
+        built, info = tflite.build_tflite(tf, _spec(workload, precision, size))
+        out = built.step().numpy()
+        assert out.shape == (4, 10) and np.all(np.isfinite(out))
+        assert info.runtime_name == "tf.lite" and info.delegate == "XNNPACK"
+        assert info.accuracy is not None and info.accuracy.samples == 16
+        sizes[precision] = info.model_bytes
+    # float16 weights halve the file; int8 weights quarter it
+    assert sizes["fp16"] < 0.6 * sizes["fp32"]
+    assert sizes["int8_dynamic"] < 0.6 * sizes["fp16"]
+    assert sizes["int8"] < 0.6 * sizes["fp16"]
+
+
+@pytest.mark.tf
+def test_a_model_with_an_op_tflite_lacks_is_refused_with_the_op_named(tf: Any) -> None:
+    from hwprof.workloads.tflite import ConversionError, convert
+
+    @tf.function
+    def singular_values(x: Any) -> Any:
+        return tf.linalg.svd(x, compute_uv=False)
+
+    concrete = singular_values.get_concrete_function(tf.TensorSpec((2, 4, 4), tf.float32))
+    with pytest.raises(ConversionError, match="built-in ops lack Svd"):
+        convert(tf, concrete, "fp32", None)
+
+
+@pytest.mark.tf
+def test_accuracy_on_a_model_with_known_weights(
+    tf: Any, keras_reset: None, tmp_path: Path
+) -> None:
+    """Weights exact in float16 lose nothing; int8's error is bounded by its quantization steps."""
+    import keras
+
+    from hwprof.workloads import tflite
+
+    weights = np.array([[1.0, -0.5, 0.25], [0.75, 1.0, -1.0], [-0.125, 0.5, 0.5],
+                        [0.25, -0.75, 1.0]], dtype=np.float32)
+    inp = keras.Input((4,), batch_size=4)
+    model = keras.Model(inp, keras.layers.Dense(3, use_bias=False)(inp))
+    model.layers[-1].set_weights([weights])
+    frozen = _frozen(tf, model)
+    x = tf.constant(np.random.default_rng(0).normal(size=(4, 4)), tf.float32)
+    for precision, worst in (("fp32", 1e-6), ("fp16", 1e-6), ("int8_dynamic", 0.05),
+                             ("int8", 0.1)):
+        spec = _spec("mlp", precision)  # names the cache file only
+        # calibrated on the very inputs compared (accuracy() draws them with seed + 1), so no
+        # value is clipped and the error is the quantization steps' alone
+        calibration = (iter(tflite.seeded_batches(tf, x, 1, 4)) if precision == "int8"
+                       else None)
+        model_file = tflite.cached_model(tf, tf.lite, spec, frozen, calibration,
+                                         folder=tmp_path)
+        interpreter = tflite.make_interpreter(tflite.choose_runtime(tf), model_file.content, 1)
+        acc = tflite.accuracy(tf, interpreter, model, x, seed=0)
+        assert acc.samples == 16
+        assert acc.max_relative_error <= worst, precision
+        if precision in ("fp32", "fp16"):
+            assert acc.top1_agreement == 1.0
+
+
+def _frozen(tf: Any, model: Any) -> Any:
+    from tensorflow.python.framework import convert_to_constants
+
+    @tf.function
+    def forward(x: Any) -> Any:
+        return model(x, training=False)
+
+    concrete = forward.get_concrete_function(tf.TensorSpec((4, 4), tf.float32))
+    return convert_to_constants.convert_variables_to_constants_v2(concrete)
+
+
+@pytest.mark.tf
+def test_litert_asked_for_but_missing_says_what_to_install(
+    tf: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hwprof.workloads import tflite
+
+    try:
+        import ai_edge_litert  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("ai_edge_litert is installed here")
+    monkeypatch.setenv(tflite.RUNTIME_ENV, "ai_edge_litert")
+    with pytest.raises(RuntimeError, match="pip install ai-edge-litert"):
+        tflite.choose_runtime(tf)
+    monkeypatch.delenv(tflite.RUNTIME_ENV)
+    assert tflite.choose_runtime(tf).name == "tf.lite"
+
+
+# -- the CLI, in real worker processes -------------------------------------------------------------
+def _hwprof(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "250"}
+    return subprocess.run([sys.executable, "-m", "hwprof", *args], capture_output=True,
+                          text=True, env=env, timeout=600, cwd=ROOT)
+
+
+@pytest.mark.tf
+def test_hwprof_run_tflite_reports_the_model_runtime_and_accuracy() -> None:
+    done = _hwprof("run", "mlp", "--runtime", "tflite", "--precision", "int8-dynamic",
+                   "--size", "32", "--batch-size", "8", "--steps", "20", "--intra-threads",
+                   "1", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    doc = json.loads(done.stdout)
+    assert doc["spec"]["runtime"] == "tflite" and doc["spec"]["mode"] == "infer"
+    info = doc["result"]["report"]["tflite"]
+    assert info["runtime_name"] == "tf.lite" and info["num_threads"] == 1
+    assert info["model_bytes"] > 0 and info["accuracy"]["samples"] == 16
+    assert doc["result"]["latency_s"]["p50"] > 0
+    refused = _hwprof("run", "mlp", "--runtime", "tflite", "--mode", "train")
+    assert refused.returncode == 2 and "inference only" in refused.stderr
+
+
+@pytest.mark.tf
+def test_compare_tf_tflite_and_int8_side_by_side() -> None:
+    done = _hwprof("compare", "--workload", "mlp", "--mode", "infer", "--size", "32",
+                   "--batch-size", "8", "--duration", "0.3", "--trials", "1",
+                   "--target", "cpu", "--target", "cpu runtime=tflite",
+                   "--target", "cpu runtime=tflite precision=int8")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    for words in ("model", "top-1 agreement", "max rel. error", "cpu tflite int8"):
+        assert words in out, out
+    rows = [line for line in out.splitlines() if line.startswith("│ cpu")]
+    assert len(rows) == 3 and "KiB" in rows[1] and "KiB" in rows[2] and "KiB" not in rows[0]
+
+
+# -- delegates -------------------------------------------------------------------------------------
+def test_delegates_are_found_without_loading_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hwprof.backends import tflite_delegates as d
+
+    name = d.EDGETPU_NAMES["linux"]
+    monkeypatch.setattr(d, "_platform", lambda: "linux")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert "apt install libedgetpu1-std" in d.edgetpu_problem([tmp_path])
+    (tmp_path / name).write_bytes(b"not even a library: it is never loaded")
+    found = {x.name: x for x in d.tflite_delegates([tmp_path])}
+    assert found["XNNPACK"].available and found["Edge TPU"].available
+    assert str(tmp_path / name) in found["Edge TPU"].detail
+    assert not found["edgetpu_compiler"].available
+    assert "edgetpu_compiler is not on PATH" in d.edgetpu_problem([tmp_path])
+    (tmp_path / "bin").mkdir()
+    compiler = tmp_path / "bin" / "edgetpu_compiler"
+    compiler.write_text("#!/bin/sh\n")
+    compiler.chmod(0o755)
+    assert d.edgetpu_problem([tmp_path]) == ""
+
+
+def test_an_edge_tpu_run_is_refused_with_the_reason() -> None:
+    from hwprof.backends.tflite_delegates import find_edgetpu_library
+    from hwprof.services.runs import DeviceError, check_device
+
+    with pytest.raises(ValidationError, match="full-integer models only"):
+        RunSpec(workload="mlp", mode="infer", runtime="tflite", delegate="edgetpu")
+    with pytest.raises(ValidationError, match="add --runtime tflite"):
+        RunSpec(workload="mlp", mode="infer", delegate="edgetpu")
+    spec = RunSpec(workload="mlp", mode="infer", runtime="tflite", precision="int8",
+                   delegate="edgetpu")
+    if find_edgetpu_library() is not None:
+        pytest.skip("this machine has the Edge TPU runtime")
+    with pytest.raises(DeviceError, match="Edge TPU delegate needs"):
+        check_device(spec)
+    done = _hwprof("run", "mlp", "--runtime", "tflite", "--precision", "int8", "--delegate",
+                   "edgetpu")
+    assert done.returncode == 2 and "Edge TPU runtime" in done.stderr and not done.stdout
+
+
+def test_snapshot_comparisons_never_match_a_tflite_run_with_a_tensorflow_run() -> None:
+    from hwprof.core.compare import settings_key
+
+    tf_run = RunSpec(workload="mlp", mode="infer")
+    tflite_run = tf_run.model_copy(update={"runtime": "tflite"})
+    assert settings_key(tf_run) != settings_key(tflite_run)
+    old = RunSpec.model_validate_json('{"workload": "mlp", "mode": "infer"}')
+    assert settings_key(old) == settings_key(tf_run)
