@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fakes.snapshots import a_run, machine
+from gui_helpers import FakeRuns, dispose, quick_functions
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
@@ -21,10 +22,11 @@ from pytestqt.qtbot import QtBot
 from hwprof.core.snapshot import SnapshotRun, new_snapshot, save_snapshot
 from hwprof.core.spec import DEFAULT_TRACE_STEPS, RunSpec
 from hwprof.core.trace import OpTime, TraceSummary, Verdict
+from hwprof.gui.main_window import QtMainWindow
 from hwprof.gui.results_panel import QtResultsPanel
 from hwprof.gui.run_panel import QtRunPanel
 from hwprof.gui.session_adapter import QtSessionEvents
-from hwprof.gui.trace_view import SORT_ROLE, QtTraceView
+from hwprof.gui.trace_view import SORT_ROLE, QtTraceView, command_targets
 from hwprof.services.session import Session
 
 pytestmark = pytest.mark.gui
@@ -217,3 +219,40 @@ def test_the_trace_switch_sets_trace_steps(qtbot: QtBot) -> None:
     qtbot.addWidget(third)
     assert not third.trace.isChecked() and third.base_spec().trace_steps is None
     events.detach()
+
+
+def test_command_targets_only_for_this_runs_comparison() -> None:
+    spec = RunSpec(workload="cifar10_cnn", mode="train")
+    cmd = 'hwprof compare --workload cifar10_cnn --mode train --target "cpu" --target "cpu xla"'
+    assert command_targets(cmd, spec) == ["cpu", "cpu xla"]
+    assert command_targets(cmd.replace("cifar10_cnn", "mlp"), spec) == []
+    assert command_targets(cmd.replace("train", "infer"), spec) == []
+    assert command_targets('hwprof compare --workload "cifar10_cnn', spec) == []  # bad quoting
+    assert command_targets("rm -rf / --target a --target b", spec) == []
+    assert command_targets(None, spec) == []
+
+
+def test_run_this_comparison_starts_a_study_of_the_runs_settings(qtbot: QtBot,
+                                                                  tmp_path: Path) -> None:
+    w = QtMainWindow(quick_functions())
+    w.confirm_close = lambda: True  # type: ignore[method-assign]
+    w.confirm_stop = lambda _text: True  # type: ignore[method-assign]
+    w.session.run_function = FakeRuns(steps=2)
+    try:
+        snap = new_snapshot(machine()).with_run(traced_run())
+        assert w.open_snapshot(save_snapshot(snap, tmp_path / "traced.hwprof.json"))
+        w.results_panel.select_key(w.session.results[0].key)
+        view = w.results_panel.trace_view
+        assert view.compare_button.isVisibleTo(view)
+        view.compare_button.click()
+        study = w.session.study
+        assert study is not None and study.kind == "compare"
+        assert study.base.workload == "cifar10_cnn" and study.base.trace_steps is None
+        assert study.base.batch_size == 32  # the traced run's settings, not the Run tab's
+        assert [t.label for t in study.targets] == ["cpu", "cpu xla"]
+        assert w.tabs.currentWidget() is w.panels["compare"]
+        assert w.study_panel.targets.toPlainText() == "cpu\ncpu xla"
+        qtbot.waitUntil(lambda: w.session.study is None, timeout=60_000)
+    finally:
+        w.session.stop_study()
+        dispose(w)

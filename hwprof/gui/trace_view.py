@@ -12,6 +12,7 @@ through :mod:`hwprof.services.traces` and never replaces a file unasked.
 from __future__ import annotations
 
 import html
+import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from hwprof.core.outputs import OutputPathError, check_output
 from hwprof.core.snapshot import SUFFIXES, SnapshotRun
+from hwprof.core.spec import RunSpec
 from hwprof.core.text import printable
 from hwprof.core.trace import OpTime, TraceError, TraceSummary
 from hwprof.core.units import fmt_seconds
@@ -142,6 +144,25 @@ class OpsModel(QAbstractTableModel):
         return None
 
 
+def command_targets(command: str | None, spec: RunSpec) -> list[str]:
+    """The ``--target`` values of a verdict's ``hwprof compare`` command, or [].
+
+    [] when the command is not a comparison of this run's workload and mode (then it can only
+    be copied).
+    """
+    try:
+        words = shlex.split(command or "")
+    except ValueError:
+        return []
+    if words[:2] != ["hwprof", "compare"]:
+        return []
+    pairs = dict(zip(words[2::2], words[3::2], strict=False))
+    if pairs.get("--workload") != spec.workload or pairs.get("--mode") != spec.mode:
+        return []
+    targets = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--target"]
+    return targets if len(targets) >= 2 else []
+
+
 def verdict_lines(summary: TraceSummary) -> tuple[str, str]:
     """The headline (the verdict) and the facts under it, as plain text."""
     v = summary.verdict
@@ -191,10 +212,13 @@ class StepAxis(pg.DateAxisItem):
 class QtTraceView(QWidget):
     """One run's "where the time goes", or what to do when the run was not traced.
 
-    Signal ``message(str, int)``: a line for the status bar and how long to show it (ms).
+    Signals: ``message(str, int)``, a line for the status bar and how long to show it (ms);
+    ``compare_requested(RunSpec, list)``, the run's spec and the targets its verdict offers to
+    measure (the window runs them as a study on the Compare tab).
     """
 
     message = Signal(str, int)
+    compare_requested = Signal(object, list)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -214,11 +238,16 @@ class QtTraceView(QWidget):
         self.copy_button.setObjectName("trace_copy_command")
         self.copy_button.setToolTip("Copies the hwprof command that measures the advice; paste it "
                                     "in a terminal (or set the same targets on the Compare tab)")
+        self.compare_button = QPushButton("Run this comparison")
+        self.compare_button.setObjectName("trace_compare")
+        self.compare_button.setToolTip("Measure the advice: the same run on each target of the "
+                                       "command, as a study on the Compare tab")
         self.export_button = QPushButton("Export trace…")
         self.export_button.setObjectName("trace_export")
         self.export_button.setToolTip("Save the kept capture as a Chrome trace (.json.gz): "
                                       "Perfetto (ui.perfetto.dev) and TensorBoard open it")
         buttons = QHBoxLayout()
+        buttons.addWidget(self.compare_button)
         buttons.addWidget(self.copy_button)
         buttons.addWidget(self.export_button)
         buttons.addStretch(1)
@@ -269,6 +298,7 @@ class QtTraceView(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.body, 1)
         self.copy_button.clicked.connect(self.copy_command)
+        self.compare_button.clicked.connect(self.request_compare)
         self.export_button.clicked.connect(self.export_dialog)
         self.set_run(None)
 
@@ -296,6 +326,7 @@ class QtTraceView(QWidget):
             self.facts.show()
         command = summary.verdict.command if summary and summary.verdict else None
         self.copy_button.setVisible(command is not None)
+        self.compare_button.setVisible(bool(self.targets()))
         self.export_button.setVisible(summary is not None)
         self.export_button.setEnabled(bool(summary and summary.chrome_trace_gzip_base64))
         self._draw_categories()
@@ -382,6 +413,20 @@ class QtTraceView(QWidget):
                                      color=colors.css(), size="9pt")
 
     # -- actions --------------------------------------------------------------------------------
+    def targets(self) -> list[str]:
+        """The targets the verdict's command compares ([]: none this view can run)."""
+        summary = self.summary
+        if self.run is None or summary is None or summary.verdict is None:
+            return []
+        return command_targets(summary.verdict.command, self.run.spec)
+
+    @Slot()
+    def request_compare(self) -> None:
+        """Ask the window to run the verdict's comparison (this run's settings, its targets)."""
+        targets = self.targets()
+        if self.run is not None and targets:
+            self.compare_requested.emit(self.run.spec, targets)
+
     @Slot()
     def copy_command(self) -> str:
         """Put the verdict's hwprof command on the clipboard; the command."""

@@ -69,5 +69,6 @@ def connect_panels(w: QtMainWindow) -> None:
     w.results_panel.compare_requested.connect(w.on_compare_requested)
     w.results_panel.trace_view.message.connect(
         lambda text, ms: w.statusBar().showMessage(text, ms))
+    w.results_panel.trace_view.compare_requested.connect(w.on_trace_compare)
     for action in (w.run_action, w.export_charts_action):
         action.setEnabled(True)
