@@ -230,10 +230,11 @@ class QtResultsPanel(QWidget):
         self.details.setTabToolTip(self.trace_tab, "A traced run's verdict, op categories, top "
                                    "ops and each step's split (Trace on the Run tab)")
         self.details.setTabEnabled(self.trace_tab, False)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.stack)
         splitter.addWidget(self.details)
         splitter.setSizes([300, 300])
+        self.details.currentChanged.connect(self._on_details_tab)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._shown: ResultEntry | None = None
@@ -374,6 +375,13 @@ class QtResultsPanel(QWidget):
         else:
             self.stderr.hide()
         self._show_trace(run)
+
+    @Slot(int)
+    def _on_details_tab(self, index: int) -> None:
+        # the charts and the ops table need room: the runs table gives up some, once per showing
+        total = sum(self.splitter.sizes())
+        if index == self.trace_tab and self.splitter.sizes()[1] < 0.6 * total:
+            self.splitter.setSizes([int(0.3 * total), total - int(0.3 * total)])
 
     def _show_trace(self, run: SnapshotRun | None) -> None:
         self.trace_view.set_run(run)

@@ -265,7 +265,6 @@ class QtTraceView(QWidget):
                                         f"{label}: {tip}" for _, label, tip in SPLIT_PARTS))
         self.steps_chart.setMinimumHeight(150)
         self.steps_chart.redraw = self._draw_steps
-        self.steps_legend = self.steps_chart.addLegend(offset=(-10, 5), colCount=4)
         self.model = OpsModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -353,6 +352,7 @@ class QtTraceView(QWidget):
             chart.addItem(text)
         chart.getAxis("left").setStyle(showValues=False)
         chart.setXRange(0, 150, padding=0)  # room right of the longest bar for its label
+        chart.getAxis("bottom").setTicks([[(v, f"{v}") for v in range(0, 101, 20)]])
         chart.setYRange(-0.6, len(cats) - 0.4, padding=0)
         chart.getPlotItem().setTitle(html.escape("op time by category"), color=colors.css(),
                                      size="9pt")
@@ -384,19 +384,17 @@ class QtTraceView(QWidget):
     def _draw_steps(self) -> None:
         chart = self.steps_chart
         chart.clear()
-        self.steps_legend.clear()
         bars = self.step_bars()
         if not bars:
             return
         colors = chart.colors
         bottoms = [0.0] * len(bars)
-        for i, (_, label, _) in enumerate(SPLIT_PARTS):
+        for i in range(len(SPLIT_PARTS)):
             heights = [b[2][i] for b in bars]
             item = pg.BarGraphItem(x0=[b[0] for b in bars], x1=[b[1] for b in bars],
                                    y0=list(bottoms), height=heights,
                                    brush=colors.series_color(i), pen=pg.mkPen(colors.background))
             chart.addItem(item)
-            self.steps_legend.addItem(item, label)
             bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
         summary = self.summary
         self.step_axis.clock = self._unix_offset() is not None and summary is not None and all(
@@ -408,9 +406,13 @@ class QtTraceView(QWidget):
             self.step_axis.setLabel("s from the first traced step (when each ran is not known)")
         span = bars[-1][1] - bars[0][0]
         chart.setXRange(bars[0][0] - 0.05 * span, bars[-1][1] + 0.05 * span, padding=0)
-        chart.setYRange(0, max(bottoms) * 1.3, padding=0)  # the legend sits above the bars
-        chart.getPlotItem().setTitle(html.escape("each traced step: where its time went"),
-                                     color=colors.css(), size="9pt")
+        chart.setYRange(0, max(bottoms) * 1.05, padding=0)
+        # the key in the title: over the bars a legend would hide the top of a step
+        key = "&nbsp;&nbsp;".join(
+            f"<span style='color:{colors.series_color(i)}'>■</span>&nbsp;{html.escape(label)}"
+            for i, (_, label, _) in enumerate(SPLIT_PARTS))
+        chart.getPlotItem().setTitle(f"each traced step:&nbsp;&nbsp;{key}", color=colors.css(),
+                                     size="9pt")
 
     # -- actions --------------------------------------------------------------------------------
     def targets(self) -> list[str]:
