@@ -169,6 +169,11 @@ def test_export_writes_the_trace_and_never_overwrites_unasked(view: QtTraceView,
     snap.write_bytes(b"a snapshot")
     assert not view.export_to(snap)
     assert snap.read_bytes() == b"a snapshot" and "snapshot" in warned[0]
+    link = tmp_path / "link.json.gz"
+    link.symlink_to(snap)
+    view.ask = lambda _t, _x: True  # type: ignore[assignment]
+    assert not view.export_to(link)
+    assert snap.read_bytes() == b"a snapshot" and "snapshot" in warned[-1]
     folder = tmp_path / "d.json.gz"
     folder.mkdir()
     assert not view.export_to(folder) and "folder" in warned[-1]

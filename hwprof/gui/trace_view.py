@@ -12,6 +12,7 @@ through :mod:`hwprof.services.traces` and never replaces a file unasked.
 from __future__ import annotations
 
 import html
+import re
 import shlex
 import time
 from collections.abc import Callable
@@ -446,8 +447,9 @@ class QtTraceView(QWidget):
         name = "hwprof-trace"
         if self.run is not None:
             spec = self.run.spec
-            name = f"hwprof-trace-{spec.workload}-{spec.mode}-{spec.device.replace(':', '')}"
-        return last_folder() / f"{name}{TRACE_SUFFIX}"
+            name = f"hwprof-trace-{spec.workload}-{spec.mode}-{spec.device}"
+        # a name from a file: only its plain characters (never a folder separator)
+        return last_folder() / f"{re.sub(r'[^A-Za-z0-9_.-]+', '', name)}{TRACE_SUFFIX}"
 
     @Slot()
     def export_dialog(self) -> None:
@@ -456,7 +458,7 @@ class QtTraceView(QWidget):
         dialog = QFileDialog(self, "Export trace", str(start),
                              f"Chrome trace, gzip (*{TRACE_SUFFIX});;All files (*)")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        # this view asks itself, with the file's name, and refuses what is an input
+        # this view asks itself, with the file's name, and refuses a snapshot's name
         dialog.setOption(QFileDialog.Option.DontConfirmOverwrite, True)
         dialog.selectFile(start.name)
         if dialog.exec() and dialog.selectedFiles():
@@ -472,7 +474,9 @@ class QtTraceView(QWidget):
             return False
         if not str(path).endswith(TRACE_SUFFIX):
             path = path.with_name(path.name + TRACE_SUFFIX)
-        if path.name.endswith(SUFFIXES):  # x.hwprof.json.gz is a snapshot: never write one over
+        if path.name.endswith(SUFFIXES) or (path.is_symlink() and
+                                            path.resolve().name.endswith(SUFFIXES)):
+            # x.hwprof.json.gz is a snapshot (or a link to one): never write a trace over it
             self.warn("Cannot export the trace", f"{path}: that is a snapshot's name; choose a "
                       f"name such as {self.suggested_path().name}")
             return False
