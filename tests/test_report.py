@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import subprocess
 import sys
 import uuid
@@ -65,3 +66,31 @@ def test_a_sweep_with_an_odd_value_reports_without_that_run(
            f"is &#x27;{x}&#x27;" in text
     with open(folder / "runs.csv", newline="") as fh:
         assert len(list(csv.reader(fh))) == 4  # every run is still in the tables
+
+
+def test_a_traced_run_reports_where_its_time_goes(tmp_path: Path) -> None:
+    import json
+
+    from hwprof.core.spec import RunSpec
+    from hwprof.core.trace import OpTime, TraceSummary
+
+    doc = json.loads((REPO / "tests/data/trace/cifar10_cnn_train_b32.summary.json").read_text())
+    summary = TraceSummary.model_validate(doc["trace"])
+    hostile = "<script>alert(1)</script>\x1b[31m"
+    ops = (OpTime(name=hostile, op_type="Evil", category="host/other", where="host",
+                  self_time_s=0.5, count=2), *summary.ops)
+    summary = summary.model_copy(update={"ops": ops})
+    run = a_run(RunSpec.model_validate(doc["spec"]))
+    assert run.result.report is not None
+    run = run.model_copy(update={"result": run.result.model_copy(update={
+        "report": run.result.report.model_copy(update={"trace": summary})})})
+    page = reported(new_snapshot(machine()).with_run(run).with_run(a_run()), tmp_path)
+    assert page.count("Where the time goes") == 1  # the untraced run has none
+    assert summary.verdict is not None
+    assert html.escape(summary.verdict.text) in page
+    assert html.escape(summary.verdict.advice) in page
+    for cat in summary.categories:
+        assert f"<td>{html.escape(cat.category)}</td>" in page
+    assert html.escape(summary.ops[1].name) in page
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[31m" in page
+    assert page.count("class='tstep'") == summary.steps_traced

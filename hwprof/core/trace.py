@@ -149,6 +149,9 @@ class StepSplit(_Model):
         ge=0, description="before the first op and after the last: Python, dispatch, copies back")
     input_wait_s: float = Field(ge=0, description="only an input-pipeline op runs")
     ops: int = Field(ge=0)
+    start_s: float | None = Field(
+        default=None, description="when the step began, time.monotonic() seconds in the worker "
+        "(the telemetry's clock: the step sits on the Live charts' time axis); None: not known")
 
 
 class Verdict(_Model):

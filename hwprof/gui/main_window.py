@@ -61,6 +61,7 @@ from hwprof.sampling.sampler import Sampler
 from hwprof.services.session import Session
 
 if TYPE_CHECKING:
+    from hwprof.core.spec import RunSpec
     from hwprof.gui.live_panel import QtLivePanel
     from hwprof.gui.profiles_page import QtProfilesPage
     from hwprof.gui.results_panel import QtResultsPanel
@@ -186,6 +187,14 @@ class QtMainWindow(QMainWindow):
         """Results asked to compare these runs: on the Compare tab."""
         entries = [e for k in keys if (e := self.session.entry(k)) is not None]
         self.study_panel.compare_runs(entries)
+        self.show_tab("compare")
+
+    def on_trace_compare(self, spec: RunSpec, targets: list[str]) -> None:
+        """A traced run's verdict asked to measure its advice: a study on the Compare tab."""
+        problem = self.study_panel.start_comparison(spec, targets)
+        if problem:
+            self._warn("Cannot run the comparison", problem)
+            return
         self.show_tab("compare")
 
     # -- detection --------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +36,7 @@ from hwprof.core.stats import histogram_edges
 from hwprof.core.units import NA, fmt_bytes, fmt_seconds, fmt_si
 from hwprof.gui.chart_style import QtChart
 from hwprof.gui.session_adapter import QtSessionEvents
+from hwprof.gui.trace_view import QtTraceView
 from hwprof.gui.widgets import EmptyState, readonly_table
 from hwprof.services.runs import stderr_for_people
 from hwprof.services.session import Session
@@ -156,6 +158,10 @@ def run_facts(source: str, run: SnapshotRun) -> list[str]:
                          f"({e(r.energy_source or '')})")
         for note in rep.notes:
             lines.append(e(note))
+        if rep.trace is not None:
+            said = rep.trace.verdict.text if rep.trace.verdict is not None else "traced"
+            lines.append(f"traced {rep.trace.steps_traced} steps after the timed ones: {e(said)} "
+                         "(see Where the time goes)")
     return lines
 
 
@@ -214,10 +220,21 @@ class QtResultsPanel(QWidget):
         dl.addWidget(self.facts)
         dl.addWidget(self.histogram, 1)
         dl.addWidget(self.stderr, 1)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        # a traced run's op breakdown beside its facts: the tab lights up for traced runs
+        self.trace_view = QtTraceView()
+        self.details = QTabWidget()
+        self.details.setObjectName("run_details")
+        self.details.setDocumentMode(True)
+        self.details.addTab(detail, "Run")
+        self.trace_tab = self.details.addTab(self.trace_view, "Where the time goes")
+        self.details.setTabToolTip(self.trace_tab, "A traced run's verdict, op categories, top "
+                                   "ops and each step's split (Trace on the Run tab)")
+        self.details.setTabEnabled(self.trace_tab, False)
+        self.splitter = splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.stack)
-        splitter.addWidget(detail)
+        splitter.addWidget(self.details)
         splitter.setSizes([300, 300])
+        self.details.currentChanged.connect(self._on_details_tab)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self._shown: ResultEntry | None = None
@@ -343,6 +360,7 @@ class QtResultsPanel(QWidget):
         self.facts.setText("Select a run to see its details")
         self.histogram.hide()
         self.stderr.hide()
+        self._show_trace(None)
 
     def show_details(self, entry: ResultEntry) -> None:
         """The facts, the histogram, or the failure."""
@@ -356,6 +374,21 @@ class QtResultsPanel(QWidget):
             self.stderr.show()
         else:
             self.stderr.hide()
+        self._show_trace(run)
+
+    @Slot(int)
+    def _on_details_tab(self, index: int) -> None:
+        # the charts and the ops table need room: the runs table gives up some, once per showing
+        total = sum(self.splitter.sizes())
+        if index == self.trace_tab and self.splitter.sizes()[1] < 0.6 * total:
+            self.splitter.setSizes([int(0.3 * total), total - int(0.3 * total)])
+
+    def _show_trace(self, run: SnapshotRun | None) -> None:
+        self.trace_view.set_run(run)
+        traced = self.trace_view.summary is not None
+        self.details.setTabEnabled(self.trace_tab, traced)
+        if not traced and self.details.currentIndex() == self.trace_tab:
+            self.details.setCurrentIndex(0)
 
     def _redraw_histogram(self) -> None:
         self.histogram.clear()

@@ -42,7 +42,7 @@ from hwprof.core.session import (
     RunProgressed,
     RunStarted,
 )
-from hwprof.core.spec import PRECISIONS, RunSpec, validation_problems
+from hwprof.core.spec import DEFAULT_TRACE_STEPS, PRECISIONS, RunSpec, validation_problems
 from hwprof.gui.session_adapter import QtSessionEvents
 from hwprof.gui.settings import open_settings
 from hwprof.services.session import Session
@@ -114,6 +114,21 @@ class QtRunPanel(QWidget):
         self.scenario.addItem("single-stream (batch 1, latency)", "single-stream")
         self.scenario.setToolTip("Inference only: offline measures throughput at the batch size; "
                                  "single-stream runs batch 1 and reports latency percentiles")
+        self.trace = QCheckBox("trace where the time goes")
+        self.trace.setObjectName("trace")
+        self.trace.setToolTip("After the timed steps, trace a few more with TensorFlow's profiler: "
+                              "the top ops, op categories, each step's split and a verdict "
+                              "(Results, Where the time goes). The timed figures are never "
+                              "traced steps: tracing slows every op down")
+        self.trace_steps = self._spin(1, 1000, "", "How many steps to trace (after the timed ones)")
+        self.trace_steps.setObjectName("trace_steps")
+        self.trace_steps.setSuffix(" steps")
+        self.trace_steps.setValue(DEFAULT_TRACE_STEPS)
+        self.trace_steps.setEnabled(False)
+        trace_row = QHBoxLayout()
+        trace_row.addWidget(self.trace)
+        trace_row.addWidget(self.trace_steps)
+        trace_row.addStretch(1)
 
         form = QFormLayout()
         form.addRow("Workload", self.workload)
@@ -130,6 +145,7 @@ class QtRunPanel(QWidget):
         form.addRow("Duration", self.duration)
         form.addRow("Warm-up steps", self.warmup)
         form.addRow("Scenario", self.scenario)
+        form.addRow("Trace", trace_row)
         settings = QGroupBox("Workload")
         settings.setLayout(form)
 
@@ -185,6 +201,7 @@ class QtRunPanel(QWidget):
         self.workload.currentIndexChanged.connect(self._on_workload_changed)
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
         self.run_button.clicked.connect(self.request_run)
+        self.trace.toggled.connect(self.trace_steps.setEnabled)
         self.stop_button.clicked.connect(self.stop_requested.emit)
         self.remove_button.clicked.connect(self.remove_selected)
         self.queue_list.itemSelectionChanged.connect(self._update_buttons)
@@ -302,6 +319,7 @@ class QtRunPanel(QWidget):
             "duration_seconds": float(self.duration.value()),
             "warmup_steps": self.warmup.value(),
             "scenario": self.scenario.currentData(),
+            "trace_steps": self.trace_steps.value() if self.trace.isChecked() else None,
         }
 
     @Slot()
@@ -356,6 +374,9 @@ class QtRunPanel(QWidget):
                          (self.duration, "duration_seconds"), (self.warmup, "warmup_steps")):
             number(box, key)
         pick(self.scenario, "scenario")
+        self.trace.setChecked(bool(get("trace_steps")))
+        if get("trace_steps"):
+            number(self.trace_steps, "trace_steps")
         self._wanted_devices = [d for d in get("devices").split(",") if d]
 
     # -- the queue --------------------------------------------------------------------------------

@@ -278,6 +278,32 @@ class QtStudyPanel(QWidget):
         except SessionError as err:
             self.error.setText(str(err))
 
+    def start_comparison(self, base: RunSpec, targets: Sequence[str]) -> str:
+        """Compare ``targets`` of ``base`` (a run's own spec, not the Run tab's); "" or why not.
+
+        What a traced run's verdict offers to measure: the form shows the targets, and the
+        study goes through the session's queue as Start study's does.
+        """
+        if self.study is not None:
+            return "a study is running: stop it first"
+        spec = base.model_copy(update={"duration_seconds": float(self.seconds.value()),
+                                       "steady_cv": None, "steps": None, "trace_steps": None})
+        try:
+            study = Study("compare", RunSpec(**spec.model_dump()),
+                          study_targets("compare", [parse_target(t) for t in targets]))
+        except (TargetError, ValidationError, ValueError) as err:
+            return str(err)
+        self.kind.setCurrentIndex(self.kind.findData("compare"))
+        self.targets.setPlainText("\n".join(targets))
+        self.base_label.setText(f"{spec.label()}  (the traced run's settings)")
+        self.error.clear()
+        self._compared = []
+        try:
+            self.session.start_study(study)
+        except SessionError as err:
+            return str(err)
+        return ""
+
     @Slot()
     def stop(self) -> None:
         """End the study: the run in progress ends and what was measured stays."""

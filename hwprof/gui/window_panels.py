@@ -67,5 +67,8 @@ def connect_panels(w: QtMainWindow) -> None:
     w.profiles_page.open_requested.connect(w.open_snapshot)
     w.live_panel.stop_requested.connect(w.request_stop)
     w.results_panel.compare_requested.connect(w.on_compare_requested)
+    w.results_panel.trace_view.message.connect(
+        lambda text, ms: w.statusBar().showMessage(text, ms))
+    w.results_panel.trace_view.compare_requested.connect(w.on_trace_compare)
     for action in (w.run_action, w.export_charts_action):
         action.setEnabled(True)

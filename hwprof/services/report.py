@@ -51,6 +51,10 @@ th{background:#f4f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 border-radius:8px;padding:1em 1.2em;margin:1em 0;background:#fafafc}
 .card .big{font-size:2.6em;font-weight:600;line-height:1}.card .sub{font-size:1.3em}
 .card .label{color:#666;font-size:.85em}
+.tbar{display:inline-block;height:.9em;background:#1f77b4;vertical-align:middle}
+.tstep{display:flex;height:1.1em;width:100%;min-width:12em;border:1px solid #ddd}
+.tstep span{display:block;height:100%}.tkey span{display:inline-block;width:.8em;height:.8em;
+margin:0 .3em 0 1em;vertical-align:middle}
 """
 
 
@@ -208,6 +212,10 @@ def _run_section(i: int, run: SnapshotRun) -> str:
                 xlabel="seconds of timed steps", ylabel="per second"))
         parts += _charts(lambda: charts.histogram([s * 1e3 for s in rep.steps.seconds],
                                                   title="step times", xlabel="milliseconds"))
+        if rep.trace is not None:
+            from hwprof.services.report_trace import trace_section
+
+            parts.append(trace_section(rep.trace))
     elif r.stderr_tail:
         parts.append("<pre>" + "\n".join(_e(line) for line in r.stderr_tail[-15:]) + "</pre>")
     parts += _telemetry_charts(run)

@@ -32,6 +32,7 @@ def capture(tf: Any, spec: RunSpec, built: Any, untraced_s: list[float]) -> tupl
     options = tf.profiler.experimental.ProfilerOptions(
         host_tracer_level=2, device_tracer_level=1, python_tracer_level=0)
     traced: list[float] = []
+    starts: list[float] = []
     with tempfile.TemporaryDirectory(prefix="hwprof-trace-") as logdir:
         try:
             tf.profiler.experimental.start(logdir, options=options)
@@ -43,6 +44,7 @@ def capture(tf: Any, spec: RunSpec, built: Any, untraced_s: list[float]) -> tupl
                 with tf.profiler.experimental.Trace(spec.mode, step_num=i, _r=1):
                     built.step().numpy()
                 traced.append(time.monotonic() - t0)
+                starts.append(t0)
         finally:
             try:
                 tf.profiler.experimental.stop()
@@ -53,12 +55,17 @@ def capture(tf: Any, spec: RunSpec, built: Any, untraced_s: list[float]) -> tupl
             return None, "no trace: TensorFlow's profiler wrote no capture"
         with open(files[0], "rb") as fh:
             data = fh.read()
-    return summarize_bytes(data, spec, traced, untraced_s)
+    return summarize_bytes(data, spec, traced, untraced_s, starts)
 
 
-def summarize_bytes(data: bytes, spec: RunSpec, traced_s: list[float],
-                    untraced_s: list[float]) -> tuple[trace.TraceSummary | None, str | None]:
-    """A capture's bytes as a summary with its verdict, export and overhead, or None and why."""
+def summarize_bytes(data: bytes, spec: RunSpec, traced_s: list[float], untraced_s: list[float],
+                    starts_s: list[float] | None = None,
+                    ) -> tuple[trace.TraceSummary | None, str | None]:
+    """A capture's bytes as a summary with its verdict, export and overhead, or None and why.
+
+    ``starts_s``: each traced step's monotonic start, by step number (the profiler's clock is
+    not the telemetry's, so the worker's own reading places the steps on the Live time axis).
+    """
     try:
         from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
@@ -70,7 +77,10 @@ def summarize_bytes(data: bytes, spec: RunSpec, traced_s: list[float],
         gz, kept, dropped = trace.chrome_trace(space)
     except trace.TraceError as err:
         return None, f"no trace: {err}"
+    starts = starts_s or []
     summary = summary.model_copy(update={
+        "steps": tuple(s.model_copy(update={"start_s": starts[s.step_num]})
+                       if 0 <= s.step_num < len(starts) else s for s in summary.steps),
         "traced_step_median_s": _median(traced_s),
         "untraced_step_median_s": _median(untraced_s),
         "tracing_overhead": trace.tracing_overhead(traced_s, untraced_s),
