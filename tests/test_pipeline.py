@@ -184,6 +184,7 @@ def test_starved_pipeline_is_input_bound_and_a_fed_one_is_not() -> None:
                for t in s_trace["op_types"])
     # --json keeps the summary but not the raw trace (--trace-out and --save keep that)
     assert "chrome_trace_gzip_base64" not in s_trace and s_trace["chrome_trace_events"] > 0
+    assert s_trace["capture_bytes"] > 0
     notes = " ".join(starved["result"]["report"]["notes"])
     assert "1024 x 1024 JPEGs" in notes and "prefetched: 1" in notes
     assert starved["spec"]["data"] == "pipeline" and starved["spec"]["pipeline_threads"] == 1

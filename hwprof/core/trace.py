@@ -188,6 +188,8 @@ class TraceSummary(_Model):
     untraced_step_median_s: float | None = None
     tracing_overhead: float | None = Field(
         default=None, description="traced step median / untraced step median")
+    capture_bytes: int | None = Field(
+        default=None, ge=0, description="the profiler's raw capture (XSpace protobuf), in bytes")
     chrome_trace_gzip_base64: str | None = Field(
         default=None, description="Chrome trace event JSON, gzip, base64")
     chrome_trace_events: int = 0
