@@ -191,9 +191,11 @@ def test_starved_pipeline_is_input_bound_and_a_fed_one_is_not() -> None:
 
 
 @pytest.mark.tf
-def test_pipeline_inference_runs() -> None:
+@pytest.mark.parametrize("xla", ["--no-xla", "--xla"])
+def test_pipeline_inference_runs(xla: str) -> None:
+    """Serving from the pipeline, with and without XLA (the model's part is compiled apart)."""
     doc = _traced_json("--mode", "infer", "--size", "16", "--batch-size", "4", "--steps", "3",
-                       "--warmup", "1", "--data", "pipeline", "--pipeline-threads", "2")
+                       "--warmup", "1", "--data", "pipeline", "--pipeline-threads", "2", xla)
     rep = doc["result"]["report"]
     assert len(rep["steps"]["seconds"]) == 3 and rep["samples_per_step"] == 4
     assert any("tf.data pipeline decoding 32 x 32 JPEGs" in n for n in rep["notes"])

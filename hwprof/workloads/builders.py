@@ -249,10 +249,13 @@ def graph_flops(tf: Any, concrete: Any) -> float | None:
 LOWERED_CONTROL_FLOW = frozenset({"Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond"})
 
 
-def frozen_forward(tf: Any, concrete: Any, x: Any) -> Callable[..., Any]:
+def frozen_forward(tf: Any, concrete: Any, x: Any, *, imported: bool = True
+                   ) -> Callable[..., Any]:
     """The forward pass on ``x`` with the model's variables frozen into constants.
 
     Called with a tensor, the forward pass on that tensor instead (a pipeline's next batch).
+    ``imported=False`` takes the public path (for XLA on a function argument: the imported
+    graph keeps its input Placeholder, which XLA cannot compile).
 
     Called inside a ``tf.function``, it puts the frozen graph's ops there. TensorFlow's own
     ``convert_variables_to_constants_v2`` freezes the graph quickly, then spends most of its time
@@ -273,7 +276,7 @@ def frozen_forward(tf: Any, concrete: Any, x: Any) -> Callable[..., Any]:
         output_names = [t.name for t in concrete.outputs]
         # a lowered loop (an LSTM's) has frames that the step's own control dependencies
         # would cross: such graphs stay a function of their own
-        fast = not any(node.op in LOWERED_CONTROL_FLOW for node in graph_def.node)
+        fast = imported and not any(node.op in LOWERED_CONTROL_FLOW for node in graph_def.node)
     except Exception:  # not this TensorFlow's internals
         fast = False
     if not fast:
@@ -381,7 +384,7 @@ def _with_pipeline(tf: Any, keras: Any, spec: RunSpec, model: Any, concrete: Any
     iterator = iter(pipeline.make_dataset(tf, spec, int(model.output_shape[-1])))
     notes = [*notes, pipeline.note(spec)]
     if spec.mode == "infer":
-        frozen = frozen_forward(tf, concrete, None)
+        frozen = frozen_forward(tf, concrete, None, imported=not spec.xla)
 
         @tf.function(jit_compile=spec.xla)
         def infer_on(x: Any) -> Any:

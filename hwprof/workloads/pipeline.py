@@ -40,7 +40,16 @@ def source_jpegs(tf: Any, spec: RunSpec) -> Any:
 
 
 def make_dataset(tf: Any, spec: RunSpec, classes: int) -> Any:
-    """Batches of (float images in [0, 1], int32 labels), decoded and augmented per step."""
+    """Batches of (float images in [0, 1], int32 labels), decoded and augmented per step.
+
+    Built on the CPU whatever device the step runs on (the caller may have opened a GPU's
+    scope): an input pipeline's work is the host's, and the step copies each batch over.
+    """
+    with tf.device("/CPU:0"):
+        return _dataset(tf, spec, classes)
+
+
+def _dataset(tf: Any, spec: RunSpec, classes: int) -> Any:
     side, batch = spec.effective_size, spec.effective_batch_size
     threads = spec.pipeline_threads or tf.data.AUTOTUNE
     jpegs = source_jpegs(tf, spec)
