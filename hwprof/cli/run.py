@@ -130,7 +130,8 @@ def register(sub: Any) -> None:
                    "hides the hardware; pipeline: a tf.data pipeline decoding and augmenting JPEG "
                    f"images on the CPU every step ({', '.join(PIPELINE_WORKLOADS)})")
     p.add_argument("--pipeline-threads", type=int, default=None, metavar="N",
-                   help="with --data pipeline: the pipeline's threads (default tf.data.AUTOTUNE)")
+                   help="with --data pipeline: the pipeline's threads and batches prefetched "
+                   "(default tf.data.AUTOTUNE)")
     p.add_argument("--pipeline-source-size", type=int, default=None, metavar="PX",
                    help="with --data pipeline: side of the JPEG images it decodes, cropped to "
                    "the image side (default twice that side; bigger costs more to decode)")
