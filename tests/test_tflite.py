@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ({"mode": "train"}, "inference only"),
     ({"device": "gpu:0"}, "GPU delegate"),
     ({"device": "tpu:0"}, "libtpu, not TFLite"),
+    ({"data": "pipeline"}, "leave --data pipeline out"),
     ({"precision": "mixed_float16"}, "TFLite's precisions are"),
     ({"xla": True}, "leave --xla out"),
     ({"replicas": 2}, "leave --replicas and --cluster out"),

@@ -18,7 +18,8 @@ FLAG_OF_FIELD = {
     "intra_op_threads": "--intra-threads", "inter_op_threads": "--inter-threads",
     "duration_seconds": "--duration", "steps": "--steps", "warmup_steps": "--warmup",
     "scenario": "--scenario", "replicas": "--replicas", "cluster": "--cluster",
-    "task_index": "--task-index", "trace_steps": "--trace",
+    "task_index": "--task-index", "trace_steps": "--trace", "data": "--data",
+    "pipeline_threads": "--pipeline-threads", "pipeline_source_size": "--pipeline-source-size",
 }  # fmt: skip
 
 

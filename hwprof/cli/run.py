@@ -40,7 +40,9 @@ from hwprof.core.snapshot import (
 from hwprof.core.snapshot_io import SnapshotError
 from hwprof.core.spec import (
     ALL_PRECISIONS,
+    DATA_SOURCES,
     DEFAULT_TRACE_STEPS,
+    PIPELINE_WORKLOADS,
     RUNTIMES,
     SCENARIOS,
     RunSpec,
@@ -134,7 +136,19 @@ def register(sub: Any) -> None:
                    help="with --trace: write the trace as Chrome trace JSON (Perfetto, "
                    "TensorBoard, chrome://tracing open it); an existing FILE is refused unless "
                    "--force")
-    p.add_argument("--json", action="store_true", help="print the spec and result as JSON")
+    p.add_argument("--data", choices=DATA_SOURCES, default="synthetic",
+                   help="synthetic (default): a fixed batch on the device, so the input never "
+                   "hides the hardware; pipeline: a tf.data pipeline decoding and augmenting JPEG "
+                   f"images on the CPU every step ({', '.join(PIPELINE_WORKLOADS)})")
+    p.add_argument("--pipeline-threads", type=int, default=None, metavar="N",
+                   help="with --data pipeline: the pipeline's threads and batches prefetched "
+                   "(default tf.data.AUTOTUNE)")
+    p.add_argument("--pipeline-source-size", type=int, default=None, metavar="PX",
+                   help="with --data pipeline: side of the JPEG images it decodes, cropped to "
+                   "the image side (default twice that side; bigger costs more to decode)")
+    p.add_argument("--json", action="store_true",
+                   help="print the spec and result as JSON (with --trace: the summary, without "
+                   "the raw trace: --trace-out or --save keep that)")
     p.add_argument("--save", type=Path, metavar="FILE", nargs="?", const=AUTO_NAME,
                    help="save a new snapshot (*.hwprof, *.hwprof.json[.gz]) with this run; "
                    "without FILE, into hwprof's data folder (see `hwprof snapshots`); an "
@@ -200,6 +214,12 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         fields["steady_cv"] = None
     if args.trace is not None:
         fields["trace_steps"] = args.trace
+    if args.data != "synthetic":
+        fields["data"] = args.data
+    if args.pipeline_threads is not None:
+        fields["pipeline_threads"] = args.pipeline_threads
+    if args.pipeline_source_size is not None:
+        fields["pipeline_source_size"] = args.pipeline_source_size
     if args.replicas is not None:
         fields["replicas"] = args.replicas
     if args.cluster is not None:
@@ -450,8 +470,10 @@ def run_command(args: argparse.Namespace) -> int:
         return _cluster_finish(args, spec, record, gatherer, target, interrupted, secret)
     result = record.result
     if args.json:
+        # the raw trace (up to megabytes of base64) stays out of stdout: the summary is here
+        raw = {"report": {"trace": {"chrome_trace_gzip_base64"}}}
         print(json.dumps({"spec": spec.model_dump(mode="json"),
-                          "result": result.model_dump(mode="json")}, indent=2))
+                          "result": result.model_dump(mode="json", exclude=raw)}, indent=2))
     else:
         make_console().print(result_table(spec, result))
         if result.report is not None and result.report.trace is not None:

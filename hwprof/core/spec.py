@@ -26,11 +26,13 @@ Precision = Literal["fp32", "mixed_float16", "mixed_bfloat16", "fp16", "int8_dyn
 Runtime = Literal["tf", "tflite"]
 Scenario = Literal["offline", "single-stream"]
 # TensorFlow's precisions (Keras mixed precision) and TFLite's (what the converter stores)
+DataSource = Literal["synthetic", "pipeline"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "mixed_float16", "mixed_bfloat16")
 TFLITE_PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8_dynamic", "int8")
 ALL_PRECISIONS: tuple[Precision, ...] = (*PRECISIONS, *TFLITE_PRECISIONS[1:])
 RUNTIMES: tuple[Runtime, ...] = ("tf", "tflite")
 SCENARIOS: tuple[Scenario, ...] = ("offline", "single-stream")
+DATA_SOURCES: tuple[DataSource, ...] = ("synthetic", "pipeline")
 
 DEFAULT_DURATION_SECONDS = 10.0
 DEFAULT_WARMUP_STEPS = 3
@@ -51,6 +53,10 @@ TFLITE_REFUSED = {
     ("lstm", "int8"): "TensorFlow's converter crashes (a segmentation fault, TensorFlow 2.21) "
     "calibrating the LSTM for full-integer int8: use int8_dynamic",
 }
+
+# Workloads whose input is an image, which `data="pipeline"` decodes from JPEG (conv's input is a
+# 64-channel feature map, not an image)
+PIPELINE_WORKLOADS = ("cifar10_cnn", "resnet50", "mobilenet_v2")
 
 
 class RunSpec(BaseModel):
@@ -128,6 +134,21 @@ class RunSpec(BaseModel):
         description="after the timed steps, trace this many more with TensorFlow's profiler "
         "(None: no trace); the timed results never include traced steps",
     )
+    data: DataSource = Field(
+        default="synthetic",
+        description="synthetic: a fixed batch on the device; pipeline: a tf.data pipeline that "
+        "decodes and augments JPEG images on the CPU every step",
+    )
+    pipeline_threads: int | None = Field(
+        default=None, ge=1, le=4096,
+        description="the pipeline's threads (map parallelism, tf.data's thread pool) and batches "
+        "prefetched; None: tf.data.AUTOTUNE",
+    )
+    pipeline_source_size: int | None = Field(
+        default=None, ge=1, le=8192,
+        description="side of the pipeline's JPEG images (pixels), randomly cropped to the "
+        "workload's image side; None: twice that side",
+    )
 
     @field_validator("cluster")
     @classmethod
@@ -199,6 +220,7 @@ class RunSpec(BaseModel):
                                  f"{len(self.cluster)} (0 to {len(self.cluster) - 1})")
             if self.replicas not in (None, 1):
                 raise ValueError("a cluster run uses one device per node: leave replicas out")
+        self._check_data()
         if not self.is_gpu and (self.gpu_vendor is not None or self.vendor_index is not None):
             raise ValueError("a CPU run has no GPU vendor or vendor index")
         return self
@@ -233,6 +255,30 @@ class RunSpec(BaseModel):
         if self.trace_steps is not None:
             raise ValueError("TensorFlow's profiler does not see inside the TFLite interpreter: "
                              "leave --trace out")
+        if self.data != "synthetic":
+            raise ValueError("the TFLite interpreter is fed its input from memory, not from a "
+                             "tf.data pipeline: leave --data pipeline out")
+    def _check_data(self) -> None:
+        if self.data == "synthetic":
+            if self.pipeline_threads is not None or self.pipeline_source_size is not None:
+                raise ValueError("pipeline threads and source size go with the pipeline "
+                                 "(--data pipeline)")
+            return
+        if self.workload not in PIPELINE_WORKLOADS:
+            raise ValueError(f"{self.workload} has no image input for a pipeline to decode: "
+                             f"--data pipeline is for {', '.join(PIPELINE_WORKLOADS)}")
+        if self.distributed:
+            raise ValueError("--data pipeline runs on one device: leave replicas and the "
+                             "cluster out")
+        if self.pipeline_source_size is not None and \
+                self.pipeline_source_size < self.effective_size:
+            raise ValueError(f"the pipeline's source images ({self.pipeline_source_size} px) "
+                             f"must be at least the image side ({self.effective_size} px)")
+
+    @property
+    def effective_source_size(self) -> int:
+        """The pipeline's JPEG side: as given, or twice the image side."""
+        return self.pipeline_source_size or 2 * self.effective_size
 
     @property
     def distributed(self) -> bool:
@@ -310,6 +356,9 @@ class RunSpec(BaseModel):
             parts.append(f"x{self.replicas} replicas")
         if self.trace_steps is not None:
             parts.append(f"trace={self.trace_steps}")
+        if self.data != "synthetic":
+            threads = self.pipeline_threads or "auto"
+            parts.append(f"pipeline(threads={threads}, jpeg={self.effective_source_size})")
         if self.cluster is not None:
             parts.append(f"cluster of {len(self.cluster)} (task {self.task_index})")
         return " ".join(parts)

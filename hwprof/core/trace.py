@@ -16,6 +16,12 @@ seen on TensorFlow 2.21 on a CPU-only machine:
 
 Times are ``line.timestamp_ns * 1000 + event.offset_ps`` picoseconds. On a CPU the ops run on host
 threads, so the CPU's op threads are "the device" of the step split.
+
+A ``tf.data`` pipeline consumed inside the step (``next(iterator)`` in the ``tf.function``) shows
+as an ``IteratorGetNextOp::DoCompute`` event on a ``tf_data_iterator_get_next`` line: the time the
+step waits for its batch. The pipeline's own work (``DecodeJpeg`` and the map function's other ops)
+runs on ``tf_data_*`` lines, in the background: it is input-pipeline work, never the step's
+compute, and it is only waited for where the consumer waits.
 """
 
 from __future__ import annotations
@@ -96,6 +102,11 @@ TOP_OPS = 30
 # The Chrome trace kept in a snapshot: at most this many bytes gzip-compressed. Past it the
 # shortest events are dropped (and counted): a long event says more about where time goes.
 TRACE_MAX_GZIP_BYTES = 4 * 1024 * 1024
+
+# The consumer's side of tf.data: the step waits for its next batch for this event's length.
+INPUT_WAIT_EVENT = re.compile(r"^Iterator\w*GetNext\w*Op::DoCompute$")
+# Threads whose ops are the input pipeline's, whatever their type (tf.data's own thread pools).
+INPUT_THREAD_PREFIX = "tf_data"
 
 _OP_TYPE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PREFIXES = ("_MklNative", "_MklLayerDependent", "_Mkl", "_Fused", "Fused", "Native", "_")
@@ -180,6 +191,8 @@ class TraceSummary(_Model):
     untraced_step_median_s: float | None = None
     tracing_overhead: float | None = Field(
         default=None, description="traced step median / untraced step median")
+    capture_bytes: int | None = Field(
+        default=None, ge=0, description="the profiler's raw capture (XSpace protobuf), in bytes")
     chrome_trace_gzip_base64: str | None = Field(
         default=None, description="Chrome trace event JSON, gzip, base64")
     chrome_trace_events: int = 0
@@ -237,6 +250,11 @@ class _OpEvent:
     end_ps: int
     self_ps: int
     line_key: tuple[int, int]
+    input_thread: bool = False  # on one of tf.data's threads: input-pipeline work
+
+    @property
+    def is_input(self) -> bool:
+        return self.input_thread or categorize(self.op_type) == "input pipeline"
 
 
 @dataclass(frozen=True)
@@ -283,14 +301,16 @@ def _is_device_plane(name: str) -> bool:
     return name.startswith("/device:") and not name.startswith("/device:CUSTOM")
 
 
-def _read(xspace: Any) -> tuple[list[_OpEvent], list[_Span], bool]:
+def _read(xspace: Any) -> tuple[list[_OpEvent], list[_Span], list[tuple[int, int]], bool]:
     ops: list[_OpEvent] = []
     spans: list[_Span] = []
+    waits: list[tuple[int, int]] = []
     device_seen = False
     for p_index, plane in enumerate(xspace.planes):
         device = _is_device_plane(plane.name)
         for l_index, line in enumerate(plane.lines):
             base_ps = int(line.timestamp_ns) * 1000
+            input_thread = not device and str(line.name).startswith(INPUT_THREAD_PREFIX)
             found: list[tuple[int, int, str, str]] = []
             for event in line.events:
                 meta = plane.event_metadata.get(event.metadata_id)
@@ -302,6 +322,9 @@ def _read(xspace: Any) -> tuple[list[_OpEvent], list[_Span], bool]:
                     stats = _stats(plane, event.stats) if len(event.stats) else {}
                     if "step_num" in stats and isinstance(stats["step_num"], int):
                         spans.append(_Span(meta.name, start, end, int(stats["step_num"])))
+                        continue
+                    if INPUT_WAIT_EVENT.match(meta.name):
+                        waits.append((start, end))
                         continue
                     op = split_op(meta.name, meta.display_name)
                 else:
@@ -316,12 +339,13 @@ def _read(xspace: Any) -> tuple[list[_OpEvent], list[_Span], bool]:
             if found and device:
                 device_seen = True
             found.sort(key=lambda f: (f[0], -f[1]))
-            ops.extend(_self_times(found, "device" if device else "host", (p_index, l_index)))
-    return ops, spans, device_seen
+            ops.extend(_self_times(found, "device" if device else "host", (p_index, l_index),
+                                   input_thread))
+    return ops, spans, waits, device_seen
 
 
 def _self_times(found: list[tuple[int, int, str, str]], where: Where,
-                key: tuple[int, int]) -> list[_OpEvent]:
+                key: tuple[int, int], input_thread: bool = False) -> list[_OpEvent]:
     """Ops on one line (sorted by start), each less the ops nested in it on that line."""
     child_ps = [0] * len(found)
     stack: list[int] = []
@@ -331,7 +355,8 @@ def _self_times(found: list[tuple[int, int, str, str]], where: Where,
         if stack:
             child_ps[stack[-1]] += min(end, found[stack[-1]][1]) - start
         stack.append(i)
-    return [_OpEvent(name, op_type, where, start, end, max(0, end - start - child_ps[i]), key)
+    return [_OpEvent(name, op_type, where, start, end, max(0, end - start - child_ps[i]), key,
+                     input_thread)
             for i, (start, end, name, op_type) in enumerate(found)]
 
 
@@ -374,14 +399,25 @@ def _clip(intervals: Sequence[tuple[int, int]], lo: int, hi: int) -> list[tuple[
     return [(max(a, lo), min(b, hi)) for a, b in intervals if b > lo and a < hi]
 
 
-def _step_split(span: _Span, ops: Sequence[_OpEvent], device_seen: bool) -> StepSplit:
+def _step_split(span: _Span, ops: Sequence[_OpEvent], device_seen: bool,
+                waits: Sequence[tuple[int, int]] = ()) -> StepSplit:
+    """One step's split; ``waits``: the capture's consumer waits (IteratorGetNextOp::DoCompute).
+
+    With consumer waits in the capture, input wait is the consumer waiting (and input-pipeline
+    ops on the step's own threads): the pipeline's background work on tf.data's threads, which a
+    prefetch overlaps with compute, is not waited for. Without them (a TensorFlow that does not
+    mark them), every input-pipeline op counts.
+    """
     lo, hi = span.start_ps, span.end_ps
     inside = [o for o in ops if o.end_ps > lo and o.start_ps < hi]
-    busy_src = [o for o in inside if (o.where == "device") == device_seen
-                and categorize(o.op_type) != "input pipeline"]
+    busy_src = [o for o in inside if (o.where == "device") == device_seen and not o.is_input]
     busy = _clip(_union((o.start_ps, o.end_ps) for o in busy_src), lo, hi)
-    inputs = _clip(_union((o.start_ps, o.end_ps) for o in inside
-                          if categorize(o.op_type) == "input pipeline"), lo, hi)
+    if waits:
+        input_src = [*waits, *((o.start_ps, o.end_ps) for o in inside
+                               if o.is_input and not o.input_thread)]
+    else:
+        input_src = [(o.start_ps, o.end_ps) for o in inside if o.is_input]
+    inputs = _clip(_union(input_src), lo, hi)
     input_wait = _minus(inputs, busy)
     total = hi - lo
     compute = _length(busy)
@@ -407,7 +443,7 @@ def summarize_capture(xspace: Any) -> TraceSummary:
     planes = list(getattr(xspace, "planes", ()))
     if not planes:
         raise TraceError("the capture holds no trace planes (the profiler recorded nothing)")
-    ops, spans, device_seen = _read(xspace)
+    ops, spans, waits, device_seen = _read(xspace)
     if not ops:
         raise TraceError("the capture holds no TensorFlow ops (the profiler saw no op run)")
     notes: list[str] = []
@@ -440,7 +476,7 @@ def summarize_capture(xspace: Any) -> TraceSummary:
     cat_rows = tuple(CategoryTime(category=c, self_time_s=v[0] * ps, count=v[1],
                                   share=min(1.0, v[0] / total_ps) if total_ps else 0.0)
                      for c, v in sorted(by_cat.items(), key=lambda kv: -kv[1][0]) if v[1])
-    steps = tuple(_step_split(s, ops, device_seen) for s in spans)
+    steps = tuple(_step_split(s, ops, device_seen, waits) for s in spans)
     main_ops = [o for o in counted if (o.where == "device") == device_seen]
     return TraceSummary(
         steps_traced=len(spans),

@@ -2,8 +2,9 @@
 
 Only worker processes import this (TensorFlow is imported by the caller and passed in). Each
 builder makes synthetic, seeded data on the device once (the input pipeline is never what is
-measured) and returns a :class:`BuiltWorkload` whose ``step`` runs one compiled step and returns a
-small tensor; reading that tensor (``.numpy()``) synchronises with the device.
+measured, unless a run asks for one: ``data="pipeline"``, see :mod:`.pipeline`) and returns a
+:class:`BuiltWorkload` whose ``step`` runs one compiled step and returns a small tensor;
+reading that tensor (``.numpy()``) synchronises with the device.
 
 Inference is measured the way a model is deployed: variables frozen into constants, so TensorFlow's
 graph optimiser can fold and fuse convolution, batch norm and activation (MobileNet-V2 at batch 50
@@ -248,8 +249,13 @@ def graph_flops(tf: Any, concrete: Any) -> float | None:
 LOWERED_CONTROL_FLOW = frozenset({"Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond"})
 
 
-def frozen_forward(tf: Any, concrete: Any, x: Any) -> Callable[[], Any]:
+def frozen_forward(tf: Any, concrete: Any, x: Any, *, imported: bool = True
+                   ) -> Callable[..., Any]:
     """The forward pass on ``x`` with the model's variables frozen into constants.
+
+    Called with a tensor, the forward pass on that tensor instead (a pipeline's next batch).
+    ``imported=False`` takes the public path (for XLA on a function argument: the imported
+    graph keeps its input Placeholder, which XLA cannot compile).
 
     Called inside a ``tf.function``, it puts the frozen graph's ops there. TensorFlow's own
     ``convert_variables_to_constants_v2`` freezes the graph quickly, then spends most of its time
@@ -270,16 +276,17 @@ def frozen_forward(tf: Any, concrete: Any, x: Any) -> Callable[[], Any]:
         output_names = [t.name for t in concrete.outputs]
         # a lowered loop (an LSTM's) has frames that the step's own control dependencies
         # would cross: such graphs stay a function of their own
-        fast = not any(node.op in LOWERED_CONTROL_FLOW for node in graph_def.node)
+        fast = imported and not any(node.op in LOWERED_CONTROL_FLOW for node in graph_def.node)
     except Exception:  # not this TensorFlow's internals
         fast = False
     if not fast:
         frozen = convert_to_constants.convert_variables_to_constants_v2(concrete)
-        return lambda: frozen(x)
+        return lambda inputs=None: frozen(x if inputs is None else inputs)
 
-    def forward() -> Any:
+    def forward(inputs: Any = None) -> Any:
+        feed = tf.identity(x) if inputs is None else inputs
         return tf.graph_util.import_graph_def(
-            graph_def, input_map={input_name: tf.identity(x)}, return_elements=output_names,
+            graph_def, input_map={input_name: feed}, return_elements=output_names,
             name="frozen")
 
     return forward
@@ -327,6 +334,9 @@ def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
         if flops is None:
             notes.append("FLOPs unknown: TensorFlow's cost analysis gave none")
 
+    if spec.data == "pipeline":
+        return _with_pipeline(tf, keras, spec, model, concrete, flops, notes)
+
     if spec.mode == "infer":
         frozen = frozen_forward(tf, concrete, x)
 
@@ -358,6 +368,57 @@ def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
         train_step, batch, flops * TRAIN_FLOPS_FACTOR if flops else None, notes=notes,
         model=model, inputs=x,
     )
+
+
+def _with_pipeline(tf: Any, keras: Any, spec: RunSpec, model: Any, concrete: Any,
+                   flops: float | None, notes: list[str]) -> BuiltWorkload:
+    """The model's step reading each batch from :func:`.pipeline.make_dataset`.
+
+    ``next(iterator)`` runs inside the step's ``tf.function`` (the iterator is its argument), so
+    the profiler sees the wait for input as the consumer's ``IteratorGetNext``; the model's part
+    is a function of its own, so XLA can compile it (IteratorGetNext cannot be compiled).
+    """
+    from hwprof.workloads import pipeline
+
+    batch = spec.effective_batch_size
+    iterator = iter(pipeline.make_dataset(tf, spec, int(model.output_shape[-1])))
+    notes = [*notes, pipeline.note(spec)]
+    if spec.mode == "infer":
+        frozen = frozen_forward(tf, concrete, None, imported=not spec.xla)
+
+        @tf.function(jit_compile=spec.xla)
+        def infer_on(x: Any) -> Any:
+            return first_output(frozen(x))
+
+        @tf.function
+        def infer_step(it: Any) -> Any:
+            x, _ = next(it)
+            return infer_on(x)
+
+        return BuiltWorkload(lambda: infer_step(iterator), batch, flops, notes=notes,
+                             model=model)
+
+    optimizer: Any = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
+    if spec.precision == "mixed_float16":
+        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    scaled = spec.precision == "mixed_float16"
+
+    @tf.function(jit_compile=spec.xla)
+    def train_on(x: Any, y: Any) -> Any:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+            target = optimizer.scale_loss(loss) if scaled else loss
+        grads = tape.gradient(target, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    @tf.function
+    def train_step(it: Any) -> Any:
+        return train_on(*next(it))
+
+    return BuiltWorkload(lambda: train_step(iterator), batch,
+                         flops * TRAIN_FLOPS_FACTOR if flops else None, notes=notes, model=model)
 
 
 # The numerics check compares this many samples: enough to see a wrong kernel, few enough that

@@ -84,6 +84,7 @@ def summarize_bytes(data: bytes, spec: RunSpec, traced_s: list[float], untraced_
         "traced_step_median_s": _median(traced_s),
         "untraced_step_median_s": _median(untraced_s),
         "tracing_overhead": trace.tracing_overhead(traced_s, untraced_s),
+        "capture_bytes": len(data),
         "chrome_trace_gzip_base64": trace.encode_trace(gz),
         "chrome_trace_events": kept,
         "chrome_trace_dropped": dropped,
