@@ -31,8 +31,8 @@ def spec(device: str, **more: Any) -> RunSpec:
 
 def test_no_tpu_here_is_refused_with_the_reason(tpu_scenario: TpuScenario) -> None:
     tpu_scenario(None)
-    with pytest.raises(DeviceError, match=r"^tpu:0: no TPU chip here \(no TPU chip \(no Google "
-                       r"TPU on the PCI bus\)\); run on the CPU with --device cpu$"):
+    with pytest.raises(DeviceError, match=r"^tpu:0: no TPU chip \(no Google TPU on the PCI bus\); "
+                       r"run on the CPU with --device cpu$"):
         check_device(spec("tpu:0"), libtpu=True)
 
 

@@ -204,8 +204,7 @@ def check_tpu(spec: RunSpec, *, tpus: tuple[TpuInfo, ...] | None = None,
     status, found = detect_tpus() if tpus is None else (None, tpus)
     if not found:
         why = (status.message if status else None) or "no TPU chip was found"
-        raise DeviceError(f"{spec.device}: no TPU chip here ({why}); "
-                          "run on the CPU with --device cpu")
+        raise DeviceError(f"{spec.device}: {why}; run on the CPU with --device cpu")
     chip = next((t for t in found if t.index == spec.tpu_index), None)
     if chip is None:
         have = ", ".join(f"tpu:{t.index}" for t in found)
