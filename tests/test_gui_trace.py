@@ -227,6 +227,39 @@ def test_the_trace_switch_sets_trace_steps(qtbot: QtBot) -> None:
     events.detach()
 
 
+def test_the_data_choice_sets_the_pipeline(qtbot: QtBot) -> None:
+    session = Session(autosave=False)
+    events = QtSessionEvents(session)
+    panel = QtRunPanel(session, events)
+    qtbot.addWidget(panel)
+    panel.workload.setCurrentIndex(panel.workload.findData("mlp"))  # no image to decode
+    assert not panel.data.isEnabled() and not panel.pipeline_threads.isEnabled()
+    assert panel.base_spec().data == "synthetic"
+    panel.workload.setCurrentIndex(panel.workload.findData("cifar10_cnn"))
+    assert panel.data.isEnabled() and not panel.pipeline_threads.isEnabled()
+    assert "decodes JPEG" in panel.data.toolTip()
+    panel.data.setCurrentIndex(panel.data.findData("pipeline"))
+    assert panel.pipeline_threads.isEnabled() and panel.pipeline_source.isEnabled()
+    spec = panel.base_spec()  # 0: auto and twice the side
+    assert (spec.data, spec.pipeline_threads, spec.pipeline_source_size) == ("pipeline", None,
+                                                                             None)
+    panel.pipeline_threads.setValue(2)
+    panel.pipeline_source.setValue(96)
+    [spec] = panel.specs()
+    assert (spec.data, spec.pipeline_threads, spec.pipeline_source_size) == ("pipeline", 2, 96)
+    panel.save_form()  # remembered with the form
+    again = QtRunPanel(session, events)
+    qtbot.addWidget(again)
+    assert again.data.currentData() == "pipeline" and again.pipeline_threads.value() == 2
+    assert again.base_spec().pipeline_source_size == 96
+    # a workload without images: back to synthetic, the pipeline's settings left out
+    again.workload.setCurrentIndex(again.workload.findData("matmul"))
+    spec = again.base_spec()
+    assert (spec.data, spec.pipeline_threads, spec.pipeline_source_size) == ("synthetic", None,
+                                                                             None)
+    events.detach()
+
+
 def test_command_targets_only_for_this_runs_comparison() -> None:
     spec = RunSpec(workload="cifar10_cnn", mode="train")
     cmd = 'hwprof compare --workload cifar10_cnn --mode train --target "cpu" --target "cpu xla"'
