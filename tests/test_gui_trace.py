@@ -19,6 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
+from hwprof.core import trace
 from hwprof.core.snapshot import SnapshotRun, new_snapshot, save_snapshot
 from hwprof.core.spec import DEFAULT_TRACE_STEPS, RunSpec
 from hwprof.core.trace import OpTime, TraceSummary, Verdict
@@ -226,6 +227,39 @@ def test_the_trace_switch_sets_trace_steps(qtbot: QtBot) -> None:
     events.detach()
 
 
+def test_the_data_choice_sets_the_pipeline(qtbot: QtBot) -> None:
+    session = Session(autosave=False)
+    events = QtSessionEvents(session)
+    panel = QtRunPanel(session, events)
+    qtbot.addWidget(panel)
+    panel.workload.setCurrentIndex(panel.workload.findData("mlp"))  # no image to decode
+    assert not panel.data.isEnabled() and not panel.pipeline_threads.isEnabled()
+    assert panel.base_spec().data == "synthetic"
+    panel.workload.setCurrentIndex(panel.workload.findData("cifar10_cnn"))
+    assert panel.data.isEnabled() and not panel.pipeline_threads.isEnabled()
+    assert "decodes JPEG" in panel.data.toolTip()
+    panel.data.setCurrentIndex(panel.data.findData("pipeline"))
+    assert panel.pipeline_threads.isEnabled() and panel.pipeline_source.isEnabled()
+    spec = panel.base_spec()  # 0: auto and twice the side
+    assert (spec.data, spec.pipeline_threads, spec.pipeline_source_size) == ("pipeline", None,
+                                                                             None)
+    panel.pipeline_threads.setValue(2)
+    panel.pipeline_source.setValue(96)
+    [spec] = panel.specs()
+    assert (spec.data, spec.pipeline_threads, spec.pipeline_source_size) == ("pipeline", 2, 96)
+    panel.save_form()  # remembered with the form
+    again = QtRunPanel(session, events)
+    qtbot.addWidget(again)
+    assert again.data.currentData() == "pipeline" and again.pipeline_threads.value() == 2
+    assert again.base_spec().pipeline_source_size == 96
+    # a workload without images: back to synthetic, the pipeline's settings left out
+    again.workload.setCurrentIndex(again.workload.findData("matmul"))
+    spec = again.base_spec()
+    assert (spec.data, spec.pipeline_threads, spec.pipeline_source_size) == ("synthetic", None,
+                                                                             None)
+    events.detach()
+
+
 def test_command_targets_only_for_this_runs_comparison() -> None:
     spec = RunSpec(workload="cifar10_cnn", mode="train")
     cmd = 'hwprof compare --workload cifar10_cnn --mode train --target "cpu" --target "cpu xla"'
@@ -261,3 +295,55 @@ def test_run_this_comparison_starts_a_study_of_the_runs_settings(qtbot: QtBot,
     finally:
         w.session.stop_study()
         dispose(w)
+
+
+def test_run_this_comparison_keeps_an_input_bound_runs_pipeline(qtbot: QtBot,
+                                                                 tmp_path: Path) -> None:
+    run = traced_run()
+    spec = run.spec.model_copy(update={"batch_size": 4, "data": "pipeline",
+                                       "pipeline_threads": 1, "pipeline_source_size": 48})
+    base = real_summary()
+    starved = _input_bound(base, spec)
+    assert starved.verdict is not None and starved.verdict.kind == "input-bound"
+    command = starved.verdict.command
+    assert command is not None and "--data pipeline" in command
+    assert command_targets(command, spec) == ["cpu pipeline_threads=1",
+                                              "cpu pipeline_threads=auto"]
+    w = QtMainWindow(quick_functions())
+    w.confirm_close = lambda: True  # type: ignore[method-assign]
+    w.confirm_stop = lambda _text: True  # type: ignore[method-assign]
+    w.session.run_function = FakeRuns(steps=2)
+    try:
+        report = run.result.report
+        assert report is not None
+        run = run.model_copy(update={"spec": spec, "result": run.result.model_copy(
+            update={"report": report.model_copy(update={"trace": starved})})})
+        snap = new_snapshot(machine()).with_run(run)
+        assert w.open_snapshot(save_snapshot(snap, tmp_path / "starved.hwprof.json"))
+        w.results_panel.select_key(w.session.results[0].key)
+        view = w.results_panel.trace_view
+        assert view.compare_button.isVisibleTo(view)
+        view.compare_button.click()
+        study = w.session.study
+        assert study is not None and study.kind == "compare"
+        runs = [t.apply(study.base) for t in study.targets]
+        # the traced run's own input, batch and JPEG size; only the threads differ
+        assert [(r.data, r.batch_size, r.pipeline_source_size, r.pipeline_threads)
+                for r in runs] == [("pipeline", 4, 48, 1), ("pipeline", 4, 48, None)]
+        qtbot.waitUntil(lambda: w.session.study is None, timeout=60_000)
+    finally:
+        w.session.stop_study()
+        dispose(w)
+
+
+def _input_bound(summary: TraceSummary, spec: RunSpec) -> TraceSummary:
+    """The summary with most of each step waiting for input, judged for ``spec``."""
+    steps = tuple(s.model_copy(update={"input_wait_s": 0.5 * s.step_s,
+                                       "device_compute_s": 0.4 * s.step_s,
+                                       "device_idle_s": 0.0, "host_s": 0.1 * s.step_s})
+                  for s in summary.steps)
+    starved = summary.model_copy(update={"steps": steps})
+    return starved.model_copy(update={"verdict": trace.verdict(
+        starved, workload=spec.workload, device=spec.device, mode=spec.mode,
+        batch_size=spec.effective_batch_size, size=spec.effective_size, data=spec.data,
+        pipeline_threads=spec.pipeline_threads, source_size=spec.effective_source_size)})

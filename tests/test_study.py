@@ -54,10 +54,43 @@ def test_targets_parse_in_the_ways_people_write_them() -> None:
     ("cpu xla=maybe", "on or off"),
     ("cpu turbo=on", "unknown setting 'turbo'"),
     ("cpu fast", "not a setting"),
+    ("cpu data=disk", "synthetic or pipeline"),
+    ("cpu pipeline_threads=0", "at least 1"),
+    ("cpu pipeline_threads=many", "whole number"),
+    ("cpu synthetic source=64", "go with the pipeline"),
 ])
 def test_bad_targets_say_what_is_wrong(text: str, says: str) -> None:
     with pytest.raises(TargetError, match=says):
         parse_target(text)
+
+
+def test_targets_set_the_input_pipeline() -> None:
+    base = RunSpec(workload="cifar10_cnn", batch_size=8, data="pipeline", pipeline_threads=2,
+                   pipeline_source_size=96)
+    one = parse_target("cpu pipeline_threads=1")
+    assert one.settings == {"pipeline_threads": 1} and one.label == "cpu pipeline_threads=1"
+    spec = one.apply(base)
+    # the run's own batch and source size kept; the target's threads
+    assert (spec.data, spec.pipeline_threads, spec.pipeline_source_size, spec.batch_size) == \
+        ("pipeline", 1, 96, 8)
+    auto = parse_target("cpu pipeline-threads=auto")
+    assert auto.label == "cpu pipeline_threads=auto" and auto.apply(base).pipeline_threads is None
+    # threads or source on a synthetic base: the target runs the pipeline
+    synthetic = RunSpec(workload="cifar10_cnn")
+    spec = parse_target("cpu source=64").apply(synthetic)
+    assert (spec.data, spec.pipeline_source_size) == ("pipeline", 64)
+    assert parse_target("cpu pipeline_source_size=64").label == "cpu source=64"
+    assert parse_target("cpu data=pipeline").apply(synthetic).data == "pipeline"
+    # synthetic drops the base's pipeline settings: what the input costs
+    bare = parse_target("cpu synthetic")
+    assert bare.label == "cpu synthetic"
+    spec = bare.apply(base)
+    assert (spec.data, spec.pipeline_threads, spec.pipeline_source_size) == \
+        ("synthetic", None, None)
+    for text in ("cpu pipeline pipeline_threads=4 source=128", "gpu:0 bf16 pipeline"):
+        assert parse_target(parse_target(text).label) == parse_target(text)
+    with pytest.raises(TargetError, match="no image input"):
+        parse_target("cpu pipeline").apply(RunSpec(workload="mlp"))
 
 
 def test_a_target_that_breaks_the_spec_names_itself() -> None:
@@ -206,3 +239,25 @@ def test_roofline_places_a_run_by_its_intensity() -> None:
     assert point.bound == "compute" and point.percent_of_roof == pytest.approx(80.0)
     assert c.attainable(1.0) == 20e9 and c.ridge_intensity == 10.0
     assert traffic_bytes_per_sample(RunSpec(workload="resnet50")) is None
+
+
+def test_compare_takes_the_pipeline_as_base_flags() -> None:
+    from hwprof.cli.main import build_parser
+    from hwprof.cli.study import build_study
+
+    args = build_parser().parse_args([
+        "compare", "--workload", "cifar10_cnn", "--batch-size", "8", "--data", "pipeline",
+        "--pipeline-source-size", "96", "--target", "cpu pipeline_threads=1",
+        "--target", "cpu pipeline_threads=auto"])
+    study = build_study("compare", args, "compare")
+    assert (study.base.data, study.base.pipeline_source_size) == ("pipeline", 96)
+    assert [t.label for t in study.targets] == ["cpu pipeline_threads=1",
+                                                "cpu pipeline_threads=auto"]
+    specs = [t.apply(study.base) for t in study.targets]
+    assert [s.pipeline_threads for s in specs] == [1, None]
+    assert {s.pipeline_source_size for s in specs} == {96}
+    args = build_parser().parse_args(["compare", "--workload", "cifar10_cnn",
+                                      "--pipeline-threads", "2", "--target", "cpu",
+                                      "--target", "cpu xla"])
+    with pytest.raises(TargetError, match="go with the pipeline"):
+        build_study("compare", args, "compare")

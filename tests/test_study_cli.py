@@ -73,6 +73,11 @@ def test_bad_study_input_is_refused_before_anything_runs() -> None:
          "numbers separated by commas"),
         (["compare", "--workload", "mlp", "--target", "cpu", "--target", "cpu bf16",
           "--baseline", "gpu:3"], "not one of the targets"),
+        (["compare", "a.hwprof.json", "--data", "pipeline"], "--data goes with --workload"),
+        (["compare", "--workload", "mlp", "--data", "pipeline", "--target", "cpu", "--target",
+          "cpu xla"], "no image input"),
+        (["compare", "--workload", "cifar10_cnn", "--target", "cpu pipeline_threads=0",
+          "--target", "cpu"], "at least 1"),
     ]
     for args, says in cases:
         done = hwprof(*args)
@@ -100,3 +105,24 @@ def test_roofline_measures_caches_and_places_runs(tmp_path: Path) -> None:
     assert point["intensity"] == pytest.approx(2 * 128 / 12)
     assert point["bound"] in ("compute", "memory") and point["percent_of_roof"] > 0
     assert (tmp_path / "roof.png").stat().st_size > 5_000
+
+
+def test_compare_the_input_pipelines_threads_end_to_end(tmp_path: Path) -> None:
+    # the form an input-bound verdict's command takes: the run's pipeline as base flags, the
+    # threads (or synthetic data) as targets
+    snap = tmp_path / "pipe.hwprof.json"
+    done = hwprof("compare", "--workload", "cifar10_cnn", "--mode", "infer", "--batch-size", "4",
+                  "--data", "pipeline", "--pipeline-source-size", "40",
+                  "--target", "cpu pipeline_threads=1", "--target", "cpu synthetic",
+                  "--trials", "1", "--duration", "0.5", "--warmup", "1", "--json",
+                  "--save", str(snap))
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert [r["target"] for r in doc["analysis"]["rows"]] == ["cpu pipeline_threads=1",
+                                                              "cpu synthetic"]
+    assert [r["status"] for r in doc["runs"]] == ["ok", "ok"]
+    specs = {tag_value(r, "target"): r.spec for r in load_snapshot(snap).runs}
+    piped, synthetic = specs["cpu pipeline_threads=1"], specs["cpu synthetic"]
+    assert (piped.data, piped.pipeline_threads, piped.pipeline_source_size) == ("pipeline", 1, 40)
+    assert (synthetic.data, synthetic.pipeline_source_size) == ("synthetic", None)
+    assert piped.batch_size == synthetic.batch_size == 4

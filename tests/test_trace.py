@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shlex
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
@@ -125,6 +126,41 @@ def test_verdicts_by_threshold() -> None:
     assert v.kind == "launch-bound" and "8,400 small ops per step, median 9 us" in v.text
     v = trace.verdict(launch, workload="conv", device="cpu", xla=True, batch_size=16)
     assert v.command is not None and "batch=64" in v.command
+
+
+def test_an_input_bound_pipeline_gets_a_comparison_that_parses() -> None:
+    from hwprof.cli.main import build_parser
+    from hwprof.cli.study import build_study
+    from hwprof.core.targets import parse_target
+
+    starved = _summary(device_compute_s=0.5, device_idle_s=0.0, host_s=0.1, input_wait_s=0.4)
+    spec = RunSpec(workload="cifar10_cnn", device="cpu", batch_size=8, size=32, data="pipeline",
+                   pipeline_threads=1, pipeline_source_size=96)
+    v = trace.verdict(starved, workload="cifar10_cnn", device="cpu", batch_size=8, size=32,
+                      data="pipeline", pipeline_threads=1, source_size=96)
+    assert v.kind == "input-bound" and "more threads than 1" in v.advice
+    assert v.command == ('hwprof compare --workload cifar10_cnn --mode train --batch-size 8 '
+                         '--size 32 --data pipeline --pipeline-source-size 96 '
+                         '--target "cpu pipeline_threads=1" --target "cpu pipeline_threads=auto"')
+    targets = [w for w in shlex.split(v.command) if "pipeline_threads=" in w]
+    assert [parse_target(t).apply(spec).pipeline_threads for t in targets] == [1, None]
+    # the command as hwprof compare reads it: the run's batch, side and source size kept
+    study = build_study("compare", build_parser().parse_args(shlex.split(v.command)[1:]),
+                        "compare")
+    runs = [t.apply(study.base) for t in study.targets]
+    assert [(r.batch_size, r.size, r.data, r.pipeline_source_size, r.pipeline_threads)
+            for r in runs] == [(8, 32, "pipeline", 96, 1), (8, 32, "pipeline", 96, None)]
+    # already at AUTOTUNE: what the input costs, against synthetic data
+    v = trace.verdict(starved, workload="cifar10_cnn", device="gpu:0", batch_size=8, size=32,
+                      data="pipeline", source_size=64)
+    assert v.command is not None and v.command.endswith('--target "gpu:0" --target '
+                                                        '"gpu:0 synthetic"')
+    study = build_study("compare", build_parser().parse_args(shlex.split(v.command)[1:]),
+                        "compare")
+    assert [t.apply(study.base).data for t in study.targets] == ["pipeline", "synthetic"]
+    # an input wait that is not hwprof's pipeline: advice only
+    v = trace.verdict(starved, workload="conv", device="cpu")
+    assert v.kind == "input-bound" and v.command is None
 
 
 def test_tracing_overhead() -> None:

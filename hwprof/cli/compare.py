@@ -89,7 +89,10 @@ def run_compare(args: argparse.Namespace) -> int:
     paths: list[Path] = args.snapshots
     # the settings of a comparison that runs; given without --workload, they would be ignored
     given = (("--target", args.target), ("--png", args.png), ("--save", args.save),
-             ("--trials", args.trials is not None), ("--baseline", args.baseline))
+             ("--trials", args.trials is not None), ("--baseline", args.baseline),
+             ("--data", args.data != "synthetic"),
+             ("--pipeline-threads", args.pipeline_threads is not None),
+             ("--pipeline-source-size", args.pipeline_source_size is not None))
     run_only = [flag for flag, value in given if value]
     if run_only and args.workload is None:
         print(f"hwprof compare: {', '.join(run_only)} go{'es' if len(run_only) == 1 else ''} "

@@ -35,7 +35,7 @@ from hwprof.core.snapshot import (
     save_snapshot,
 )
 from hwprof.core.snapshot_io import SnapshotError
-from hwprof.core.spec import RunSpec, validation_problems
+from hwprof.core.spec import DATA_SOURCES, RunSpec, validation_problems
 from hwprof.core.study import (
     AXIS_LABEL,
     SCALING_KINDS,
@@ -67,10 +67,21 @@ def add_base_arguments(p: argparse.ArgumentParser, *, workload_flag: bool) -> No
     p.add_argument("--target", action="append", default=[], metavar="TARGET",
                    help='a device and its settings, e.g. "cpu threads=1", "gpu:0 bf16 xla=on" '
                    "(repeat the flag; settings: threads, inter, precision, xla, batch, size, "
-                   "runtime=tflite)")
+                   "runtime=tflite, and for the image workloads' input data=pipeline|synthetic, "
+                   "pipeline_threads=N|auto, source=PX)")
     p.add_argument("--mode", choices=("train", "infer"), default=None, help="default train")
     p.add_argument("--batch-size", type=int, default=None, help="default: the workload's")
     p.add_argument("--size", type=int, default=None, help="default: the workload's")
+    p.add_argument("--data", choices=DATA_SOURCES, default="synthetic",
+                   help="the image workloads' input (default synthetic): pipeline decodes and "
+                   "augments JPEG images on the CPU every step, as hwprof run --data pipeline; "
+                   "a target's pipeline/synthetic overrides it")
+    p.add_argument("--pipeline-threads", type=int, default=None, metavar="N",
+                   help="with --data pipeline: the pipeline's threads and batches prefetched "
+                   "(default tf.data.AUTOTUNE; a target's pipeline_threads= overrides it)")
+    p.add_argument("--pipeline-source-size", type=int, default=None, metavar="PX",
+                   help="with --data pipeline: side of the JPEG images it decodes (default "
+                   "twice --size; a target's source= overrides it)")
     p.add_argument("--duration", type=duration_seconds, default=STUDY_SECONDS, metavar="S",
                    help=f"timed seconds per run (default {STUDY_SECONDS:g})")
     p.add_argument("--warmup", type=int, default=None, help="untimed warm-up steps (default 3)")
@@ -148,6 +159,11 @@ def base_spec(args: argparse.Namespace) -> RunSpec:
     }
     if args.warmup is not None:
         fields["warmup_steps"] = args.warmup
+    # the input, as hwprof run takes it (given only when set: the spec's defaults stay its own)
+    for name in ("data", "pipeline_threads", "pipeline_source_size"):
+        value = getattr(args, name, None)
+        if value is not None and value != "synthetic":
+            fields[name] = value
     return RunSpec(**fields)
 
 

@@ -12,7 +12,11 @@ Keys: ``threads`` (TensorFlow's intra-op threads), ``inter`` (inter-op threads),
 (``fp32``, ``bf16``, ``fp16``, or the Keras names), ``xla`` (on/off), ``batch``, ``size``,
 ``runtime`` (``tf`` or ``tflite``; ``tflite`` alone says the same). Under TFLite, ``fp16`` means
 float16 weights, and ``int8`` (full integer) and ``int8-dynamic`` (dynamic range) are its
-quantized precisions. Anything else is refused with a message that says what is allowed.
+quantized precisions. The input of the image workloads: ``data`` (``synthetic`` or ``pipeline``;
+either word alone says the same), ``pipeline_threads`` (the tf.data pipeline's threads, a number
+or ``auto`` for tf.data.AUTOTUNE) and ``source`` (the side of the pipeline's JPEG images, also
+written ``pipeline_source_size``); a target that sets the pipeline's threads or source runs the
+pipeline. Anything else is refused with a message that says what is allowed.
 """
 
 from __future__ import annotations
@@ -40,8 +44,12 @@ SHORT_PRECISION = {"fp32": "fp32", "mixed_bfloat16": "bf16", "mixed_float16": "f
 RUNTIME_WORDS = {"tf": "tf", "tensorflow": "tf", "tflite": "tflite", "litert": "tflite"}
 ON, OFF = {"on", "true", "yes", "1"}, {"off", "false", "no", "0"}
 FIELDS = {"threads": "intra_op_threads", "inter": "inter_op_threads", "batch": "batch_size",
-          "size": "size"}
-KEYS = ("threads", "inter", "precision", "xla", "batch", "size", "runtime")
+          "size": "size", "source": "pipeline_source_size",
+          "pipeline_source_size": "pipeline_source_size"}
+KEYS = ("threads", "inter", "precision", "xla", "batch", "size", "runtime", "data",
+        "pipeline_threads", "source")
+DATA_WORDS = ("synthetic", "pipeline")
+PIPELINE_FIELDS = ("pipeline_threads", "pipeline_source_size")
 
 
 class TargetError(ValueError):
@@ -74,6 +82,12 @@ class Target:
             parts.append(f"batch={s['batch_size']}")
         if "size" in s:
             parts.append(f"size={s['size']}")
+        if "data" in s:
+            parts.append(s["data"])
+        if "pipeline_threads" in s:
+            parts.append(f"pipeline_threads={s['pipeline_threads'] or 'auto'}")
+        if "pipeline_source_size" in s:
+            parts.append(f"source={s['pipeline_source_size']}")
         return " ".join(parts)
 
     def apply(self, base: RunSpec, **more: Any) -> RunSpec:
@@ -81,6 +95,12 @@ class Target:
         fields = base.model_dump()
         fields.update(device=self.device, **self.settings)
         fields.update(more)
+        s = self.settings
+        if "data" not in s and any(k in s for k in PIPELINE_FIELDS):
+            fields["data"] = "pipeline"  # its threads or source: the pipeline is what it runs
+        elif s.get("data") == "synthetic":
+            # the base's pipeline settings do not go with synthetic data
+            fields.update({k: None for k in PIPELINE_FIELDS if k not in s})
         try:
             return RunSpec(**fields)
         except ValidationError as err:
@@ -113,17 +133,28 @@ def parse_target(text: str) -> Target:
     for word in words[1:]:
         key, _, value = word.partition("=")
         key, value = key.lower(), value.lower()
-        if not value:  # bare words: bf16, fp16, fp32, int8, int8-dynamic, xla, tflite
+        if value:
+            key = key.replace("-", "_")  # pipeline-threads= as the flag writes it
+        if not value:  # bare words: bf16, fp16, fp32, int8, int8-dynamic, xla, tflite, pipeline
             if key in PRECISION_WORDS or key in TFLITE_PRECISION_WORDS:
                 precision_word = key
             elif key == "xla":
                 settings["xla"] = True
             elif key in ("tflite", "litert"):
                 settings["runtime"] = "tflite"
+            elif key in DATA_WORDS:
+                settings["data"] = key
             else:
                 raise TargetError(f"{text!r}: {word!r} is not a setting; use "
-                                  f"{', '.join(k + '=' for k in KEYS)} or "
-                                  "bf16/fp16/fp32/int8/int8-dynamic/xla/tflite")
+                                  f"{', '.join(k + '=' for k in KEYS)} or bf16/fp16/fp32/int8/"
+                                  "int8-dynamic/xla/tflite/pipeline/synthetic")
+        elif key == "data":
+            if value not in DATA_WORDS:
+                raise TargetError(f"data={value}: use synthetic or pipeline")
+            settings["data"] = value
+        elif key == "pipeline_threads":
+            # auto: tf.data.AUTOTUNE, what the spec's None means
+            settings["pipeline_threads"] = None if value == "auto" else _int(key, value)
         elif key == "precision":
             if value not in PRECISION_WORDS and value not in TFLITE_PRECISION_WORDS:
                 raise TargetError(f"precision={value}: use fp32, bf16 or fp16 (TensorFlow), "
@@ -151,4 +182,7 @@ def parse_target(text: str) -> Target:
         else:
             raise TargetError(f"{text!r}: {precision_word} is a TFLite precision: add "
                               "runtime=tflite")
+    if settings.get("data") == "synthetic" and any(k in settings for k in PIPELINE_FIELDS):
+        raise TargetError(f"{text!r}: pipeline_threads and source go with the pipeline: "
+                          "leave synthetic out (or them)")
     return Target(device, settings)

@@ -498,10 +498,14 @@ def _percent(x: float) -> str:
 
 
 def verdict(summary: TraceSummary, *, workload: str, device: str, mode: str = "train",
-            xla: bool = False, batch_size: int | None = None) -> Verdict:
+            xla: bool = False, batch_size: int | None = None, size: int | None = None,
+            data: str = "synthetic", pipeline_threads: int | None = None,
+            source_size: int | None = None) -> Verdict:
     """What bounds the traced steps, its numbers, and the one setting most likely to help.
 
     ``device`` is the run's "cpu" or "gpu:N", used in the command that measures the advice.
+    ``data`` and the pipeline's threads (None: tf.data.AUTOTUNE) and source size are the run's
+    input: an input-bound run of hwprof's pipeline gets a command that measures more threads.
     """
     totals = summary.step_split_totals()
     step_ps = totals["step_s"]
@@ -515,11 +519,12 @@ def verdict(summary: TraceSummary, *, workload: str, device: str, mode: str = "t
     where = "the GPU" if gpu else "the CPU's op threads"
     base = f"hwprof compare --workload {workload} --mode {mode}"
     if input_share >= INPUT_BOUND_SHARE:
+        advice, command = _input_advice(base, device, batch_size, size, data, pipeline_threads,
+                                        source_size)
         return Verdict(
             kind="input-bound",
             text=f"input-bound: {where} wait {_percent(input_share)} of each step for input",
-            advice="give the input pipeline more threads (num_parallel_calls=tf.data.AUTOTUNE) "
-            "and prefetch (dataset.prefetch(tf.data.AUTOTUNE))")
+            advice=advice, command=command)
     median = summary.median_op_s
     if median is not None and median < SMALL_OP_SECONDS and busy_share < LAUNCH_BOUND_BUSY_SHARE:
         per_step = summary.ops_per_step or 0.0
@@ -556,6 +561,37 @@ def verdict(summary: TraceSummary, *, workload: str, device: str, mode: str = "t
         text=f"compute-bound: {family} and its gradients take {_percent(share)} of "
         f"{'device' if gpu else 'op'} time; {where} busy {_percent(busy_share)} of each step",
         advice=advice, command=command)
+
+
+def _input_advice(base: str, device: str, batch_size: int | None, size: int | None, data: str,
+                  threads: int | None, source_size: int | None) -> tuple[str, str | None]:
+    """The input-bound advice, and for hwprof's own pipeline the comparison that measures it.
+
+    The comparison keeps the run's batch, image side and JPEG size (base flags) and varies only
+    the pipeline: its threads against tf.data.AUTOTUNE, or, already at AUTOTUNE, against
+    synthetic data (what the input costs the step).
+    """
+    if data != "pipeline":
+        return ("give the input pipeline more threads (num_parallel_calls=tf.data.AUTOTUNE) "
+                "and prefetch (dataset.prefetch(tf.data.AUTOTUNE))"), None
+    flags = [base]
+    for flag, value in (("--batch-size", batch_size), ("--size", size)):
+        if value is not None:
+            flags.append(f"{flag} {value}")
+    flags.append("--data pipeline")
+    if source_size is not None:
+        flags.append(f"--pipeline-source-size {source_size}")
+    if threads is not None:
+        advice = (f"give the input pipeline more threads than {threads}: tf.data.AUTOTUNE picks "
+                  "the map's parallelism and the batches prefetched (--pipeline-threads left out)")
+        targets = f'--target "{device} pipeline_threads={threads}" ' \
+                  f'--target "{device} pipeline_threads=auto"'
+    else:
+        advice = ("the pipeline has tf.data.AUTOTUNE's threads already: smaller source images "
+                  "(--pipeline-source-size) or the decoded images cached; synthetic data shows "
+                  "what the input costs")
+        targets = f'--target "{device}" --target "{device} synthetic"'
+    return advice, f"{' '.join(flags)} {targets}"
 
 
 def tracing_overhead(traced_s: Sequence[float], untraced_s: Sequence[float]) -> float | None:

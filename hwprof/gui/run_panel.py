@@ -42,7 +42,13 @@ from hwprof.core.session import (
     RunProgressed,
     RunStarted,
 )
-from hwprof.core.spec import DEFAULT_TRACE_STEPS, PRECISIONS, RunSpec, validation_problems
+from hwprof.core.spec import (
+    DEFAULT_TRACE_STEPS,
+    PIPELINE_WORKLOADS,
+    PRECISIONS,
+    RunSpec,
+    validation_problems,
+)
 from hwprof.gui.session_adapter import QtSessionEvents
 from hwprof.gui.settings import open_settings
 from hwprof.services.session import Session
@@ -78,8 +84,8 @@ class QtRunPanel(QWidget):
         self.workload.setObjectName("workload")
         for w in WORKLOADS:
             self.workload.addItem(w.name, w.name)
-        self.workload.setToolTip("The TensorFlow workload to run (synthetic data, made on the "
-                                 "device so the input pipeline is never what is measured)")
+        self.workload.setToolTip("The TensorFlow workload to run (synthetic data made on the "
+                                 "device unless Data says the JPEG pipeline)")
         self.description = QLabel()
         self.description.setWordWrap(True)
         self.description.setObjectName("workload_description")
@@ -138,6 +144,7 @@ class QtRunPanel(QWidget):
         form.addRow("Batch size", self.batch)
         self.size_label = QLabel("Size")
         form.addRow(self.size_label, self.size_box)
+        form.addRow("Data", self._data_row())
         form.addRow("Precision", self.precision)
         form.addRow("", self.xla)
         form.addRow("Intra-op threads", self.intra)
@@ -199,6 +206,7 @@ class QtRunPanel(QWidget):
         layout.addWidget(progress_box, 1)
 
         self.workload.currentIndexChanged.connect(self._on_workload_changed)
+        self.data.currentIndexChanged.connect(self._on_data_changed)
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
         self.run_button.clicked.connect(self.request_run)
         self.trace.toggled.connect(self.trace_steps.setEnabled)
@@ -227,6 +235,43 @@ class QtRunPanel(QWidget):
         box.setToolTip(tip)
         box.setAccelerated(True)
         return box
+
+    def _data_row(self) -> QHBoxLayout:
+        """The input: synthetic, or the JPEG pipeline with its threads and source size."""
+        self.data = QComboBox()
+        self.data.setObjectName("data")
+        self.data.addItem("synthetic", "synthetic")
+        self.data.addItem("JPEG pipeline", "pipeline")
+        self.data.setToolTip(
+            "synthetic: a fixed batch made on the device, so the input never hides the "
+            "hardware. JPEG pipeline: every step a tf.data pipeline decodes JPEG images on the "
+            "CPU, crops them at random to the image side, flips them and converts them to "
+            "float, as a training input pipeline does; with too few threads the device waits "
+            f"for it (trace the run to see). For {', '.join(PIPELINE_WORKLOADS)}")
+        self.pipeline_threads = self._spin(
+            0, 4096, "threads auto", "The pipeline's threads (map parallelism, tf.data's "
+            "thread pool) and batches prefetched; 0: auto (tf.data.AUTOTUNE)")
+        self.pipeline_threads.setObjectName("pipeline_threads")
+        self.pipeline_threads.setPrefix("threads ")
+        self.pipeline_source = self._spin(
+            0, 8192, "JPEG 2 × side", "Side of the JPEG images the pipeline decodes "
+            "(pixels), at least the image side; bigger costs more to decode. 0: twice the "
+            "image side")
+        self.pipeline_source.setObjectName("pipeline_source_size")
+        self.pipeline_source.setPrefix("JPEG ")
+        self.pipeline_source.setSuffix(" px")
+        row = QHBoxLayout()
+        row.addWidget(self.data)
+        row.addWidget(self.pipeline_threads)
+        row.addWidget(self.pipeline_source)
+        row.addStretch(1)
+        return row
+
+    @Slot()
+    def _on_data_changed(self) -> None:
+        pipeline = self.data.isEnabled() and self.data.currentData() == "pipeline"
+        self.pipeline_threads.setEnabled(pipeline)
+        self.pipeline_source.setEnabled(pipeline)
 
     # -- the form ---------------------------------------------------------------------------------
     def set_devices(self, report: PartialReport) -> None:
@@ -275,6 +320,11 @@ class QtRunPanel(QWidget):
         self.size_box.setSpecialValueText(f"default ({info.default_size})")
         self.size_box.setMinimum(0)
         self.batch.setSpecialValueText(f"default ({info.default_batch_size})")
+        images = info.name in PIPELINE_WORKLOADS  # the pipeline decodes images
+        if not images:
+            self.data.setCurrentIndex(0)
+        self.data.setEnabled(images)
+        self._on_data_changed()
         self._on_mode_changed()
 
     @Slot()
@@ -320,7 +370,14 @@ class QtRunPanel(QWidget):
             "warmup_steps": self.warmup.value(),
             "scenario": self.scenario.currentData(),
             "trace_steps": self.trace_steps.value() if self.trace.isChecked() else None,
+            **self._data_fields(),
         }
+
+    def _data_fields(self) -> dict[str, Any]:
+        if not self.pipeline_threads.isEnabled():  # synthetic, or a workload without images
+            return {"data": "synthetic", "pipeline_threads": None, "pipeline_source_size": None}
+        return {"data": "pipeline", "pipeline_threads": self.pipeline_threads.value() or None,
+                "pipeline_source_size": self.pipeline_source.value() or None}
 
     @Slot()
     def request_run(self) -> None:
@@ -374,6 +431,9 @@ class QtRunPanel(QWidget):
                          (self.duration, "duration_seconds"), (self.warmup, "warmup_steps")):
             number(box, key)
         pick(self.scenario, "scenario")
+        pick(self.data, "data")
+        number(self.pipeline_threads, "pipeline_threads")
+        number(self.pipeline_source, "pipeline_source_size")
         self.trace.setChecked(bool(get("trace_steps")))
         if get("trace_steps"):
             number(self.trace_steps, "trace_steps")

@@ -102,7 +102,9 @@ class QtStudyPanel(QWidget):
         self.targets.setToolTip("One target per line: a device, then settings. Examples:\n"
                                 "cpu threads=1\ncpu threads=2 bf16\ncpu xla\ngpu:0 precision=bf16 "
                                 "xla=on batch=64\nSettings: threads, inter, precision (fp32, "
-                                "bf16, fp16), xla (on/off), batch, size.")
+                                "bf16, fp16), xla (on/off), batch, size; the image workloads' "
+                                "input: pipeline or synthetic, pipeline_threads (N or auto), "
+                                "source (JPEG side).")
         self.values = QLineEdit()
         self.values.setPlaceholderText("default: batch 1, 2, 4 ... 4096; threads 1..cores; "
                                        "size per workload")

@@ -91,7 +91,9 @@ def summarize_bytes(data: bytes, spec: RunSpec, traced_s: list[float], untraced_
     })
     return summary.model_copy(update={"verdict": trace.verdict(
         summary, workload=spec.workload, device=spec.device, mode=spec.mode, xla=spec.xla,
-        batch_size=spec.effective_batch_size)}), None
+        batch_size=spec.effective_batch_size, size=spec.effective_size, data=spec.data,
+        pipeline_threads=spec.pipeline_threads,
+        source_size=spec.effective_source_size if spec.data == "pipeline" else None)}), None
 
 
 def _median(values: list[float]) -> float | None:
