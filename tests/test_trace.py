@@ -274,3 +274,15 @@ def test_trace_out_flags_refused_before_the_run(tmp_path: Path) -> None:
         r = hwprof("run", "conv", "--steps", "1", *flags)
         assert r.returncode == 2 and words in r.stderr, (flags, r.stderr)
     assert existing.read_bytes() == b"keep me"
+
+
+def test_a_verdicts_command_measures_the_runs_own_batch_and_size() -> None:
+    busy = _summary(device_compute_s=0.8, device_idle_s=0.1, host_s=0.1, input_wait_s=0.0)
+    v = trace.verdict(busy, workload="cifar10_cnn", device="cpu", batch_size=32, size=48)
+    assert v.command == ('hwprof compare --workload cifar10_cnn --mode train --size 48 '
+                         '--batch-size 32 --target "cpu" --target "cpu xla"')
+    launch = _summary(device_compute_s=0.3, device_idle_s=0.4, host_s=0.3, input_wait_s=0.0)
+    v = trace.verdict(launch, workload="cifar10_cnn", device="cpu", xla=True, batch_size=8,
+                      size=48)
+    assert v.command == ('hwprof compare --workload cifar10_cnn --mode train --size 48 '
+                         '--target "cpu xla batch=8" --target "cpu xla batch=32"')

@@ -525,17 +525,20 @@ def verdict(summary: TraceSummary, *, workload: str, device: str, mode: str = "t
             kind="input-bound",
             text=f"input-bound: {where} wait {_percent(input_share)} of each step for input",
             advice=advice, command=command)
+    # the comparison measures this run's own batch and size, not the workload's defaults
+    sized = base + (f" --size {size}" if size is not None else "")
+    run_base = sized + (f" --batch-size {batch_size}" if batch_size is not None else "")
     median = summary.median_op_s
     if median is not None and median < SMALL_OP_SECONDS and busy_share < LAUNCH_BOUND_BUSY_SHARE:
         per_step = summary.ops_per_step or 0.0
         if xla:
             big = (batch_size or 1) * 4
             advice = "a larger batch (more work per op)"
-            command = (f'{base} --target "{device} xla batch={batch_size}" '
+            command = (f'{sized} --target "{device} xla batch={batch_size}" '
                        f'--target "{device} xla batch={big}"' if batch_size else None)
         else:
             advice = "fuse the small ops with XLA, or a larger batch (more work per op)"
-            command = f'{base} --target "{device}" --target "{device} xla"'
+            command = f'{run_base} --target "{device}" --target "{device} xla"'
         return Verdict(
             kind="launch-bound",
             text=f"launch-bound: {per_step:,.0f} small ops per step, median "
@@ -549,10 +552,10 @@ def verdict(summary: TraceSummary, *, workload: str, device: str, mode: str = "t
     share = family_s / op_total if op_total else 0.0
     if gpu:
         advice = "mixed precision (mixed_float16) uses the tensor cores"
-        command = f'{base} --target "{device}" --target "{device} fp16"'
+        command = f'{run_base} --target "{device}" --target "{device} fp16"'
     elif not xla:
         advice = "XLA fuses the ops around it; a larger batch keeps the cores busier"
-        command = f'{base} --target "{device}" --target "{device} xla"'
+        command = f'{run_base} --target "{device}" --target "{device} xla"'
     else:
         advice = "a larger batch keeps the cores busier"
         command = None
