@@ -30,7 +30,7 @@ def test_no_tpu_is_an_unavailable_status_and_no_table(  # type: ignore[no-untype
     report = detect_all(with_tensorflow=False)
     assert report.tpu is not None and not report.tpu.available and report.tpus == ()
     assert main(["detect", "--no-tensorflow"]) == 0
-    assert "TPU" not in capsys.readouterr().out  # a GPU machine's output is as it was
+    assert "TPU chips" not in capsys.readouterr().out  # a GPU machine's output is as it was
 
 
 def test_a_v5e_host_is_listed_after_the_gpus_with_what_to_install(  # type: ignore[no-untyped-def]
