@@ -169,6 +169,8 @@ class QtStudyPanel(QWidget):
         self.latency.addLegend(offset=(-10, 10))
         self.latency.hide()
         self.table = readonly_table("study_table")
+        # the header and a few targets always show: the charts took all the height before
+        self.table.setMinimumHeight(110)
         self.empty = EmptyState(EMPTY_TEXT)
 
         top = QWidget()
@@ -183,6 +185,7 @@ class QtStudyPanel(QWidget):
         self.results.addWidget(self.table)
         self.results.setStretchFactor(0, 3)
         self.results.setStretchFactor(1, 2)
+        self.results.setStretchFactor(2, 2)
         self.results.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(top)
