@@ -344,3 +344,95 @@ def test_snapshot_comparisons_never_match_a_tflite_run_with_a_tensorflow_run() -
     assert settings_key(tf_run) != settings_key(tflite_run)
     old = RunSpec.model_validate_json('{"workload": "mlp", "mode": "infer"}')
     assert settings_key(old) == settings_key(tf_run)
+
+
+# -- BatchNormalization statistics: logits that mean something ---------------------------------
+@pytest.mark.tf
+def test_inference_estimates_batch_norm_statistics_so_logits_keep_their_scale() -> None:
+    import tensorflow as tf
+
+    from hwprof.workloads.builders import build_keras
+
+    spec = RunSpec(workload="mobilenet_v2", mode="infer", size=32, batch_size=4)
+    built = build_keras(tf, spec)
+    logits = np.asarray(built.step())
+    # the untrained model with Keras' initial statistics gives about 1e-17: nothing to compare
+    assert 0.05 < float(np.std(logits)) < 100, float(np.std(logits))
+    # the timed (frozen) graph and the model itself agree: both serve the same statistics
+    from hwprof.core.profile import NUMERICS_TOLERANCE, max_relative_error
+
+    eager = np.asarray(built.model(built.inputs, training=False))
+    # (not to the last bit: the frozen graph folds each BatchNormalization into its convolution)
+    assert (max_relative_error(logits, eager) or 1) < NUMERICS_TOLERANCE["fp32"]
+    # training keeps Keras' own statistics (a training step uses the batch's anyway)
+    train = build_keras(tf, spec.model_copy(update={"mode": "train"}))
+    bn = next(v for v in train.model.non_trainable_variables if "moving_variance" in v.path)
+    assert np.allclose(bn.numpy(), 1.0)
+
+
+@pytest.mark.tf
+def test_tflite_int8_top1_agreement_on_mobilenet_is_a_real_figure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tensorflow as tf
+
+    from hwprof.workloads import tflite
+
+    monkeypatch.setattr(tflite, "cache_dir", lambda: tmp_path)
+    spec = RunSpec(workload="mobilenet_v2", mode="infer", size=32, batch_size=8,
+                   runtime="tflite", precision="int8")
+    _, info = tflite.build_tflite(tf, spec)
+    acc = info.accuracy
+    assert acc is not None
+    # before the statistics were estimated: 0% (the logits were rounding noise)
+    assert acc.top1_agreement >= 0.25, acc
+    assert acc.mean_relative_error < 0.5, acc
+
+
+# -- what the outputs carry ------------------------------------------------------------------------
+def _tflite_run() -> Any:
+    from fakes.snapshots import a_run
+
+    from hwprof.core.results import DeployedAccuracy, TfliteInfo
+
+    spec = RunSpec(workload="mlp", mode="infer", size=16, steps=4, duration_seconds=None,
+                   runtime="tflite", precision="int8")
+    run = a_run(spec)
+    info = TfliteInfo(runtime_name="tf.lite", runtime_version="2.21.0", delegate="XNNPACK",
+                      num_threads=2, model_bytes=12_345, conversion_seconds=1.25, cached=False,
+                      accuracy=DeployedAccuracy(samples=16, max_relative_error=0.02,
+                                                mean_relative_error=0.005, top1_agreement=0.9375))
+    report = run.result.report.model_copy(update={"tflite": info})
+    return run.model_copy(update={"result": run.result.model_copy(update={"report": report})})
+
+
+def test_report_csv_and_html_carry_the_runtime_delegate_and_deployed_model(tmp_path: Path) -> None:
+    import csv
+
+    from fakes.snapshots import a_run, machine
+
+    from hwprof.core.snapshot import new_snapshot
+    from hwprof.services.report import html_report, write_csv
+
+    snap = new_snapshot(machine()).with_run(a_run()).with_run(_tflite_run())
+    write_csv(snap, tmp_path)
+    with open(tmp_path / "runs.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    tf_row, lite = rows
+    assert (tf_row["runtime"], tf_row["delegate"], tf_row["model_bytes"]) == ("tf", "", "")
+    assert (lite["runtime"], lite["delegate"], lite["tflite_runtime"]) == (
+        "tflite", "xnnpack", "tf.lite")
+    assert lite["model_bytes"] == "12345" and lite["conversion_cached"] == "False"
+    assert float(lite["top1_agreement"]) == 0.9375
+    assert float(lite["max_relative_error"]) == 0.02
+    page = html_report(snap)
+    assert "XNNPACK delegate" in page and "top-1 agreement 93.8%" in page
+    assert "converted in" in page
+
+
+def test_detect_json_lists_the_tflite_delegates() -> None:
+    done = _hwprof("detect", "--json", "--no-tensorflow")
+    assert done.returncode == 0, done.stderr[-2000:]
+    delegates = {d["name"]: d for d in json.loads(done.stdout)["tflite_delegates"]}
+    assert delegates["XNNPACK"]["available"] is True
+    assert "Edge TPU" in delegates and delegates["Edge TPU"]["detail"]

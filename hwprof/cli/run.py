@@ -27,7 +27,7 @@ from hwprof.core import events
 from hwprof.core.catalog import WORKLOADS, get_workload
 from hwprof.core.outputs import OutputPathError, check_output
 from hwprof.core.progress import RunProgress
-from hwprof.core.results import DeployedAccuracy, RunResult, TfliteInfo
+from hwprof.core.results import RunResult
 from hwprof.core.snapshot import (
     SUFFIXES,
     SUFFIXES_TEXT,
@@ -49,7 +49,13 @@ from hwprof.core.spec import (
     validation_problems,
 )
 from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
-from hwprof.services.runs import DEFAULT_STALL_SECONDS, DeviceError, check_device, execute_run
+from hwprof.services.runs import (
+    DEFAULT_STALL_SECONDS,
+    DeviceError,
+    check_device,
+    execute_run,
+    tflite_rows,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 AUTO_NAME = Path("<data folder>")  # --save without a file name
@@ -305,28 +311,6 @@ def _rate(value: float | None, spec: RunSpec) -> str:
     if spec.info.throughput_unit == "bytes":
         return fmt_rate(value, "B/s")
     return fmt_count(value, f"{spec.info.sample_label}/s")
-
-
-def accuracy_text(acc: DeployedAccuracy | None) -> str:
-    """``top-1 agreement 100%, max rel. error 0.41%, mean 0.05% (16 samples)`` or n/a."""
-    if acc is None:
-        return NA
-    return (f"top-1 agreement {acc.top1_agreement:.1%}, max rel. error "
-            f"{acc.max_relative_error * 100:.3g}%, mean {acc.mean_relative_error * 100:.3g}% "
-            f"({acc.samples} samples)")
-
-
-def tflite_rows(info: TfliteInfo) -> list[tuple[str, str]]:
-    """A TFLite run's model and runtime, one fact a row."""
-    threads = f", {info.num_threads} threads" if info.num_threads else ""
-    made = ("from the cache" if info.cached
-            else f"converted in {fmt_seconds(info.conversion_seconds)} (not timed)")
-    return [
-        ("runtime", f"{info.runtime_name} {info.runtime_version or NA}, {info.delegate} "
-                    f"delegate{threads}"),
-        ("model", f"{fmt_bytes(info.model_bytes)} .tflite, {made}"),
-        ("accuracy", f"{accuracy_text(info.accuracy)} against the fp32 TensorFlow model"),
-    ]
 
 
 def result_table(spec: RunSpec, result: RunResult) -> Table:

@@ -47,7 +47,7 @@ from hwprof.core.study import (
     study_targets,
 )
 from hwprof.core.targets import SHORT_PRECISION, TargetError, parse_target
-from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_eng, fmt_flops, fmt_rate
+from hwprof.core.units import NA, fmt_count, fmt_eng, fmt_flops, fmt_rate
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 OVER = {"batch": "batch", "threads": "threads", "precision-xla": "precision_xla", "size": "size",
@@ -335,21 +335,10 @@ def title(study: Study) -> str:
     return " ".join(words)
 
 
-DEPLOYED_COLUMNS = ("model", "top-1 agreement", "max rel. error")
-
-
-def deployed_cells(row: dict[str, Any]) -> tuple[str, str, str]:
-    """A row's TFLite model size and accuracy (against fp32 TensorFlow); a TF row has none."""
-    if not row.get("tflite"):
-        return "—", "—", "—"
-    agree, err = row.get("top1_agreement"), row.get("max_relative_error")
-    return (fmt_bytes(row.get("model_bytes")),
-            f"{agree:.1%}" if agree is not None else NA,
-            f"{err * 100:.3g}%" if err is not None else NA)
-
-
 def print_analysis(study: Study, a: dict[str, Any]) -> None:
     """The findings as tables and sentences."""
+    from hwprof.services.studies import DEPLOYED_COLUMNS, deployed_cells
+
     console = make_console()
     label = study.base.info.sample_label
     if a["kind"] in ("compare", "precision_xla"):

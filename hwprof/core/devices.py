@@ -488,6 +488,10 @@ class DetectReport(_Model):
     tpus: tuple[TpuInfo, ...] = ()
     tensorflow: TensorFlowInfo
     detect_seconds: float | None = None
+    tflite_delegates: tuple[TfliteDelegate, ...] = Field(
+        default=(), description="TensorFlow Lite delegates looked for (XNNPACK, the Edge TPU, "
+        "its compiler, a GPU delegate); () in reports made before TFLite support"
+    )
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False,
                               populate_by_name=True)

@@ -38,7 +38,7 @@ from hwprof.gui.chart_style import QtChart
 from hwprof.gui.session_adapter import QtSessionEvents
 from hwprof.gui.trace_view import QtTraceView
 from hwprof.gui.widgets import EmptyState, readonly_table
-from hwprof.services.runs import stderr_for_people
+from hwprof.services.runs import stderr_for_people, tflite_rows
 from hwprof.services.session import Session
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
@@ -59,6 +59,8 @@ COLUMNS = (
     ("J/sample", "Energy per sample, from the telemetry's energy counter or power readings"),
     ("memory", "Peak memory: TensorFlow's GPU allocator, or the worker's resident memory"),
     ("first step", "Tracing, compilation and the first step: not part of the timed figures"),
+    ("deployed", "TensorFlow Lite runs: the .tflite model's size, and the top-1 agreement of its "
+     "outputs with the fp32 TensorFlow model's on seeded inputs"),
 )
 EMPTY_TEXT = ("No runs yet.\n\nRun a workload on the Run tab (Ctrl+1, then Ctrl+R), or open a "
               "snapshot (Ctrl+O) to see its runs here.")
@@ -122,7 +124,21 @@ def row_cells(number: int, source: str, run: SnapshotRun) -> list[SortItem]:
                  rep.peak_memory_bytes if rep else None),
         SortItem(fmt_seconds(rep.time_to_first_step_s) if rep else NA,
                  rep.time_to_first_step_s if rep else None),
+        deployed_cell(run),
     ]
+
+
+def deployed_cell(run: SnapshotRun) -> SortItem:
+    """A TFLite run's model size and top-1 agreement (sorted by agreement); "–" for TensorFlow."""
+    rep = run.result.report
+    info = rep.tflite if rep is not None else None
+    if info is None:
+        return SortItem("–" if run.spec.runtime == "tf" else NA)
+    acc = info.accuracy
+    top1 = f"top-1 {acc.top1_agreement:.1%}" if acc is not None else f"top-1 {NA}"
+    tip = "\n".join(f"{what}: {text}" for what, text in tflite_rows(info))
+    return SortItem(f"{fmt_bytes(info.model_bytes)}, {top1}",
+                    acc.top1_agreement * 100 if acc is not None else None, tip)
 
 
 def run_facts(source: str, run: SnapshotRun) -> list[str]:
@@ -156,6 +172,8 @@ def run_facts(source: str, run: SnapshotRun) -> list[str]:
         if r.energy_per_sample_joules is not None:
             lines.append(f"energy: {fmt_si(r.energy_per_sample_joules, 'J')} per sample "
                          f"({e(r.energy_source or '')})")
+        if rep.tflite is not None:  # the deployed model beside its speed
+            lines += [f"{e(what)}: {e(text)}" for what, text in tflite_rows(rep.tflite)]
         for note in rep.notes:
             lines.append(e(note))
         if rep.trace is not None:

@@ -46,6 +46,8 @@ from hwprof.core.spec import (
     DEFAULT_TRACE_STEPS,
     PIPELINE_WORKLOADS,
     PRECISIONS,
+    TFLITE_PRECISIONS,
+    TFLITE_WORKLOADS,
     RunSpec,
     validation_problems,
 )
@@ -58,6 +60,13 @@ PRECISION_LABELS = {
     "mixed_float16": "mixed fp16 (loss scaling)",
     "mixed_bfloat16": "mixed bf16",
 }
+TFLITE_PRECISION_LABELS = {
+    "fp32": "fp32",
+    "fp16": "fp16 weights",
+    "int8_dynamic": "int8 dynamic-range",
+    "int8": "int8 full integer (calibrated)",
+}
+RUNTIME_LABELS = {"tf": "TensorFlow", "tflite": "TensorFlow Lite"}
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -100,13 +109,14 @@ class QtRunPanel(QWidget):
         self.size_box = self._spin(0, 100_000, "default",
                                    "The workload's size knob (matrix side, image side, sequence "
                                    "length, width); 0: the default")
+        self.runtime = QComboBox()
+        self.runtime.setObjectName("runtime")
+        for key, label in RUNTIME_LABELS.items():
+            self.runtime.addItem(label, key)
         self.precision = QComboBox()
-        for p in PRECISIONS:
-            self.precision.addItem(PRECISION_LABELS[p], p)
-        self.precision.setToolTip("fp32, or Keras mixed precision: fp16 (with loss scaling) or "
-                                  "bf16 compute with fp32 variables")
+        self.precision.setObjectName("precision")
         self.xla = QCheckBox("compile with XLA (jit_compile)")
-        self.xla.setToolTip("XLA fuses ops; a big win on some GPUs, sometimes a loss on CPUs")
+        self._report = PartialReport()
         self.intra = self._spin(0, 1024, "default", "TensorFlow intra-op threads (0: TF decides)")
         self.inter = self._spin(0, 1024, "default", "TensorFlow inter-op threads (0: TF decides)")
         self.duration = self._spin(1, 3600, "", "Longest timed phase; the run ends sooner once "
@@ -140,6 +150,7 @@ class QtRunPanel(QWidget):
         form.addRow("Workload", self.workload)
         form.addRow("", self.description)
         form.addRow("Mode", self.mode)
+        form.addRow("Runtime", self.runtime)
         form.addRow("Devices", self.devices)
         form.addRow("Batch size", self.batch)
         self.size_label = QLabel("Size")
@@ -208,6 +219,7 @@ class QtRunPanel(QWidget):
         self.workload.currentIndexChanged.connect(self._on_workload_changed)
         self.data.currentIndexChanged.connect(self._on_data_changed)
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
+        self.runtime.currentIndexChanged.connect(self._on_runtime_changed)
         self.run_button.clicked.connect(self.request_run)
         self.trace.toggled.connect(self.trace_steps.setEnabled)
         self.stop_button.clicked.connect(self.stop_requested.emit)
@@ -276,8 +288,12 @@ class QtRunPanel(QWidget):
     # -- the form ---------------------------------------------------------------------------------
     def set_devices(self, report: PartialReport) -> None:
         """The devices detection found: the CPU always, each GPU (any vendor) with its state."""
+        self._report = report
         checked = {self.devices.item(i).data(ID_ROLE) for i in range(self.devices.count())
                    if self.devices.item(i).checkState() == Qt.CheckState.Checked}
+        if self.tflite and self.devices.count():
+            # TFLite disabled the GPUs: a GPU ticked before stays wanted for TensorFlow
+            checked |= set(getattr(self, "_wanted_devices", ())) - {"cpu"}
         if not checked:
             checked = set(getattr(self, "_wanted_devices", ())) or {"cpu"}
         self.devices.clear()
@@ -289,6 +305,8 @@ class QtRunPanel(QWidget):
             why = g.error or ""
             if g.tensorflow_missing_reason:
                 why = f"TensorFlow cannot use it: {g.tensorflow_missing_reason}"
+            if usable and self.tflite:
+                usable, why = False, self.tflite_refusal(f"gpu:{g.index}")
             name = g.name or f"{VENDOR_NAMES.get(g.vendor, g.vendor)} GPU"
             entries.append((f"gpu:{g.index}", f"gpu:{g.index} — {name}", usable, why))
         for key, text, usable, why in entries:
@@ -325,6 +343,72 @@ class QtRunPanel(QWidget):
             self.data.setCurrentIndex(0)
         self.data.setEnabled(images)
         self._on_data_changed()
+        converts = info.name in TFLITE_WORKLOADS
+        if not converts:
+            self.runtime.setCurrentIndex(0)
+        self.runtime.setEnabled(converts)
+        self.runtime.setToolTip(
+            "TensorFlow: the frozen TensorFlow graph; TensorFlow Lite: the model converted to "
+            "TFLite and run by its interpreter (XNNPACK on the CPU), as it is deployed; "
+            "inference only" if converts else
+            f"TensorFlow Lite runs a converted Keras model: {', '.join(TFLITE_WORKLOADS)}")
+        self._on_runtime_changed()
+
+    @property
+    def tflite(self) -> bool:
+        """Whether the form asks for a TensorFlow Lite run."""
+        return self.runtime.currentData() == "tflite"
+
+    def tflite_refusal(self, device: str) -> str:
+        """Why a TFLite run cannot go to ``device`` (the run spec's own words)."""
+        try:
+            RunSpec(workload="mlp", mode="infer", runtime="tflite", device=device)
+        except ValidationError as err:
+            return validation_text(err)
+        return ""
+
+    @Slot()
+    def _on_runtime_changed(self) -> None:
+        tflite = self.tflite
+        current = self.precision.currentData()
+        labels = TFLITE_PRECISION_LABELS if tflite else PRECISION_LABELS
+        self.precision.blockSignals(True)
+        self.precision.clear()
+        for p in TFLITE_PRECISIONS if tflite else PRECISIONS:
+            self.precision.addItem(labels[p], p)
+        index = self.precision.findData(current)
+        self.precision.setCurrentIndex(max(index, 0))
+        self.precision.blockSignals(False)
+        self.precision.setToolTip(
+            "TFLite stores the model in fp32, with fp16 weights, with int8 weights "
+            "(dynamic-range: activations quantized on the fly), or fully in int8 (calibrated on "
+            "seeded synthetic inputs); accuracy is measured against the fp32 model" if tflite
+            else "fp32, or Keras mixed precision: fp16 (with loss scaling) or bf16 compute with "
+            "fp32 variables")
+        # TFLite serves a model: inference only, and XLA (a TensorFlow compiler) does not apply
+        if tflite:
+            i = self.mode.findData("infer")
+            if i >= 0:
+                self.mode.setCurrentIndex(i)
+            self.xla.setChecked(False)
+        self.mode.setEnabled(not tflite)
+        self.mode.setToolTip("TensorFlow Lite runs inference only" if tflite else
+                             "train: forward, backward and an optimizer step; infer: the frozen "
+                             "graph, as a model is served")
+        self.xla.setEnabled(not tflite)
+        # the interpreter is fed from memory and TensorFlow's profiler does not see inside it
+        images = self.workload.currentData() in PIPELINE_WORKLOADS
+        if tflite:
+            self.data.setCurrentIndex(0)
+            self.trace.setChecked(False)
+        self.data.setEnabled(images and not tflite)
+        self.trace.setEnabled(not tflite)
+        self.trace_steps.setEnabled(self.trace.isChecked())
+        self._on_data_changed()
+        self.xla.setToolTip("XLA compiles TensorFlow graphs; a TFLite model runs in its "
+                            "interpreter" if tflite else
+                            "XLA fuses ops; a big win on some GPUs, sometimes a loss on CPUs")
+        self.set_devices(self._report)
         self._on_mode_changed()
 
     @Slot()
@@ -363,6 +447,7 @@ class QtRunPanel(QWidget):
             "batch_size": self.batch.value() or None,
             "size": self.size_box.value() or None,
             "precision": self.precision.currentData(),
+            "runtime": self.runtime.currentData(),
             "xla": self.xla.isChecked(),
             "intra_op_threads": self.intra.value() or None,
             "inter_op_threads": self.inter.value() or None,
@@ -423,6 +508,7 @@ class QtRunPanel(QWidget):
         if not get("workload"):
             return
         pick(self.workload, "workload")
+        pick(self.runtime, "runtime")
         pick(self.mode, "mode")
         pick(self.precision, "precision")
         self.xla.setChecked(get("xla").lower() == "true")

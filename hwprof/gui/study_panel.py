@@ -52,6 +52,7 @@ from hwprof.gui.chart_style import ValueAxis
 from hwprof.gui.session_adapter import QtSessionEvents
 from hwprof.gui.widgets import EmptyState, fill_table, readonly_table, static_plot
 from hwprof.services.session import Session, SessionError
+from hwprof.services.studies import DEPLOYED_COLUMNS, deployed_cells
 
 KINDS: tuple[tuple[StudyKind, str], ...] = (
     ("compare", "Compare targets"),
@@ -170,6 +171,8 @@ class QtStudyPanel(QWidget):
         self.latency.addLegend(offset=(-10, 10))
         self.latency.hide()
         self.table = readonly_table("study_table")
+        # the header and a few targets always show: the charts took all the height before
+        self.table.setMinimumHeight(110)
         self.empty = EmptyState(EMPTY_TEXT)
 
         top = QWidget()
@@ -184,6 +187,7 @@ class QtStudyPanel(QWidget):
         self.results.addWidget(self.table)
         self.results.setStretchFactor(0, 3)
         self.results.setStretchFactor(1, 2)
+        self.results.setStretchFactor(2, 2)
         self.results.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(top)
@@ -500,8 +504,10 @@ class QtStudyPanel(QWidget):
 
     def _fill_table(self, study: Study, a: dict[str, Any]) -> None:
         if a["kind"] in ("compare", "precision_xla"):
+            # a TFLite target brings the deployed model's size and accuracy, as the CLI shows them
+            deployed = any(r.get("tflite") for r in a["rows"])
             cols = ["target", "throughput", "95% CI", "speedup (95% CI)", "p50 / p99", "% peak",
-                    "J/sample", "trials", "verdict"]
+                    "J/sample", "trials", *(DEPLOYED_COLUMNS if deployed else ()), "verdict"]
             rows = []
             for r in a["rows"]:
                 ci, sp, spci = r["ci95"], r["speedup"], r["speedup_ci95"]
@@ -517,6 +523,7 @@ class QtStudyPanel(QWidget):
                     f"{r['percent_of_peak']:.0f}%" if r["percent_of_peak"] is not None else NA,
                     fmt_si(r["energy_per_sample_joules"], "J"),
                     f"{r['ok_trials']}/{r['trials']}",
+                    *(deployed_cells(r) if deployed else ()),
                     r["verdict"] or ("failed: " + "; ".join(r["failures"]) if r["failures"]
                                      else ""),
                 ])

@@ -20,6 +20,7 @@ from hwprof.backends.apple import AppleBackend
 from hwprof.backends.cpu import detect_cpu, detect_host
 from hwprof.backends.intel import IntelBackend
 from hwprof.backends.nvml import NvmlBackend
+from hwprof.backends.tflite_delegates import tflite_delegates
 from hwprof.backends.tpu import TpuBackend
 from hwprof.core.devices import (
     AmdStatus,
@@ -283,7 +284,8 @@ def detect_all(
         state = state.replace(tensorflow=TensorFlowInfo(status="error", message="cancelled"))
     report = state.to_report()
     assert report is not None
-    return report
+    # the delegates' libraries are looked for, never loaded: nothing here can fail the report
+    return report.model_copy(update={"tflite_delegates": tflite_delegates()})
 
 
 def device_label(report: PartialReport | DetectReport | None, device: str) -> str:

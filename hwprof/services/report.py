@@ -27,6 +27,7 @@ from hwprof.core.stats import window_series
 from hwprof.core.text import printable
 from hwprof.core.units import NA, fmt_bytes, fmt_count, fmt_flops, fmt_rate, fmt_seconds
 from hwprof.services import charts
+from hwprof.services.runs import tflite_rows
 
 # Telemetry plotted for every run, when recorded (first match of each group).
 TELEMETRY_PLOTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -201,6 +202,8 @@ def _run_section(i: int, run: SnapshotRun) -> str:
         if r.latency_s:
             facts.append(("latency", "  ".join(f"{k} {fmt_seconds(v)}"
                                                for k, v in r.latency_s.items())))
+        if rep.tflite is not None:  # the deployed model: runtime, size, accuracy
+            facts += tflite_rows(rep.tflite)
         parts.append(_table(("fact", "value"), facts))
         per_step = rep.samples_per_step * ((rep.bytes_per_sample or 1.0) if r.unit == "bytes"
                                            else 1.0)
@@ -332,6 +335,20 @@ def _atomic_csv(path: Path) -> Iterator[io.StringIO]:
 
 
 
+def deployment_cells(run: SnapshotRun) -> list[object]:
+    """runs.csv's runtime columns: the runtime and delegate, and a TFLite run's model facts."""
+    rep = run.result.report
+    info = rep.tflite if rep is not None else None
+    delegate = run.spec.delegate if run.spec.runtime == "tflite" else None
+    if info is None:
+        return [run.spec.runtime, delegate, *[None] * 8]
+    acc = info.accuracy
+    return [run.spec.runtime, delegate, info.runtime_name, info.runtime_version,
+            info.model_bytes, info.conversion_seconds, info.cached,
+            acc.top1_agreement if acc else None, acc.max_relative_error if acc else None,
+            acc.mean_relative_error if acc else None]
+
+
 def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
     """runs.csv, steps.csv and telemetry.csv in ``folder`` (made if needed).
 
@@ -349,7 +366,10 @@ def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
                     "jitter_per_second", "achieved_flops", "peak_flops", "percent_of_peak",
                     "latency_p50_s", "latency_p99_s", "peak_memory_bytes",
                     "energy_per_sample_joules", "time_to_first_step_s", "timed_steps",
-                    "ceiling_flops", "percent_basis"])
+                    "ceiling_flops", "percent_basis", "runtime", "delegate", "tflite_runtime",
+                    "tflite_runtime_version", "model_bytes", "conversion_seconds",
+                    "conversion_cached", "top1_agreement", "max_relative_error",
+                    "mean_relative_error"])
         for i, run in enumerate(snapshot.runs):
             s, r, rep = run.spec, run.result, run.result.report
             st, lat = r.step_throughput, r.latency_s or {}
@@ -363,7 +383,8 @@ def write_csv(snapshot: Snapshot, folder: Path) -> list[Path]:
                         r.peak_flops, share.percent, lat.get("p50"), lat.get("p99"),
                         rep.peak_memory_bytes if rep else None, r.energy_per_sample_joules,
                         rep.time_to_first_step_s if rep else None,
-                        len(rep.steps) if rep else 0, r.ceiling_flops, share.basis])
+                        len(rep.steps) if rep else 0, r.ceiling_flops, share.basis,
+                        *deployment_cells(run)])
     with _atomic_csv(steps_path) as fh:
         w = csv.writer(fh)
         w.writerow(["run", "step", "start_monotonic_s", "seconds"])

@@ -26,10 +26,11 @@ from hwprof.core.devices import (
     PeakEstimate,
     TpuInfo,
 )
-from hwprof.core.results import RunResult, WorkerReport, summarize
+from hwprof.core.results import DeployedAccuracy, RunResult, TfliteInfo, WorkerReport, summarize
 from hwprof.core.snapshot import SnapshotRun
 from hwprof.core.spec import RunSpec
 from hwprof.core.telemetry import TelemetryRecord
+from hwprof.core.units import NA, fmt_bytes, fmt_seconds
 from hwprof.runner.run import DEFAULT_STALL_SECONDS, EventCallback, WorkerRun
 from hwprof.sampling.recorder import TelemetryRecorder
 from hwprof.sampling.sampler import Sampler
@@ -412,3 +413,25 @@ def stderr_for_people(result: RunResult) -> list[str]:
         return []
     return [line for line in result.stderr_tail
             if not any(noise in line for noise in TENSORFLOW_NOISE)]
+
+
+def accuracy_text(acc: DeployedAccuracy | None) -> str:
+    """``top-1 agreement 100%, max rel. error 0.41%, mean 0.05% (16 samples)`` or n/a."""
+    if acc is None:
+        return NA
+    return (f"top-1 agreement {acc.top1_agreement:.1%}, max rel. error "
+            f"{acc.max_relative_error * 100:.3g}%, mean {acc.mean_relative_error * 100:.3g}% "
+            f"({acc.samples} samples)")
+
+
+def tflite_rows(info: TfliteInfo) -> list[tuple[str, str]]:
+    """A TFLite run's model and runtime, one fact a row."""
+    threads = f", {info.num_threads} threads" if info.num_threads else ""
+    made = ("from the cache" if info.cached
+            else f"converted in {fmt_seconds(info.conversion_seconds)} (not timed)")
+    return [
+        ("runtime", f"{info.runtime_name} {info.runtime_version or NA}, {info.delegate} "
+                    f"delegate{threads}"),
+        ("model", f"{fmt_bytes(info.model_bytes)} .tflite, {made}"),
+        ("accuracy", f"{accuracy_text(info.accuracy)} against the fp32 TensorFlow model"),
+    ]

@@ -23,6 +23,7 @@ from hwprof.core.snapshot import SnapshotRun
 from hwprof.core.spec import RunSpec
 from hwprof.core.study import PlannedRun, Study, tag_value
 from hwprof.core.targets import SHORT_PRECISION
+from hwprof.core.units import NA, fmt_bytes
 from hwprof.services.runs import EventCallback, execute_run
 
 CEILINGS_FILE = "roofline-ceilings.json"
@@ -434,3 +435,16 @@ def adopt_profile_ceilings(
     new_record = record.model_copy(
         update={"tests": tuple(new_tests[t.test_id] for t in record.tests)})
     return ProfileCeilings(new_record, tuple(new_runs), measured, stored, tuple(notes))
+
+
+DEPLOYED_COLUMNS = ("model", "top-1 agreement", "max rel. error")
+
+
+def deployed_cells(row: dict[str, Any]) -> tuple[str, str, str]:
+    """A row's TFLite model size and accuracy (against fp32 TensorFlow); a TF row has none."""
+    if not row.get("tflite"):
+        return "—", "—", "—"
+    agree, err = row.get("top1_agreement"), row.get("max_relative_error")
+    return (fmt_bytes(row.get("model_bytes")),
+            f"{agree:.1%}" if agree is not None else NA,
+            f"{err * 100:.3g}%" if err is not None else NA)

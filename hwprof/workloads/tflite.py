@@ -41,10 +41,16 @@ import numpy as np
 from hwprof.core.paths import data_dir
 from hwprof.core.results import DeployedAccuracy, TfliteInfo, deployed_accuracy
 from hwprof.core.spec import RunSpec
-from hwprof.workloads.builders import MODEL_PARTS, BuiltWorkload, graph_flops, set_policy
+from hwprof.workloads.builders import (
+    MODEL_PARTS,
+    BuiltWorkload,
+    estimate_batch_norms,
+    graph_flops,
+    set_policy,
+)
 
 # Bumped when what a cache file holds changes (how hwprof converts), so old files miss
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: BatchNormalization statistics estimated at build
 RUNTIME_ENV = "HWPROF_TFLITE_RUNTIME"
 ACCURACY_SAMPLES = 16  # at least this many seeded samples, in whole batches of the model's
 CALIBRATION_BATCHES = 4  # the int8 representative dataset: this many seeded batches
@@ -275,6 +281,7 @@ def build_tflite(tf: Any, spec: RunSpec) -> tuple[BuiltWorkload, TfliteInfo]:
     parts = MODEL_PARTS[spec.workload](tf, keras, gen, as_tf)
     model, x = parts.model, parts.x
     batch = spec.effective_batch_size
+    estimate_batch_norms(tf, keras, model, x)  # as a TensorFlow inference run does
 
     @tf.function
     def forward(inputs: Any) -> Any:
