@@ -436,3 +436,22 @@ def test_detect_json_lists_the_tflite_delegates() -> None:
     delegates = {d["name"]: d for d in json.loads(done.stdout)["tflite_delegates"]}
     assert delegates["XNNPACK"]["available"] is True
     assert "Edge TPU" in delegates and delegates["Edge TPU"]["detail"]
+
+
+def test_a_target_that_switches_the_runtime_drops_what_only_the_other_one_has() -> None:
+    """The Compare tab's base run is the Run tab's: a TFLite int8 base must not make "cpu
+    runtime=tf" a refused TensorFlow int8 run, nor an XLA, traced or pipeline base a refused
+    TFLite one."""
+    tflite_base = RunSpec(workload="cifar10_cnn", mode="infer", runtime="tflite", precision="int8")
+    tf_run = parse_target("cpu runtime=tf").apply(tflite_base)
+    assert (tf_run.runtime, tf_run.precision, tf_run.delegate) == ("tf", "fp32", "xnnpack")
+    assert parse_target("cpu runtime=tf bf16").apply(tflite_base).precision == "mixed_bfloat16"
+    assert parse_target("cpu tflite").apply(tflite_base).precision == "int8"  # same runtime
+
+    tf_base = RunSpec(workload="cifar10_cnn", mode="infer", xla=True, trace_steps=3,
+                      precision="mixed_bfloat16", data="pipeline", pipeline_threads=1)
+    lite = parse_target("cpu tflite").apply(tf_base)
+    assert (lite.precision, lite.xla, lite.trace_steps, lite.data, lite.pipeline_threads) == \
+        ("fp32", False, None, "synthetic", None)
+    with pytest.raises(TargetError, match="leave --xla out"):
+        parse_target("cpu tflite xla").apply(tf_base)  # asked for: refused, not dropped

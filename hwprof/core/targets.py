@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from hwprof.core.devices import DEVICE_ID_FORMS, DeviceIdError, parse_device_id
-from hwprof.core.spec import RunSpec, validation_problems
+from hwprof.core.spec import PRECISIONS, TFLITE_PRECISIONS, RunSpec, validation_problems
 
 PRECISION_WORDS = {
     "fp32": "fp32", "float32": "fp32",
@@ -101,11 +101,36 @@ class Target:
         elif s.get("data") == "synthetic":
             # the base's pipeline settings do not go with synthetic data
             fields.update({k: None for k in PIPELINE_FIELDS if k not in s})
+        if "runtime" in s and s["runtime"] != base.runtime:
+            fields.update(_runtime_switch(s["runtime"], base, s | more))
         try:
             return RunSpec(**fields)
         except ValidationError as err:
             why = "; ".join(f"{w}: {m}" if w else m for w, m in validation_problems(err))
             raise TargetError(f"{self.label}: {why}") from err
+
+
+def _runtime_switch(runtime: str, base: RunSpec, given: dict[str, Any]) -> dict[str, Any]:
+    """What a target that changes the runtime drops of the base run's settings, unless given.
+
+    A base run's settings that only the other runtime has (a TFLite precision or delegate; XLA,
+    a trace or the JPEG pipeline for TFLite) would make the target's run refused for what the
+    target did not ask: "cpu runtime=tf" beside a TFLite int8 base run is TensorFlow in fp32.
+    """
+    drop: dict[str, Any] = {}
+    precisions = TFLITE_PRECISIONS if runtime == "tflite" else PRECISIONS
+    if "precision" not in given and base.precision not in precisions:
+        drop["precision"] = "fp32"
+    if runtime == "tf" and "delegate" not in given:
+        drop["delegate"] = "xnnpack"
+    if runtime == "tflite":
+        if "xla" not in given:
+            drop["xla"] = False
+        if "trace_steps" not in given:
+            drop["trace_steps"] = None
+        if "data" not in given and not any(k in given for k in PIPELINE_FIELDS):
+            drop.update({"data": "synthetic", **{k: None for k in PIPELINE_FIELDS}})
+    return drop
 
 
 def _int(key: str, value: str) -> int:
