@@ -301,7 +301,7 @@ def test_delegates_are_found_without_loading_them(
     from hwprof.backends import tflite_delegates as d
 
     name = d.EDGETPU_NAMES["linux"]
-    monkeypatch.setattr(d, "_platform", lambda: "linux")
+    monkeypatch.setattr("hwprof.core.edgetpu._platform", lambda: "linux")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     assert "apt install libedgetpu1-std" in d.edgetpu_problem([tmp_path])
     (tmp_path / name).write_bytes(b"not even a library: it is never loaded")
@@ -334,6 +334,190 @@ def test_an_edge_tpu_run_is_refused_with_the_reason() -> None:
     done = _hwprof("run", "mlp", "--runtime", "tflite", "--precision", "int8", "--delegate",
                    "edgetpu")
     assert done.returncode == 2 and "Edge TPU runtime" in done.stderr and not done.stdout
+
+
+# edgetpu_compiler's output as Coral's docs show it (version 2.0's summary lines, and the
+# per-operator table that -s adds)
+COMPILER_LOG = """Edge TPU Compiler version 16.0.384591198
+
+Model compiled successfully in 231 ms.
+
+Input model: {model}
+Input size: 4.02KiB
+Output model: {out}
+Output size: 64.47KiB
+On-chip memory used for caching model parameters: 3.50KiB
+Off-chip memory used for streaming uncached model parameters: 0.00B
+Number of Edge TPU subgraphs: 1
+Total number of operations: {total}
+Operation log: {log}
+Number of operations that will run on Edge TPU: {tpu}
+Number of operations that will run on CPU: {cpu}
+
+Operator                       Count      Status
+
+QUANTIZE                       2          Mapped to Edge TPU
+FULLY_CONNECTED                3          Mapped to Edge TPU
+"""
+COMPILER_TABLE_ONLY = """Edge TPU Compiler version 16.0.384591198
+Input: m.tflite
+
+Operator                       Count      Status
+
+QUANTIZE                       1          Mapped to Edge TPU
+FULLY_CONNECTED                2          Mapped to Edge TPU
+SOFTMAX                        1          Operation is otherwise supported, but not mapped due \
+to some unspecified limitation
+DEQUANTIZE                     1          Operation is working on an unsupported data type
+"""
+
+
+def _fake_compiler(folder: Path, *, fails: bool = False, tpu: int = 5, cpu: int = 0) -> Path:
+    """An edgetpu_compiler on PATH that copies the model and prints Coral's log (or fails)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    log = COMPILER_LOG.format(model="$model", out="${base}_edgetpu.tflite", total=tpu + cpu,
+                              log="${base}_edgetpu.log", tpu=tpu, cpu=cpu)
+    body = ('echo "ERROR: Didn\'t find op for builtin opcode \'FULLY_CONNECTED\' version \'9\'"'
+            ' >&2\necho "Internal compiler error. Aborting!"\nexit 1' if fails else
+            f'cp "$model" "$out/${{base}}_edgetpu.tflite"\ncat <<EOF\n{log}EOF')
+    script = folder / "edgetpu_compiler"
+    script.write_text(f"""#!/bin/sh
+echo "$*" >> "{folder}/calls"
+if [ "$1" = "--version" ]; then echo "Edge TPU Compiler version 16.0.384591198"; exit 0; fi
+[ "$1" = "-s" ] && [ "$2" = "-o" ] || {{ echo "usage: bad arguments" >&2; exit 2; }}
+out="$3"; model="$4"; base=$(basename "$model" .tflite)
+{body}
+""")
+    script.chmod(0o755)
+    return script
+
+
+def test_the_compiler_log_gives_the_operations_on_the_edge_tpu_and_the_cpu() -> None:
+    from hwprof.core.edgetpu import parse_compiler_log
+
+    log = parse_compiler_log(COMPILER_LOG.format(model="m.tflite", out="o", total=9, log="l",
+                                                 tpu=7, cpu=2))
+    assert (log.on_edgetpu, log.on_cpu) == (7, 2)  # the summary lines win over the table
+    table = parse_compiler_log(COMPILER_TABLE_ONLY)
+    assert (table.on_edgetpu, table.on_cpu) == (3, 2)
+    assert parse_compiler_log("Edge TPU Compiler version 16\nsomething else\n").on_edgetpu is None
+    assert parse_compiler_log("").on_cpu is None
+
+
+def test_an_edge_tpu_run_is_allowed_once_the_runtime_and_the_compiler_are_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hwprof.backends import tflite_delegates as d
+    from hwprof.services.runs import check_device
+
+    spec = RunSpec(workload="mlp", mode="infer", runtime="tflite", precision="int8",
+                   delegate="edgetpu")
+    library = tmp_path / d.EDGETPU_NAMES["linux"]
+    library.write_bytes(b"never loaded here")
+    monkeypatch.setattr(d, "find_edgetpu_library", lambda dirs=None: str(library))
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with pytest.raises(Exception, match="edgetpu_compiler is not on PATH: apt install"):
+        check_device(spec)
+    _fake_compiler(tmp_path / "bin")
+    assert check_device(spec) == spec
+
+
+def test_an_edge_tpu_runs_facts_say_how_much_of_the_model_is_on_the_edge_tpu() -> None:
+    from hwprof.core.results import TfliteInfo
+    from hwprof.services.runs import tflite_rows
+
+    info = TfliteInfo(runtime_name="tf.lite", runtime_version="2.21.0", delegate="Edge TPU",
+                      model_bytes=4096, conversion_seconds=1.5,
+                      edgetpu_compiler="Edge TPU Compiler version 16.0.384591198",
+                      ops_on_edgetpu=65, ops_on_cpu=1)
+    rows = dict(tflite_rows(info))
+    assert rows["runtime"].startswith("tf.lite 2.21.0, Edge TPU delegate")
+    assert rows["Edge TPU"] == ("65 operations on the Edge TPU, 1 on the CPU (Edge TPU Compiler "
+                                "version 16.0.384591198)")
+    unsaid = info.model_copy(update={"ops_on_edgetpu": None, "ops_on_cpu": None})
+    assert "its log did not say" in dict(tflite_rows(unsaid))["Edge TPU"]
+    assert "Edge TPU" not in dict(tflite_rows(info.model_copy(update={"edgetpu_compiler": None})))
+
+
+@pytest.fixture
+def int8_mlp(tf: Any, tmp_path: Path) -> Any:
+    """A real full-integer int8 model on disk (TensorFlow's converter, on the CPU)."""
+    from hwprof.workloads import tflite
+
+    x = tf.zeros((4, 2), tf.float32)
+    calibration = iter(tflite.seeded_batches(tf, x, 1, 4))
+    (tmp_path / "cache").mkdir()
+    return tflite.cached_model(tf, tf.lite, _spec("mlp", "int8"), _frozen_mlp(tf), calibration,
+                               folder=tmp_path / "cache")
+
+
+@pytest.mark.tf
+def test_edge_tpu_compilation_is_cached_by_the_compilers_version(
+    tmp_path: Path, int8_mlp: Any
+) -> None:
+    from hwprof.workloads import tflite
+
+    compiler = _fake_compiler(tmp_path / "bin")
+    first = tflite.compiled_model(str(compiler), int8_mlp)
+    assert not first.cached and first.content == int8_mlp.content
+    assert (first.log.on_edgetpu, first.log.on_cpu) == (5, 0)
+    assert first.version == "Edge TPU Compiler version 16.0.384591198"
+    assert first.path.parent == int8_mlp.path.parent and first.path.name.endswith("_edgetpu.tflite")
+    assert first.path.name.startswith(int8_mlp.path.stem)
+    second = tflite.compiled_model(str(compiler), int8_mlp)
+    assert second.cached and second.path == first.path and second.log == first.log
+    calls = (tmp_path / "bin" / "calls").read_text().splitlines()
+    assert [c for c in calls if c.startswith("-s -o")] == calls[1:2]  # compiled once
+    # another compiler version: another key, compiled anew
+    text = compiler.read_text().replace("version 16.0.384591198", "version 16.0.999")
+    compiler.write_text(text)
+    third = tflite.compiled_model(str(compiler), int8_mlp)
+    assert not third.cached and third.path != first.path
+    assert not list(int8_mlp.path.parent.glob(".edgetpu-*"))  # its scratch folder is gone
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize(("kind", "words"), [
+    ("fails", r"edgetpu_compiler failed on mlp-int8-\S+ \(exit 1\): ERROR: Didn't find op"),
+    ("maps none", "mapped none of mlp-int8-.*'s operations to the Edge TPU \\(all 3 run on the "
+     "CPU\\): run it with --delegate xnnpack"),
+])
+def test_a_compiler_failure_or_a_model_it_maps_nothing_of_is_a_clear_reason(
+    tmp_path: Path, int8_mlp: Any, kind: str, words: str
+) -> None:
+    from hwprof.workloads import tflite
+
+    compiler = _fake_compiler(tmp_path / "bin", fails=kind == "fails", tpu=0, cpu=3)
+    with pytest.raises(tflite.EdgeTpuError, match=words) as caught:
+        tflite.compiled_model(str(compiler), int8_mlp)
+    assert "\n" not in str(caught.value)
+    assert not list(int8_mlp.path.parent.glob("*_edgetpu.*"))  # nothing cached
+
+
+@pytest.mark.tf
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_an_edge_tpu_run_without_a_loadable_delegate_fails_with_the_reason(
+    tf: Any, keras_reset: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole worker path, the delegate's load real: libedgetpu is a file that is no library."""
+    from hwprof.workloads import tflite
+
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    _fake_compiler(tmp_path / "bin")
+    library = tmp_path / "libedgetpu.so.1"
+    library.write_bytes(b"not a shared library")
+    monkeypatch.setattr(tflite, "find_edgetpu_library", lambda: str(library))
+    spec = RunSpec(workload="mlp", mode="infer", runtime="tflite", precision="int8",
+                   delegate="edgetpu", batch_size=4, size=16, steps=2)
+    with pytest.raises(tflite.EdgeTpuError, match=r"Edge TPU delegate \(.*libedgetpu.so.1\) did "
+                       "not load: .*Is a Coral Edge TPU plugged in") as caught:
+        tflite.build_tflite(tf, spec)
+    assert "\n" not in str(caught.value)
+    compiled = list(tflite.cache_dir().glob("*_edgetpu.tflite"))
+    assert len(compiled) == 1  # compiled (and cached) before the delegate was loaded
+    monkeypatch.setattr(tflite, "find_edgetpu_library", lambda: None)
+    with pytest.raises(tflite.EdgeTpuError, match=r"needs libedgetpu\.so\.1.*libedgetpu1-std"):
+        tflite.build_tflite(tf, spec)
 
 
 def test_snapshot_comparisons_never_match_a_tflite_run_with_a_tensorflow_run() -> None:

@@ -11,50 +11,27 @@ can crash the caller.
 from __future__ import annotations
 
 import ctypes.util
-import shutil
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from hwprof.core.devices import TfliteDelegate
+from hwprof.core.edgetpu import (
+    EDGETPU_DIRS,
+    EDGETPU_NAMES,
+    edgetpu_library_name,
+    find_edgetpu_compiler,
+    find_edgetpu_library,
+)
 
-EDGETPU_NAMES = {"linux": "libedgetpu.so.1", "darwin": "libedgetpu.1.dylib", "win32": "edgetpu.dll"}
-# where Coral's packages put the library (apt, the macOS installer, Homebrew, the Windows zip)
-EDGETPU_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
-                "/usr/lib/arm-linux-gnueabihf", "/usr/lib", "/usr/local/lib", "/opt/homebrew/lib",
-                "C:/Windows/System32")
+__all__ = ["EDGETPU_DIRS", "EDGETPU_NAMES", "edgetpu_problem", "find_edgetpu_compiler",
+           "find_edgetpu_library", "find_gpu_delegate", "tflite_delegates"]
+
 EDGETPU_INSTALL = ("install the Edge TPU runtime: on Debian/Ubuntu, add Coral's apt repository "
                    "(https://coral.ai/software/) and apt install libedgetpu1-std; on macOS or "
                    "Windows, Coral's edgetpu_runtime package")
 COMPILER_INSTALL = ("apt install edgetpu-compiler from Coral's apt repository (x86-64 Linux "
                     "only): a model runs on the Edge TPU only once it has compiled it")
 GPU_DELEGATE_NAMES = ("tensorflowlite_gpu_delegate", "tensorflowlite_gpu_gl")
-
-
-def _platform() -> str:
-    return "linux" if sys.platform.startswith("linux") else sys.platform
-
-
-def find_edgetpu_library(search_dirs: Sequence[str | Path] | None = None) -> str | None:
-    """The Edge TPU runtime library's path (or the name the loader knows it by), else None.
-
-    ``search_dirs`` replaces the usual folders and skips the system loader's search (tests).
-    """
-    name = EDGETPU_NAMES.get(_platform(), EDGETPU_NAMES["linux"])
-    if search_dirs is None:
-        found = ctypes.util.find_library("edgetpu")
-        if found:
-            return found
-    for folder in EDGETPU_DIRS if search_dirs is None else search_dirs:
-        path = Path(folder) / name
-        if path.is_file():
-            return str(path)
-    return None
-
-
-def find_edgetpu_compiler() -> str | None:
-    """``edgetpu_compiler`` on PATH, else None."""
-    return shutil.which("edgetpu_compiler")
 
 
 def find_gpu_delegate() -> str | None:
@@ -70,9 +47,8 @@ def edgetpu_problem(search_dirs: Sequence[str | Path] | None = None) -> str:
     """Why a run cannot use the Edge TPU delegate here, in words; "" when nothing is missing."""
     library = find_edgetpu_library(search_dirs)
     if library is None:
-        name = EDGETPU_NAMES.get(_platform(), EDGETPU_NAMES["linux"])
-        return f"the Edge TPU delegate needs {name}, which is not on this machine: " + (
-            EDGETPU_INSTALL)
+        return (f"the Edge TPU delegate needs {edgetpu_library_name()}, which is not on this "
+                f"machine: {EDGETPU_INSTALL}")
     if find_edgetpu_compiler() is None:
         return (f"the Edge TPU runtime is here ({library}) but edgetpu_compiler is not on PATH: "
                 + COMPILER_INSTALL)

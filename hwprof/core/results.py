@@ -71,6 +71,12 @@ class TfliteInfo(_Model):
     conversion_seconds: float = Field(ge=0, description="0 when the model came from the cache")
     cached: bool = False
     accuracy: DeployedAccuracy | None = None
+    edgetpu_compiler: str | None = Field(
+        default=None, description="the Edge TPU delegate: edgetpu_compiler's version line")
+    ops_on_edgetpu: int | None = Field(
+        default=None, ge=0, description="operations the compiler mapped to the Edge TPU")
+    ops_on_cpu: int | None = Field(
+        default=None, ge=0, description="operations left to the CPU (None: its log did not say)")
 
 
 def deployed_accuracy(outputs: np.ndarray, reference: np.ndarray) -> DeployedAccuracy:

@@ -120,10 +120,6 @@ def tensorflow_rocm_support() -> tuple[bool, str | None]:
     return False, version
 
 
-EDGETPU_NOT_YET = ("the Edge TPU runtime and edgetpu_compiler are here, but this hwprof does not "
-                   "yet compile and run models for the Edge TPU; run the int8 model on XNNPACK")
-
-
 def check_device(
     spec: RunSpec,
     nvml: NvmlBackend | None = None,
@@ -146,8 +142,10 @@ def check_device(
     if spec.delegate == "edgetpu":  # the device stays cpu: the Edge TPU is the CPU's delegate
         from hwprof.backends.tflite_delegates import edgetpu_problem
 
-        problem = edgetpu_problem()
-        raise DeviceError(f"--delegate edgetpu: {problem or EDGETPU_NOT_YET}")
+        problem = edgetpu_problem()  # only what is missing; a Coral device's absence shows at load
+        if problem:
+            raise DeviceError(f"--delegate edgetpu: {problem}")
+        return spec
     if not spec.is_gpu:
         return spec
     found = machine_gpus(nvml) if gpus is None else gpus
@@ -434,4 +432,13 @@ def tflite_rows(info: TfliteInfo) -> list[tuple[str, str]]:
                     f"delegate{threads}"),
         ("model", f"{fmt_bytes(info.model_bytes)} .tflite, {made}"),
         ("accuracy", f"{accuracy_text(info.accuracy)} against the fp32 TensorFlow model"),
-    ]
+    ] + ([("Edge TPU", edgetpu_text(info))] if info.edgetpu_compiler else [])
+
+
+def edgetpu_text(info: TfliteInfo) -> str:
+    """How much of an Edge TPU run's model the compiler mapped to the Edge TPU."""
+    if info.ops_on_edgetpu is None:
+        return f"{info.edgetpu_compiler}; its log did not say how many operations it mapped"
+    cpu = NA if info.ops_on_cpu is None else str(info.ops_on_cpu)
+    return (f"{info.ops_on_edgetpu} operations on the Edge TPU, {cpu} on the CPU "
+            f"({info.edgetpu_compiler})")

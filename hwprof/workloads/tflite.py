@@ -17,17 +17,26 @@ TensorFlow that converted the model (every op the converter emits has a kernel o
 and needs nothing more installed; ``ai_edge_litert`` (LiteRT, its successor package) is used when
 ``HWPROF_TFLITE_RUNTIME=ai_edge_litert`` asks for it, or when this TensorFlow no longer has
 ``tf.lite.Interpreter``. Both run XNNPACK on the CPU by default (their default delegate).
+
+The Edge TPU (``delegate="edgetpu"``): the full-integer int8 model is compiled by
+``edgetpu_compiler`` (cached beside the int8 file under a key of that file's bytes and the
+compiler's version) and run with Coral's ``libedgetpu`` loaded as the interpreter's delegate. A
+compiler failure, a model with no operation mapped to the Edge TPU, or a delegate that does not load
+(no Coral device plugged in) fails the run with :class:`EdgeTpuError`'s one line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import importlib
 import json
 import math
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -38,6 +47,13 @@ from typing import Any
 
 import numpy as np
 
+from hwprof.core.edgetpu import (
+    CompilerLog,
+    edgetpu_library_name,
+    find_edgetpu_compiler,
+    find_edgetpu_library,
+    parse_compiler_log,
+)
 from hwprof.core.paths import data_dir
 from hwprof.core.results import DeployedAccuracy, TfliteInfo, deployed_accuracy
 from hwprof.core.spec import RunSpec
@@ -55,10 +71,18 @@ RUNTIME_ENV = "HWPROF_TFLITE_RUNTIME"
 ACCURACY_SAMPLES = 16  # at least this many seeded samples, in whole batches of the model's
 CALIBRATION_BATCHES = 4  # the int8 representative dataset: this many seeded batches
 DELEGATE = "XNNPACK"
+EDGETPU_DELEGATE = "Edge TPU"
+COMPILE_TIMEOUT_S = 600.0  # MobileNet-size models compile in seconds; a hung compiler is cut off
+VERSION_TIMEOUT_S = 30.0
+TFLITE_MAGIC = b"TFL3"  # a flatbuffer's file identifier, bytes 4 to 8
 
 
 class ConversionError(RuntimeError):
     """A model TFLite cannot convert; the message says which and why."""
+
+
+class EdgeTpuError(RuntimeError):
+    """The Edge TPU path failed (compiling, mapping, loading); the message says why, in a line."""
 
 
 @dataclass
@@ -210,6 +234,159 @@ def choose_runtime(tf: Any) -> Runtime:
     return Runtime(tf.lite, "tf.lite", tf.__version__)
 
 
+def one_line(text: str, limit: int = 300) -> str:
+    """A program's or an error's output said in a line: its first error line, else its last line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return "no output"
+    errors = [line for line in lines if re.search(r"error|fail|invalid|unsupported", line, re.I)]
+    line = (errors or lines)[0 if errors else -1]
+    return line if len(line) <= limit else line[:limit] + "…"
+
+
+def _decode(data: bytes | None) -> str:
+    return (data or b"").decode("utf-8", errors="replace")
+
+
+def compiler_version(compiler: str) -> str:
+    """``edgetpu_compiler --version``'s line ("Edge TPU Compiler version 16.0.384591198")."""
+    try:
+        done = subprocess.run([compiler, "--version"], capture_output=True, check=False,
+                              timeout=VERSION_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise EdgeTpuError(f"{compiler} --version did not answer in {VERSION_TIMEOUT_S:.0f} s; "
+                           "reinstall edgetpu-compiler") from None
+    except OSError as err:
+        raise EdgeTpuError(f"{compiler} could not be run ({err.strerror or err}); reinstall "
+                           "edgetpu-compiler") from None
+    text = (_decode(done.stdout) + _decode(done.stderr)).strip()
+    if done.returncode != 0 or not text:
+        raise EdgeTpuError(f"{compiler} --version failed (exit {done.returncode}: "
+                           f"{one_line(text)}); reinstall edgetpu-compiler")
+    return text.splitlines()[0].strip()[:200]
+
+
+@dataclass
+class CompiledModel:
+    """An int8 model compiled for the Edge TPU: its bytes, where it is, the compiler's log."""
+
+    content: bytes
+    path: Path
+    compile_seconds: float  # 0 when it came from the cache
+    cached: bool
+    log: CompilerLog
+    version: str
+
+
+def edgetpu_path(model: CachedModel, version: str) -> Path:
+    """The compiled model's cache file, beside the int8 one, keyed by its bytes and the compiler."""
+    fields = {"format": CACHE_FORMAT, "compiler": version,
+              "model": hashlib.sha256(model.content).hexdigest()}
+    key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+    return model.path.with_name(f"{model.path.stem}-tpu{key}_edgetpu.tflite")
+
+
+def _mapped_or_refused(log: CompilerLog, name: str) -> None:
+    if log.on_edgetpu == 0:
+        cpu = f" (all {log.on_cpu} run on the CPU)" if log.on_cpu else ""
+        raise EdgeTpuError(f"edgetpu_compiler mapped none of {name}'s operations to the Edge "
+                           f"TPU{cpu}: run it with --delegate xnnpack, or use a model whose ops "
+                           "the Edge TPU supports (coral.ai/docs/edgetpu/models-intro)")
+
+
+def compiled_model(
+    compiler: str, model: CachedModel, *, timeout: float = COMPILE_TIMEOUT_S
+) -> CompiledModel:
+    """``model`` (full-integer int8, on disk) compiled for the Edge TPU, from the cache if there.
+
+    EdgeTpuError when the compiler fails or times out, writes no model, or maps no operation.
+    """
+    version = compiler_version(compiler)
+    path = edgetpu_path(model, version)
+    log_path = path.with_suffix(".log")
+    name = model.path.name
+    if path.is_file() and log_path.is_file():
+        content = path.read_bytes()
+        log = parse_compiler_log(log_path.read_text(encoding="utf-8", errors="replace"))
+        if content[4:8] == TFLITE_MAGIC and log.on_edgetpu != 0:
+            return CompiledModel(content, path, 0.0, True, log, version)
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".edgetpu-") as out:
+        try:  # -s: the per-operator table; -o: our folder, so nothing lands beside the cache
+            done = subprocess.run([compiler, "-s", "-o", out, str(model.path)], cwd=out,
+                                  capture_output=True, check=False, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise EdgeTpuError(f"edgetpu_compiler did not finish compiling {name} in "
+                               f"{timeout:.0f} s") from None
+        except OSError as err:
+            raise EdgeTpuError(f"{compiler} could not be run ({err.strerror or err}); reinstall "
+                               "edgetpu-compiler") from None
+        text = _decode(done.stdout) + "\n" + _decode(done.stderr)
+        if done.returncode != 0:  # its own error lines are on stderr, a generic abort on stdout
+            why = one_line(_decode(done.stderr) + "\n" + _decode(done.stdout))
+            raise EdgeTpuError(f"edgetpu_compiler failed on {name} (exit {done.returncode}): "
+                               f"{why}")
+        produced = Path(out) / f"{model.path.stem}_edgetpu.tflite"
+        if not produced.is_file():
+            raise EdgeTpuError(f"edgetpu_compiler wrote no {produced.name} ({one_line(text)})")
+        content = produced.read_bytes()
+        operations = produced.with_suffix(".log")  # the compiler's operation log, when written
+        if operations.is_file():
+            text += "\n" + operations.read_text(encoding="utf-8", errors="replace")
+    seconds = time.monotonic() - t0
+    if content[4:8] != TFLITE_MAGIC:
+        raise EdgeTpuError(f"edgetpu_compiler's {produced.name} is not a TFLite model")
+    log = parse_compiler_log(text)
+    _mapped_or_refused(log, name)
+    write_atomically(path, content)
+    write_atomically(log_path, text.encode("utf-8"))
+    return CompiledModel(content, path, seconds, False, log, version)
+
+
+def load_edgetpu_delegate(runtime: Runtime, library: str) -> Any:
+    """Coral's delegate loaded from ``library``; EdgeTpuError says why it did not load."""
+    loader = (runtime.module.experimental.load_delegate if runtime.name == "tf.lite"
+              else runtime.module.load_delegate)
+    hook = sys.unraisablehook
+    # a failed load leaves a half-made Delegate whose __del__ raises (TensorFlow's bug): its
+    # "Exception ignored" traceback on stderr says nothing the message below does not
+    sys.unraisablehook = lambda _: None
+    try:
+        try:
+            return loader(library)
+        except Exception as err:  # libedgetpu raises when no Edge TPU answers, as for a bad file
+            why = one_line(str(err) or type(err).__name__)
+        gc.collect()  # the traceback that held the half-made delegate is gone: collect it now
+    finally:
+        sys.unraisablehook = hook
+    raise EdgeTpuError(f"the Edge TPU delegate ({library}) did not load: {why}. Is a Coral Edge "
+                       "TPU plugged in, and is the library Coral's runtime? --delegate xnnpack "
+                       "runs the int8 model on the CPU")
+
+
+def edgetpu_interpreter(
+    runtime: Runtime, model: CachedModel, threads: int | None
+) -> tuple[Any, CompiledModel]:
+    """The model compiled for the Edge TPU, in an interpreter with Coral's delegate."""
+    library = find_edgetpu_library()
+    if library is None:
+        raise EdgeTpuError(f"the Edge TPU delegate needs {edgetpu_library_name()}, which is not "
+                           "on this machine: install Coral's Edge TPU runtime (libedgetpu1-std)")
+    compiler = find_edgetpu_compiler()
+    if compiler is None:
+        raise EdgeTpuError("edgetpu_compiler is not on PATH: apt install edgetpu-compiler from "
+                           "Coral's apt repository")
+    compiled = compiled_model(compiler, model)
+    delegate = load_edgetpu_delegate(runtime, library)
+    try:
+        interpreter = make_interpreter(runtime, compiled.content, threads, [delegate])
+    except Exception as err:
+        raise EdgeTpuError(f"the model compiled for the Edge TPU did not load with its delegate: "
+                           f"{one_line(str(err) or type(err).__name__)}") from None
+    return interpreter, compiled
+
+
 class Output:
     """An interpreter step's output, shaped like a tensor for the timed loop (``.numpy()``)."""
 
@@ -221,11 +398,17 @@ class Output:
         return self.value
 
 
-def make_interpreter(runtime: Runtime, content: bytes, threads: int | None) -> Any:
-    """An interpreter with its tensors allocated; ``threads`` None leaves the runtime's default."""
+def make_interpreter(
+    runtime: Runtime, content: bytes, threads: int | None, delegates: list[Any] | None = None
+) -> Any:
+    """An interpreter with its tensors allocated; ``threads`` None leaves the runtime's default.
+
+    ``delegates``: loaded delegates (the Edge TPU's) the interpreter hands the graph to.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
-        interpreter = runtime.module.Interpreter(model_content=content, num_threads=threads)
+        interpreter = runtime.module.Interpreter(model_content=content, num_threads=threads,
+                                                 experimental_delegates=delegates)
     interpreter.allocate_tensors()
     return interpreter
 
@@ -299,7 +482,11 @@ def build_tflite(tf: Any, spec: RunSpec) -> tuple[BuiltWorkload, TfliteInfo]:
     calibration = (iter(seeded_batches(tf, x, spec.seed + 2, CALIBRATION_BATCHES))
                    if spec.precision == "int8" else None)
     converted = cached_model(tf, runtime.module, spec, frozen, calibration)
-    interpreter = make_interpreter(runtime, converted.content, spec.intra_op_threads)
+    compiled = None
+    if spec.delegate == "edgetpu":
+        interpreter, compiled = edgetpu_interpreter(runtime, converted, spec.intra_op_threads)
+    else:
+        interpreter = make_interpreter(runtime, converted.content, spec.intra_op_threads)
     found = accuracy(tf, interpreter, model, x, spec.seed)
     inp = interpreter.get_input_details()[0]["index"]
     out = interpreter.get_output_details()[0]["index"]
@@ -319,4 +506,15 @@ def build_tflite(tf: Any, spec: RunSpec) -> tuple[BuiltWorkload, TfliteInfo]:
         conversion_seconds=converted.conversion_seconds, cached=converted.cached,
         accuracy=found,
     )
+    if compiled is not None:  # the file run is the compiled one; compiling counts as converting
+        info = info.model_copy(update={
+            "delegate": EDGETPU_DELEGATE, "model_bytes": len(compiled.content),
+            "conversion_seconds": converted.conversion_seconds + compiled.compile_seconds,
+            "cached": converted.cached and compiled.cached,
+            "edgetpu_compiler": compiled.version, "ops_on_edgetpu": compiled.log.on_edgetpu,
+            "ops_on_cpu": compiled.log.on_cpu})
+        notes.append(f"Edge TPU: {compiled.version}; " + (
+            f"{compiled.log.on_edgetpu} operations on the Edge TPU, {compiled.log.on_cpu} on the "
+            "CPU" if compiled.log.on_edgetpu is not None else "its log did not say how many "
+            "operations run on the Edge TPU"))
     return BuiltWorkload(step, batch, flops, notes=notes, model=model, inputs=x), info
