@@ -20,6 +20,13 @@ SNAPSHOT_DESCRIPTION = "hwprof profile snapshot"
 # every name a snapshot may have; the first is the one hwprof's own files get
 SNAPSHOT_GLOBS = ("*.hwprof", "*.hwprof.json", "*.hwprof.json.gz")
 MACOS_MINIMUM = "12.0"
+# What the Linux packages say they support (the README's device table, in short): detection and
+# live telemetry everywhere; workloads need the vendor's TensorFlow build, which the user installs
+LINUX_DEVICES = (
+    "CPUs; NVIDIA GPUs (NVML); AMD GPUs (amdgpu, workloads with tensorflow-rocm); Intel GPUs "
+    "(i915/xe, workloads with intel-extension-for-tensorflow); TPU chips (TPU VMs, workloads "
+    "with tensorflow-tpu). TensorFlow Lite inference (fp32, fp16, int8) on the CPU."
+)
 
 
 def info_plist(version: str) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the helper modules beside this script (elf_check, notices, ...)
 
+import app_meta  # noqa: E402
 import bundle_policy  # noqa: E402
 import elf_check  # noqa: E402
 
@@ -474,9 +475,12 @@ def control_text(flavour: Flavour, ver: str, depends: list[str], kib: int) -> st
         f"Conflicts: {flavour.other}\n"
         f"Replaces: {flavour.other}\n"
         "Description: hardware profiler for deep learning\n"
-        " hwprof lists the CPUs and NVIDIA GPUs of the machine with what matters for deep\n"
-        " learning, runs real TensorFlow training and inference workloads, charts live\n"
-        " telemetry, compares devices and settings, and saves profile snapshots.\n"
+        " hwprof lists the CPUs, GPUs and TPU chips of the machine with what matters for\n"
+        " deep learning, runs real TensorFlow training and inference workloads, charts\n"
+        " live telemetry, compares devices and settings, and saves profile snapshots.\n"
+        " .\n"
+        + "".join(f" {line}\n" for line in textwrap.wrap(
+            f"Devices: {app_meta.LINUX_DEVICES}", 78, break_on_hyphens=False)) +
         " .\n"
         f" This package bundles {flavour.summary}.\n"
         + (" For machines with an NVIDIA GPU; it needs the NVIDIA driver, and uses the\n"
@@ -562,9 +566,11 @@ def tarball_readme(flavour: Flavour, ver: str, check: elf_check.BundleCheck) -> 
     return f"""hwprof {ver} for Linux ({platform.machine()}), portable archive
 {'=' * 60}
 
-hwprof is a hardware profiler for deep learning: it shows the CPUs and NVIDIA GPUs of this
+hwprof is a hardware profiler for deep learning: it shows the CPUs, GPUs and TPU chips of this
 machine, runs real TensorFlow workloads on them, charts live telemetry, compares devices and
 saves snapshots. This archive bundles {flavour.summary}.
+
+Devices: {app_meta.LINUX_DEVICES}
 
 Run it from here, nothing to install:
 

@@ -274,6 +274,12 @@ def test_the_debs_control_copyright_changelog_and_md5sums(tmp_path: Path,
     assert "Maintainer: Jane Doe <jane@example.org>\n" in control
     assert "Depends: libc6 (>= 2.35), libxcb1\n" in control
     assert "Conflicts: hwprof-cpu\n" in control and "Installed-Size: 1234\n" in control
+    # the package states the devices it supports (a Debian description: lines start with a space)
+    devices = " ".join(line.strip() for line in control.splitlines() if line.startswith(" "))
+    for words in ("NVIDIA GPUs (NVML)", "AMD GPUs (amdgpu, workloads with tensorflow-rocm)",
+                  "intel-extension-for-tensorflow", "TPU chips", "TensorFlow Lite"):
+        assert words in devices
+    assert all(len(line) <= 80 for line in control.splitlines())
     text = gzip.decompress(build.changelog_gz("hwprof", "1.2.3")).decode()
     assert re.match(r"hwprof \(1\.2\.3\) unstable; urgency=medium\n\n  \* .+\n\n -- Jane Doe "
                     r"<jane@example.org>  \w{3}, \d\d \w{3} 2026 \d\d:\d\d:\d\d \+0000\n$", text)

@@ -49,7 +49,7 @@ SignedUninstaller=yes
 #endif
 
 [Messages]
-WelcomeLabel2=This will install hwprof {#AppVersion}.%n%nNote: TensorFlow has no GPU support on native Windows since version 2.10. On Windows hwprof shows your NVIDIA GPUs and their live telemetry, but runs workloads on the CPU. For GPU workloads use WSL2 with the Linux version.
+WelcomeLabel2=This will install hwprof {#AppVersion}.%n%nNote: TensorFlow has no GPU support on native Windows since version 2.10. On Windows hwprof shows your CPUs and NVIDIA GPUs with their live telemetry (AMD and Intel GPUs, Apple GPUs and TPUs are read on Linux and macOS only), and runs TensorFlow and TensorFlow Lite workloads on the CPU. For GPU workloads use WSL2 with the Linux version.
 
 [Tasks]
 Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"; Flags: unchecked
