@@ -157,6 +157,11 @@ def test_each_tflite_test_is_set_against_the_tensorflow_fp32_test() -> None:
     alone = record().model_copy(update={"tests": ()})
     row = deploy_rows(alone)[0]
     assert row.speedup is None and "no valid TensorFlow fp32 test" in deploy_sentence(row)
+    # a GPU profile's section: each test skipped, with the reason
+    skipped = Outcome(test_id=INT8, status="skipped", reason="TFLite here runs on the CPU")
+    gpu = record().model_copy(update={"deployment": DeploySection(tests=(skipped,))})
+    assert deploy_sentence(deploy_rows(gpu)[0]) == (
+        "MobileNet-V2 inference, TFLite int8: skipped: TFLite here runs on the CPU")
 
 
 def test_a_comparison_sets_the_deployment_tests_side_by_side() -> None:

@@ -205,9 +205,13 @@ def deploy_sentence(row: DeployRow) -> str:
     "TFLite int8 2.9× the TensorFlow fp32 test, top-1 agreement 31%".
     """
     o = row.outcome
-    what = f"TFLite {o.precision or ''}".rstrip()
     if o.status != "ok" or o.value is None:
-        return f"{what}: {fmt_outcome(o)}"
+        try:
+            title = o.test.title
+        except KeyError:  # a test of another version of the section
+            title = o.test_id
+        return f"{title}: {fmt_outcome(o)}"
+    what = f"TFLite {o.precision or ''}".rstrip()
     if row.speedup is None:
         speed = (f"{what}: no valid TensorFlow fp32 test ({row.baseline_id or 'none'}) in this "
                  "profile to set it against")
