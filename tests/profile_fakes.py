@@ -77,14 +77,14 @@ class FakeProfile:
                  intra_op_threads: int | None = None, inter_op_threads: int | None = None,
                  only: Any = None, timed_seconds: float | None = None, on_event: Any = None,
                  cancel: threading.Event | None = None, sampler: Any = None,
-                 env: Any = None) -> Snapshot:
+                 env: Any = None, deploy: bool = False) -> Snapshot:
         self.calls.append({"device": device, "only": only, "timed_seconds": timed_seconds,
-                           "length": length})
+                           "length": length, **({"deploy": True} if deploy else {})})
         cancel = cancel or threading.Event()
         emit = on_event or (lambda _e: None)
         label = self.label or sp.device_label(machine, device)
         planned = plan(device, sp.device_caps(device, machine), length, only=only,
-                       timed_seconds=timed_seconds)
+                       timed_seconds=timed_seconds, deploy=deploy)
         emit(sp.ProfilePlanned(device, label, tuple(
             sp.PlannedState(p.test.test_id, p.test.title, "waiting" if p.spec else "skipped",
                             p.skip_reason, p.expected_seconds) for p in planned), 3.0))

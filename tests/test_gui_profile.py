@@ -357,3 +357,40 @@ def test_profiles_from_other_machines_join_the_list(
     save_snapshot(Snapshot(app_version="1", machine=other.machine), session_file)
     assert not page.add_file(session_file)
     assert "not a profile" in page.note.text()
+
+
+def test_the_deployment_checkbox_plans_the_section_and_the_view_shows_it(
+        qtbot: QtBot, window: QtMainWindow) -> None:
+    from hwprof.core.profile import DeploySection
+    from hwprof.core.profile import TestOutcome as Outcome
+    from hwprof.core.results import DeployedAccuracy
+    from hwprof.gui.profile_views import QtProfileResult
+
+    home = window.home_page
+    before = home.duration.text()
+    assert not home.deploy.isChecked()
+    assert not any(t.startswith("MobileNet-V2 inference, TFLite") for t in column(home.tests, 0))
+    home.deploy.setChecked(True)  # the planned tests' table and the ETA include it
+    titles = column(home.tests, 0)
+    assert "MobileNet-V2 inference, TFLite int8" in titles
+    assert home.duration.text() != before
+    # a profile with a deployment section: its rows, accuracy, and the sentence against TF
+    acc = DeployedAccuracy(samples=16, max_relative_error=0.2, mean_relative_error=0.05,
+                           top1_agreement=0.31)
+    tf_test = outcome("transformer.infer")
+    int8 = Outcome(test_id="tflite.mobilenet_v2.infer.int8", status="ok", unit="img/s",
+                   value=2320.0, low=2300.0, high=2340.0, windows=6, precision="int8",
+                   accuracy=acc, model_bytes=3_900_000)
+    snap = profile_snapshot(window.session.machine.to_report(), [tf_test])
+    assert snap.profile is not None
+    record = snap.profile.model_copy(update={"deployment": DeploySection(tests=(int8,))})
+    view = QtProfileResult()
+    qtbot.addWidget(view)
+    view.show_profile(record, None, None)
+    assert column(view.table, 0)[-1] == "MobileNet-V2 inference, TFLite int8 (deployment)"
+    assert "top-1 agreement 31%" in column(view.table, 5)[-1]
+    text = view.deployment.text()
+    assert view.deployment.isVisibleTo(view) and "hwprof-deploy/1" in text
+    assert "no valid TensorFlow fp32 test (mobilenet_v2.infer)" in text
+    view.show_profile(snap.profile, None, None)  # an old profile: no section
+    assert not view.deployment.isVisibleTo(view)

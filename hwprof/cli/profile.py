@@ -67,6 +67,11 @@ def register(sub: Any) -> None:
     p.add_argument("--only", metavar="T1,T2", default=None,
                    help="run only these tests (ids from --list), a partial profile; with "
                    "--list or --compare, show only these")
+    p.add_argument("--deploy", action="store_true",
+                   help="add the deployment section (hwprof-deploy/1): MobileNet-V2 as TFLite "
+                   "fp32 and int8 on the CPU, set against the TensorFlow fp32 test, with accuracy "
+                   "and model size; off by default (its int8 conversion and calibration take "
+                   "about a minute more the first time); skipped on a GPU")
     p.add_argument("--seconds", type=duration_seconds, default=None, metavar="S",
                    help="cap each test's timed phase at S seconds (recorded in the profile)")
     p.add_argument("--intra-threads", type=int, default=None, metavar="N",
@@ -168,6 +173,8 @@ def list_suite(device: str | None, as_json: bool, only: list[str] | None = None)
         console.print(plain(f"--{name}: {text}"))
     console.print("The overall score counts the fp32 tests (every device runs them); mixed "
                   "precision has its own score.")
+    console.print(f"The tflite.* tests are the deployment section ({doc['deploy_suite']}), run "
+                  "with --deploy: not scored, each set against the TensorFlow fp32 test.")
     return EXIT_OK
 
 
@@ -225,7 +232,7 @@ def profile_device(args: argparse.Namespace, only: list[str] | None) -> int:
             box["snapshot"] = run_profile(
                 device, machine=machine, length=length, intra_op_threads=args.intra_threads,
                 inter_op_threads=args.inter_threads, only=only, timed_seconds=args.seconds,
-                on_event=view.on_event, cancel=cancel)
+                on_event=view.on_event, cancel=cancel, deploy=args.deploy)
         except Exception as err:  # the profile's contract is not to raise; say so if it did
             box["error"] = err
 
@@ -261,10 +268,11 @@ def profile_device(args: argparse.Namespace, only: list[str] | None) -> int:
     else:
         print_profile(make_console(), v)
     record = v.record
-    done = [t for t in record.tests if t.status not in ("cancelled", "skipped")]
-    failed = [t for t in record.tests if t.status == "failed"]
+    every = (*record.tests, *record.deploy_tests)
+    done = [t for t in every if t.status not in ("cancelled", "skipped")]
+    failed = [t for t in every if t.status == "failed"]
     if saved:
-        if interrupted or any(t.status == "cancelled" for t in record.tests):
+        if interrupted or any(t.status == "cancelled" for t in every):
             print(f"{PROG}: cancelled: saved the {len(done)} test(s) done as a partial profile "
                   f"to {safe(path)}", file=sys.stderr)
         else:
@@ -452,6 +460,34 @@ def print_profile(console: Console, v: ProfileView) -> None:
     if record.settings:
         console.print(plain("settings: " + "; ".join(f"{k} {val}" for k, val
                                                       in record.settings.items())))
+    print_deployment(console, v)
+
+
+def print_deployment(console: Console, v: ProfileView) -> None:
+    """The deployment section (when the profile ran it): TFLite against TensorFlow fp32."""
+    from hwprof.services.profile_view import deploy_document
+
+    doc = deploy_document(v.record)
+    if doc is None:
+        return
+    console.print()
+    t = Table(title=plain(f"deployment: {doc['suite']}, TFLite on the CPU"),
+              title_justify="left")
+    for col in ("test", "result (95% interval)", "against TensorFlow fp32", "accuracy",
+                "model"):
+        t.add_column(col, overflow="fold")
+    from hwprof.core.profile_text import fmt_speedup
+
+    for row in doc["tests"]:
+        sp = row["against_tensorflow"]
+        ratio = (fmt_speedup(Speedup(row["test_id"], sp["ratio"], sp["low"], sp["high"]))
+                 if sp is not None else "–")
+        t.add_row(plain(row["title"]), plain(row["text"]), plain(ratio),
+                  plain(row["accuracy_text"]), plain(row["model_size_text"]))
+    console.print(t)
+    for row in doc["tests"]:
+        console.print(plain(f"- {row['sentence']}"))
+    console.print(plain(doc["note"]))
 
 
 # -- comparing profiles ----------------------------------------------------------------------------
@@ -531,6 +567,8 @@ def print_comparison(console: Console, doc: dict[str, Any]) -> None:
         cells: list[Text] = []
         for c in row["profiles"]:
             lines = [c["text"]]
+            if "accuracy_text" in c:
+                lines.append(c["accuracy_text"])
             if "speedup" in c:
                 sp = c["speedup"]
                 if sp is not None:
@@ -538,7 +576,8 @@ def print_comparison(console: Console, doc: dict[str, Any]) -> None:
                                                       sp["high"]), labelled=True))
                 lines.append(c["verdict"])
             cells.append(Text("\n").join(plain(line) for line in lines))
-        t.add_row(plain(row["title"]), *cells)
+        title = row["title"] + (" (deployment, not in overall)" if row.get("deployment") else "")
+        t.add_row(plain(title), *cells)
     console.print(t)
     for o in doc["overall"]:
         sp = o["speedup"]

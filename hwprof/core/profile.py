@@ -21,9 +21,10 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from hwprof.core.results import RunResult
+from hwprof.core.results import DeployedAccuracy, RunResult
 from hwprof.core.stats import t975
 from hwprof.core.suite import (
+    DEPLOY_VERSION,
     LATENCY_SCORE_PERCENTILE,
     SUITE_VERSION,
     Category,
@@ -135,6 +136,9 @@ class TestOutcome(_Model):
     ceiling_source: str | None = None
     numerics: NumericsCheck | None = None
     phases: PhaseTimes = PhaseTimes()
+    accuracy: DeployedAccuracy | None = Field(
+        default=None, description="a deployment test: its TFLite model against TensorFlow fp32")
+    model_bytes: int | None = Field(default=None, gt=0, description="a deployment test's .tflite")
 
     @property
     def test(self) -> SuiteTest:
@@ -167,6 +171,17 @@ class OverheadSplit(_Model):
         return max(0.0, 1.0 - self.measuring_seconds / self.wall_seconds)
 
 
+class DeploySection(_Model):
+    """A profile's deployment section: the TFLite tests of :data:`~hwprof.core.suite.DEPLOY_SUITE`.
+
+    Its tests are kept apart from the suite's: no score counts them, and no reference profile has
+    them yet; each is set against the same device's TensorFlow test (:func:`deploy_rows`).
+    """
+
+    suite: str = DEPLOY_VERSION
+    tests: tuple[TestOutcome, ...] = ()
+
+
 class ProfileRecord(_Model):
     """What a profile snapshot holds beyond its runs."""
 
@@ -180,10 +195,17 @@ class ProfileRecord(_Model):
     tests: tuple[TestOutcome, ...] = ()
     overhead: OverheadSplit | None = None
     reference: str | None = Field(default=None, description="the reference profile scored against")
+    deployment: DeploySection | None = Field(
+        default=None, description="the TFLite deployment section (--deploy); None: not run")
+
+    @property
+    def deploy_tests(self) -> tuple[TestOutcome, ...]:
+        """The deployment section's tests (none when it was not run)."""
+        return self.deployment.tests if self.deployment is not None else ()
 
     def outcome(self, test_id: str) -> TestOutcome | None:
-        """The outcome of one test, if it is in the profile."""
-        return next((t for t in self.tests if t.test_id == test_id), None)
+        """The outcome of one test (of the suite or the deployment section), if it is there."""
+        return next((t for t in (*self.tests, *self.deploy_tests) if t.test_id == test_id), None)
 
 
 # -- a test's value --------------------------------------------------------------------------------
@@ -445,6 +467,8 @@ def compare_profiles(records: Sequence[ProfileRecord], names: Sequence[str]) -> 
     test_ids: list[str] = []
     for r in records:
         test_ids += [t.test_id for t in r.tests if t.test_id not in test_ids]
+    for r in records:  # the deployment section after the suite; no overall speedup counts it
+        test_ids += [t.test_id for t in r.deploy_tests if t.test_id not in test_ids]
     per_test: dict[str, list[Speedup | None]] = {tid: [] for tid in test_ids}
     overall: list[Speedup | None] = []
     wins: list[str] = []
@@ -493,3 +517,28 @@ def wins_sentence(base: str, other: str, speedups: Sequence[Speedup]) -> str:
     if ties:
         parts.append(f"no significant difference on {_titles(ties)}")
     return "; ".join(parts) if parts else f"no significant difference between {base} and {other}"
+
+
+# -- the deployment section ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DeployRow:
+    """A deployment test set against the same device's TensorFlow test (its baseline)."""
+
+    outcome: TestOutcome
+    baseline_id: str | None
+    baseline: TestOutcome | None  # None: the profile did not run it (or it is not valid)
+    speedup: Speedup | None  # the TFLite test against the baseline (>1: TFLite is faster)
+
+
+def deploy_rows(record: ProfileRecord) -> list[DeployRow]:
+    """Each deployment test of ``record`` with its speed against the device's TensorFlow test."""
+    rows: list[DeployRow] = []
+    for o in record.deploy_tests:
+        try:
+            base_id = suite_test(o.test_id).baseline
+        except KeyError:
+            base_id = None
+        base = record.outcome(base_id) if base_id else None
+        sp = speedup_of_test(base, o) if base is not None else None
+        rows.append(DeployRow(o, base_id, base if base is not None and base.valid else None, sp))
+    return rows

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from hwprof.core.profile import Score, Speedup, TestOutcome
+from hwprof.core.profile import DeployRow, Score, Speedup, TestOutcome
 from hwprof.core.units import NA, SI_UNITS
 
 DASH = "–"
@@ -176,3 +176,48 @@ def fmt_duration(seconds: float | None) -> str:
         return f"{m} min {r} s" if r and m < 10 else f"{m} min"
     h, r = divmod(s, 3600)
     return f"{h} h {r // 60} min" if r >= 60 else f"{h} h"
+
+
+# -- the deployment section ------------------------------------------------------------------------
+NO_DEPLOY_REFERENCE = ("no reference profile has the deployment section yet: each TFLite test is "
+                       "set against this device's own TensorFlow fp32 test, not scored")
+
+
+def accuracy_text(outcome: TestOutcome) -> str:
+    """A deployed model's accuracy against TensorFlow fp32: "top-1 agreement 97%, max rel. ..."."""
+    acc = outcome.accuracy
+    if acc is None:
+        return DASH
+    return (f"top-1 agreement {acc.top1_agreement * 100:.3g}%, "
+            f"max rel. error {acc.max_relative_error * 100:.2g}% ({acc.samples} samples)")
+
+
+def model_size_text(outcome: TestOutcome) -> str:
+    """The .tflite file's size in MB ("3.5 MB"); a dash when unknown."""
+    if outcome.model_bytes is None:
+        return DASH
+    return f"{_digits(outcome.model_bytes / 1e6)} MB"
+
+
+def deploy_sentence(row: DeployRow) -> str:
+    """A deployment test against TensorFlow, in words.
+
+    "TFLite int8 2.9× the TensorFlow fp32 test, top-1 agreement 31%".
+    """
+    o = row.outcome
+    if o.status != "ok" or o.value is None:
+        try:
+            title = o.test.title
+        except KeyError:  # a test of another version of the section
+            title = o.test_id
+        return f"{title}: {fmt_outcome(o)}"
+    what = f"TFLite {o.precision or ''}".rstrip()
+    if row.speedup is None:
+        speed = (f"{what}: no valid TensorFlow fp32 test ({row.baseline_id or 'none'}) in this "
+                 "profile to set it against")
+    else:
+        kind = "speed" if o.test.higher_is_better else "latency"
+        speed = f"{what} {fmt_ratio(row.speedup.ratio)} the TensorFlow fp32 test ({kind})"
+    if o.accuracy is not None:
+        speed += f", top-1 agreement {o.accuracy.top1_agreement * 100:.3g}%"
+    return speed

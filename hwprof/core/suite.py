@@ -17,14 +17,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 from hwprof.core.catalog import Mode
-from hwprof.core.spec import Precision, RunSpec, Scenario
+from hwprof.core.spec import Precision, RunSpec, Runtime, Scenario
 
 SUITE_VERSION = "hwprof-suite/1"
+# The deployment section: TFLite tests on the CPU, a set of its own with its own version, so that
+# the scored suite (and the reference profile measured for it) stays as it is
+DEPLOY_VERSION = "hwprof-deploy/1"
 
 Category = Literal["ceiling", "train", "infer", "latency"]
 # "mixed": the device's own mixed precision (bf16 on CPUs that have it, fp16 on GPUs); "fp16" and
 # "bf16": that precision or the test is skipped
-TestPrecision = Literal["fp32", "mixed", "fp16", "bf16"]
+# "int8": TFLite's full-integer model (the deployment section only)
+TestPrecision = Literal["fp32", "mixed", "fp16", "bf16", "int8"]
 Length = Literal["quick", "full"]
 LENGTHS: tuple[Length, ...] = ("quick", "full")
 
@@ -84,11 +88,18 @@ class SuiteTest:
     quick_seconds: float = 4.0  # the longest timed phase of a quick profile
     setup_seconds: float = 2.0  # building and the first step, here (2-core Xeon): for the ETA
     gpu_only: bool = False
+    runtime: Runtime = "tf"
+    baseline: str | None = None  # deployment: the suite's TensorFlow test it is set against
 
     @property
     def in_score(self) -> bool:
-        """Whether the overall score counts it: the fp32 tests, which every device runs."""
-        return self.precision == "fp32"
+        """Whether the overall score counts it: the fp32 TensorFlow tests every device runs."""
+        return self.precision == "fp32" and not self.deployment
+
+    @property
+    def deployment(self) -> bool:
+        """Whether it is a test of the deployment section (:data:`DEPLOY_SUITE`)."""
+        return self.runtime == "tflite"
 
     @property
     def is_model(self) -> bool:
@@ -110,7 +121,10 @@ class SuiteTest:
         if self.size is not None:
             parts.append(f"size {self.size}")
         parts.append({"fp32": "fp32", "mixed": "mixed precision (bf16 on CPUs, fp16 on GPUs)",
-                      "fp16": "fp16", "bf16": "bf16"}[self.precision])
+                      "fp16": "fp16", "bf16": "bf16",
+                      "int8": "full-integer int8"}[self.precision])
+        if self.deployment:
+            parts.append("TFLite (XNNPACK) on the CPU")
         if self.gpu_only:
             parts.append("GPUs only")
         return ", ".join(parts)
@@ -165,13 +179,33 @@ SUITE: tuple[SuiteTest, ...] = (
 )
 
 
+# The deployment section: MobileNet-V2 as a model is shipped to a CPU, converted to TFLite and run
+# by its interpreter (XNNPACK), at the sizes of the suite's own MobileNet-V2 tests, so that each is
+# set against the device's TensorFlow fp32 test (its ``baseline``) rather than a reference score.
+# The setup seconds are a first profile's here (2-core Xeon): the conversion, and for int8 its
+# calibration, each cached by shapes in the data folder (batch 1 is a model of its own).
+DEPLOY_SUITE: tuple[SuiteTest, ...] = (
+    _t("tflite.mobilenet_v2.infer.fp32", "MobileNet-V2 inference, TFLite fp32", "infer",
+       "mobilenet_v2", "infer", runtime="tflite", batch_size=32, size=224, quick_seconds=5.0,
+       setup_seconds=6.0, baseline="mobilenet_v2.infer"),
+    _t("tflite.mobilenet_v2.infer.int8", "MobileNet-V2 inference, TFLite int8", "infer",
+       "mobilenet_v2", "infer", runtime="tflite", precision="int8", batch_size=32, size=224,
+       quick_seconds=5.0, setup_seconds=21.0, baseline="mobilenet_v2.infer"),
+    _t("tflite.mobilenet_v2.latency.int8", "MobileNet-V2 latency, TFLite int8", "latency",
+       "mobilenet_v2", "infer", runtime="tflite", precision="int8", scenario="single-stream",
+       size=224, quick_seconds=4.0, setup_seconds=16.0, baseline="mobilenet_v2.latency"),
+)
+DEPLOY_SKIP_REASON = ("TFLite here runs on the CPU (XNNPACK); the GPU delegate is not shipped "
+                      "with TensorFlow: profile the cpu for the deployment section")
+
+
 def suite_test(test_id: str) -> SuiteTest:
-    """The test named ``test_id``; KeyError with the known names."""
-    for t in SUITE:
+    """The test named ``test_id`` (of the suite or its deployment section); KeyError if none."""
+    for t in (*SUITE, *DEPLOY_SUITE):
         if t.test_id == test_id:
             return t
-    raise KeyError(f"no test {test_id!r} in {SUITE_VERSION} (it has: "
-                   f"{', '.join(t.test_id for t in SUITE)})")
+    raise KeyError(f"no test {test_id!r} in {SUITE_VERSION} or {DEPLOY_VERSION} (they have: "
+                   f"{', '.join(t.test_id for t in (*SUITE, *DEPLOY_SUITE))})")
 
 
 CPU_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16", "svebf16"})
@@ -179,6 +213,10 @@ CPU_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16", "svebf16"})
 
 def native_precision(test: SuiteTest, caps: DeviceCaps) -> tuple[Precision | None, str]:
     """The precision ``test`` runs in on this device, or None and why it is skipped."""
+    if test.deployment:
+        if caps.kind != "cpu":
+            return None, DEPLOY_SKIP_REASON
+        return ("int8" if test.precision == "int8" else "fp32"), ""
     if test.gpu_only and caps.kind != "gpu":
         return None, "a GPU-only test"
     if test.precision == "fp32":
@@ -224,7 +262,7 @@ class PlannedTest:
 def check_only(only: Iterable[str]) -> list[str]:
     """The test names of ``--only``, each checked; ValueError names the unknown ones."""
     names = [n.strip() for n in only if n.strip()]
-    known = {t.test_id for t in SUITE}
+    known = {t.test_id for t in (*SUITE, *DEPLOY_SUITE)}
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f"unknown test{'s' if len(unknown) > 1 else ''}: "
@@ -241,17 +279,23 @@ def plan(
     inter_op_threads: int | None = None,
     only: Sequence[str] | None = None,
     timed_seconds: float | None = None,
+    deploy: bool = False,
 ) -> list[PlannedTest]:
     """The tests a profile of ``device`` runs, in order, each with its spec or its skip reason.
 
     ``only``: run just these tests (a partial profile; its score covers those tests).
     ``timed_seconds``: every test's longest timed phase (tests use this to stay short).
+    ``deploy``: the deployment section (:data:`DEPLOY_SUITE`) too, after the suite; a
+    deployment test named in ``only`` is run without it.
     """
     settings = LENGTH_SETTINGS[length]
     chosen = set(check_only(only)) if only else None
     planned: list[PlannedTest] = []
-    for test in SUITE:
+    tests = (*SUITE, *DEPLOY_SUITE)
+    for test in tests:
         if chosen is not None and test.test_id not in chosen:
+            continue
+        if test.deployment and not deploy and chosen is None:
             continue
         if test.gpu_only and caps.kind != "gpu":
             continue  # not listed at all on a CPU: it is not a test a CPU could pass
@@ -263,6 +307,7 @@ def plan(
         spec = RunSpec(
             workload=test.workload,
             mode=test.mode,
+            runtime=test.runtime,
             device=device,
             batch_size=None if test.scenario == "single-stream" else test.batch_size,
             size=test.size,

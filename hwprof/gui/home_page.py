@@ -12,6 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -86,6 +87,12 @@ class QtHomePage(QWidget):
         self.quick.setToolTip(LENGTH_SETTINGS["quick"].description)
         self.full.setToolTip(LENGTH_SETTINGS["full"].description)
         self.quick.setChecked(True)
+        # the deployment section: opt-in, as on the command line (--deploy)
+        self.deploy = QCheckBox("Deployment (TFLite)")
+        self.deploy.setObjectName("home_deploy")
+        self.deploy.setToolTip("Add the deployment section (hwprof-deploy/1): MobileNet-V2 as "
+                               "TFLite fp32 and int8 on the CPU, against the TensorFlow fp32 "
+                               "test, with accuracy and model size; skipped on a GPU")
         self.length_group = QButtonGroup(self)
         for b in (self.quick, self.full):
             self.length_group.addButton(b)
@@ -131,6 +138,7 @@ class QtHomePage(QWidget):
         controls.addSpacing(12)
         controls.addWidget(self.quick)
         controls.addWidget(self.full)
+        controls.addWidget(self.deploy)
         controls.addSpacing(12)
         controls.addWidget(self.start_button)
         controls.addWidget(self.stop_button)
@@ -150,6 +158,7 @@ class QtHomePage(QWidget):
         self.stop_button.clicked.connect(self.stop_requested)
         self.device.currentIndexChanged.connect(self._preview)
         self.length_group.buttonToggled.connect(self._preview)
+        self.deploy.toggled.connect(self._preview)
         events.on(DetectionProgressed, lambda e: self.set_devices(e.report), self)
         events.on(DetectionFinished, lambda e: self.set_devices(e.report), self)
         events.on(ProfileStarted, self._on_profile_started, self)
@@ -198,7 +207,7 @@ class QtHomePage(QWidget):
         self.stop_button.setVisible(busy)
         self.stop_button.setEnabled(busy and not (self.profiles.active is not None
                                                   and self.profiles.active.stopping))
-        for w in (self.device, self.quick, self.full):
+        for w in (self.device, self.quick, self.full, self.deploy):
             w.setEnabled(not busy)
 
     @Slot()
@@ -208,10 +217,12 @@ class QtHomePage(QWidget):
         times = {}
         for length in LENGTHS:
             planned = self.profiles.plan(device, length, only=self.only,
-                                         timed_seconds=self.timed_seconds)
+                                         timed_seconds=self.timed_seconds,
+                                         deploy=self.deploy.isChecked())
             times[length] = sum(p.expected_seconds for p in planned)
         planned = self.profiles.plan(device, self.length, only=self.only,
-                                     timed_seconds=self.timed_seconds)
+                                     timed_seconds=self.timed_seconds,
+                                     deploy=self.deploy.isChecked())
         runs = sum(1 for p in planned if p.spec is not None)
         self.duration.setText(f"On this device a quick profile ({runs} tests) takes about "
                               f"{fmt_duration(times['quick'])}, a full one about "
@@ -228,7 +239,8 @@ class QtHomePage(QWidget):
         device = self.device.currentData() or "cpu"
         try:
             self.profiles.start(device, self.length, only=self.only,
-                                timed_seconds=self.timed_seconds)
+                                timed_seconds=self.timed_seconds,
+                                deploy=self.deploy.isChecked())
         except SessionError as err:
             self.status.setText(f"Cannot profile now: {err}")
 

@@ -28,15 +28,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hwprof.core.profile import ProfileComparison, ProfileRecord, ProfileScore, TestOutcome
+from hwprof.core.profile import (
+    ProfileComparison,
+    ProfileRecord,
+    ProfileScore,
+    TestOutcome,
+    deploy_rows,
+)
 from hwprof.core.profile_text import (
     DASH,
+    NO_DEPLOY_REFERENCE,
+    accuracy_text,
+    deploy_sentence,
     fmt_duration,
     fmt_outcome,
     fmt_percent_of_ceiling,
     fmt_ratio,
     fmt_score,
     fmt_speedup,
+    model_size_text,
     numerics_text,
     score_interval_text,
     speedup_verdict,
@@ -63,11 +73,15 @@ GROUPS = (("training", "training"), ("inference", "inference"),
 
 
 def test_title(test_id: str) -> str:
-    """A test's title ("Matrix multiply, fp32"), or its id for a test of another suite version."""
+    """A test's title ("Matrix multiply, fp32"), or its id for a test of another suite version.
+
+    A test of the deployment section says so: no score counts it.
+    """
     try:
-        return suite_test(test_id).title
+        test = suite_test(test_id)
     except KeyError:
         return test_id
+    return f"{test.title} (deployment)" if test.deployment else test.title
 
 
 W = TypeVar("W", bound=QWidget)
@@ -175,6 +189,10 @@ def outcome_cells(outcome: TestOutcome, score: ProfileScore | None) -> list[QTab
         tip += f"; {outcome.windows} independent windows"
     test_score = score.per_test.get(outcome.test_id) if score is not None else None
     numerics = numerics_text(outcome)
+    numerics_tip = printable(outcome.numerics.detail if outcome.numerics else "")
+    if outcome.accuracy is not None:  # a deployment test: its TFLite model against TF fp32
+        numerics = accuracy_text(outcome)
+        numerics_tip = f"the TFLite model against TensorFlow fp32; model {model_size_text(outcome)}"
     return [
         _item(test_title(outcome.test_id), outcome.test_id),
         _item(status, printable(outcome.reason or status)),
@@ -182,7 +200,7 @@ def outcome_cells(outcome: TestOutcome, score: ProfileScore | None) -> list[QTab
         _item(fmt_score(test_score), number=True),
         _item(fmt_percent_of_ceiling(outcome), printable(outcome.ceiling_source or ""),
               number=True),
-        _item(numerics, printable(outcome.numerics.detail if outcome.numerics else "")),
+        _item(numerics, numerics_tip),
     ]
 
 
@@ -202,11 +220,16 @@ class QtProfileResult(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # the deployment section in words: each TFLite test against the TensorFlow fp32 test
+        self.deployment = plain_label("", name="profile_deployment")
+        self.deployment.setWordWrap(True)
+        self.deployment.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.facts)
         layout.addWidget(self.card)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.deployment)
 
     def show_profile(self, record: ProfileRecord, score: ProfileScore | None,
                      reference: Reference | None, *, name: str = "", hostname: str = "",
@@ -223,10 +246,18 @@ class QtProfileResult(QWidget):
         text = " · ".join(printable(p) for p in parts)
         self.facts.setText(text + (f"\n{printable(extra)}" if extra else ""))
         self.card.show_score(record, score, reference)
-        self.table.setRowCount(len(record.tests))
-        for row, outcome in enumerate(record.tests):
+        every = (*record.tests, *record.deploy_tests)
+        self.table.setRowCount(len(every))
+        for row, outcome in enumerate(every):
             for col, item in enumerate(outcome_cells(outcome, score)):
                 self.table.setItem(row, col, item)
+        lines = []
+        if record.deployment is not None:
+            lines = [f"Deployment ({record.deployment.suite}, TFLite on the CPU):"]
+            lines += [deploy_sentence(r) for r in deploy_rows(record)]
+            lines.append(NO_DEPLOY_REFERENCE + ".")
+        self.deployment.setText("\n".join(printable(line) for line in lines))
+        self.deployment.setVisible(bool(lines))
 
     def show_entry(self, entry: ProfileEntry, reference: Reference | None) -> None:
         """Show a profile of the list."""

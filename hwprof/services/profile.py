@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from hwprof.core.devices import DetectReport
 from hwprof.core.paths import profiles_dir, resources_dir
 from hwprof.core.profile import (
+    DeploySection,
     NumericsCheck,
     OverheadSplit,
     PhaseTimes,
@@ -254,6 +255,9 @@ def outcome_of(planned: PlannedTest, run: SnapshotRun | None, phases: PhaseTimes
     percent, source = None, None
     if result.percent_of_peak is not None and result.percent_of_peak <= 100.0:
         percent, source = result.percent_of_peak, result.peak_source
+    tflite = result.report.tflite if result.report is not None else None
+    if tflite is not None:  # a deployment test: its accuracy and model size, measured by the run
+        base.update(accuracy=tflite.accuracy, model_bytes=tflite.model_bytes)
     return TestOutcome(status="ok", unit=m.unit, value=m.value, low=m.low, high=m.high,
                        windows=m.windows, latency_ms=m.latency_ms, percent_of_ceiling=percent,
                        ceiling_source=source, numerics=numerics, **base)
@@ -278,7 +282,9 @@ def _suite_test(runner: SuiteRunner, planned: PlannedTest, live: Sampler,
     t0 = time.monotonic()
     with TelemetryRecorder(live) as recorder:
         with watching(live, runner.prepare(spec)):
-            test = runner.run(spec, planned.test.test_id, numerics=planned.test.is_model,
+            # a TFLite test's accuracy against TensorFlow fp32 is its run's own (TfliteInfo)
+            numerics = planned.test.is_model and not planned.test.deployment
+            test = runner.run(spec, planned.test.test_id, numerics=numerics,
                               on_event=on_event)
         telemetry = recorder.record()
     result = finish(spec, test.outcome, peak[0], peak[1], telemetry, time.monotonic() - t0)
@@ -301,6 +307,7 @@ def run_profile(
     env: Mapping[str, str] | None = None,
     stall_s: float = DEFAULT_STALL_SECONDS,
     one_process_per_test: bool = False,
+    deploy: bool = False,
 ) -> Snapshot:
     """Profile ``device``: every planned test in turn; a snapshot of kind ``profile``.
 
@@ -310,12 +317,14 @@ def run_profile(
     the rest (the snapshot then holds what was done, each remaining test marked cancelled).
     Never raises for a failed test. ``one_process_per_test``: the old way, a fresh worker per
     test and no numerics check (kept to measure what the persistent worker saves).
+    ``deploy``: the deployment section too (TFLite on the CPU; on another device each of its
+    tests is skipped with the reason); a deployment test named in ``only`` runs without it.
     """
     cancel = cancel or threading.Event()
     label = device_label(machine, device)
     planned = plan(device, device_caps(device, machine), length,
                    intra_op_threads=intra_op_threads, inter_op_threads=inter_op_threads,
-                   only=only, timed_seconds=timed_seconds)
+                   only=only, timed_seconds=timed_seconds, deploy=deploy)
     # each test's worker is pinned by the GPU's vendor (an AMD GPU by HIP's numbering)
     planned = [dataclasses.replace(p, spec=pin_gpu(p.spec, machine.gpus)) if p.spec else p
                for p in planned]
@@ -377,11 +386,16 @@ def run_profile(
     if inter_op_threads is not None:
         settings["inter-op threads"] = str(inter_op_threads)
     ref = load_reference()
+    deploy_ids = {p.test.test_id for p in planned if p.test.deployment}
+    section = None
+    if deploy_ids:
+        section = DeploySection(tests=tuple(o for o in outcomes if o.test_id in deploy_ids))
     record = ProfileRecord(
         suite=SUITE_VERSION, length=length, device=device, device_label=label,
-        settings=settings, partial=bool(only), started_at=started_at, tests=tuple(outcomes),
+        settings=settings, partial=bool(only), started_at=started_at,
+        tests=tuple(o for o in outcomes if o.test_id not in deploy_ids),
         overhead=OverheadSplit(wall_seconds=wall_total, phases=phases),
-        reference=ref.name if ref else None,
+        reference=ref.name if ref else None, deployment=section,
     )
     # the ceilings it measured go into the ceilings cache; % of peak is against them from now on
     adopted = adopt_profile_ceilings(record, runs)

@@ -335,8 +335,11 @@ class ProfileSession:
         return self.active is not None and not self.active.ended
 
     def plan(self, device: str, length: Length = "quick", *, only: Sequence[str] | None = None,
-             timed_seconds: float | None = None) -> list[PlannedTest]:
-        """The tests a profile of ``device`` would run here (from what detection knows so far)."""
+             timed_seconds: float | None = None, deploy: bool = False) -> list[PlannedTest]:
+        """The tests a profile of ``device`` would run here (from what detection knows so far).
+
+        ``deploy``: with the deployment section (TFLite on the CPU).
+        """
         known = self._session.machine
         if device == "cpu":
             flags = frozenset(f for cpu in known.cpus or () for f in cpu.flags)
@@ -344,7 +347,7 @@ class ProfileSession:
         else:
             gpu = next((g for g in known.gpus or () if f"gpu:{g.index}" == device), None)
             caps = DeviceCaps("gpu", compute_capability=gpu.compute_capability if gpu else None)
-        return plan(device, caps, length, only=only, timed_seconds=timed_seconds)
+        return plan(device, caps, length, only=only, timed_seconds=timed_seconds, deploy=deploy)
 
     def start(
         self,
@@ -355,10 +358,12 @@ class ProfileSession:
         timed_seconds: float | None = None,
         intra_op_threads: int | None = None,
         inter_op_threads: int | None = None,
+        deploy: bool = False,
     ) -> ActiveProfile:
         """Profile ``device`` in the background; SessionError says why it cannot start now.
 
-        ``only`` and ``timed_seconds`` make a short partial profile (tests use them).
+        ``only`` and ``timed_seconds`` make a short partial profile (tests use them);
+        ``deploy``: with the deployment section.
         """
         from hwprof.services.profile import run_profile
         from hwprof.services.session import SessionError
@@ -376,7 +381,7 @@ class ProfileSession:
         try:
             planned = plan(device, device_caps(device, machine), length,
                            intra_op_threads=intra_op_threads, inter_op_threads=inter_op_threads,
-                           only=only, timed_seconds=timed_seconds)
+                           only=only, timed_seconds=timed_seconds, deploy=deploy)
         except ValueError as err:
             raise SessionError(str(err)) from err
         active = ActiveProfile(
@@ -396,7 +401,7 @@ class ProfileSession:
         def work(report: Callable[[Any], None]) -> _Finished:
             snap = run(device, machine=machine, length=length, intra_op_threads=intra_op_threads,
                        inter_op_threads=inter_op_threads, only=only, timed_seconds=timed_seconds,
-                       on_event=report, cancel=cancel, sampler=sampler, env=env)
+                       on_event=report, cancel=cancel, sampler=sampler, env=env, deploy=deploy)
             return finish_profile(snap, reference)
 
         self._emit(ProfileStarted(active))

@@ -24,10 +24,12 @@ from hwprof.core.profile import (
     Speedup,
     compare_profiles,
 )
-from hwprof.core.profile_text import comparison_verdict, fmt_outcome
+from hwprof.core.profile_text import accuracy_text, comparison_verdict, fmt_outcome
 from hwprof.core.snapshot import Snapshot
 from hwprof.core.suite import (
     CATEGORY_TITLE,
+    DEPLOY_SUITE,
+    DEPLOY_VERSION,
     LENGTH_SETTINGS,
     SUITE,
     SUITE_VERSION,
@@ -56,7 +58,7 @@ def suite_listing(machine: DetectReport | None) -> dict[str, Any]:
     devices = machine_devices(machine)
     caps = {d: device_caps(d, machine) for d in devices}
     tests = []
-    for test in SUITE:
+    for test in (*SUITE, *DEPLOY_SUITE):
         where: dict[str, dict[str, str | None]] = {}
         for d in devices:
             precision, why = native_precision(test, caps[d])
@@ -68,11 +70,12 @@ def suite_listing(machine: DetectReport | None) -> dict[str, Any]:
             "category_title": CATEGORY_TITLE[test.category],
             "settings": test.describe(),
             "in_overall_score": test.in_score,
+            "section": "deployment" if test.deployment else "suite",
             "timed_seconds": {name: test.quick_seconds * s.timed_scale
                               for name, s in LENGTH_SETTINGS.items()},
             "devices": where,
         })
-    return {"suite": SUITE_VERSION, "devices": devices,
+    return {"suite": SUITE_VERSION, "deploy_suite": DEPLOY_VERSION, "devices": devices,
             "lengths": {name: s.description for name, s in LENGTH_SETTINGS.items()},
             "tests": tests}
 
@@ -214,7 +217,38 @@ def profile_document(v: ProfileView, *, path: str | None = None) -> dict[str, An
                      for w, s, f in overhead_rows(v.record.overhead)],
         "outside_measuring_share": (v.record.overhead.outside_fraction
                                     if v.record.overhead else None),
+        "deployment": deploy_document(v.record),
     }
+
+
+def deploy_document(record: ProfileRecord) -> dict[str, Any] | None:
+    """The deployment section as plain data (None when the profile did not run it).
+
+    Each TFLite test with its speed against the device's TensorFlow fp32 test, its accuracy
+    and model size, and the sentence the views show.
+    """
+    from hwprof.core.profile import deploy_rows
+    from hwprof.core.profile_text import (
+        NO_DEPLOY_REFERENCE,
+        accuracy_text,
+        deploy_sentence,
+        model_size_text,
+    )
+
+    if record.deployment is None:
+        return None
+    rows = []
+    for row in deploy_rows(record):
+        o = row.outcome
+        rows.append({
+            "test_id": o.test_id, "title": title_of(o.test_id), "status": o.status,
+            "text": fmt_outcome(o, labelled=True), "value": o.value, "unit": o.unit,
+            "baseline": row.baseline_id, "against_tensorflow": speedup_dict(row.speedup),
+            "accuracy": o.accuracy.model_dump(mode="json") if o.accuracy else None,
+            "accuracy_text": accuracy_text(o), "model_bytes": o.model_bytes,
+            "model_size_text": model_size_text(o), "sentence": deploy_sentence(row),
+        })
+    return {"suite": record.deployment.suite, "tests": rows, "note": NO_DEPLOY_REFERENCE}
 
 
 def profile_summary(snapshot: Snapshot) -> dict[str, Any] | None:
@@ -306,8 +340,10 @@ def comparison_document(snapshots: Sequence[Snapshot], names: Sequence[str], *,
 
     records = check_comparable(snapshots, names)
     if only:
-        records = [r.model_copy(update={"tests": tuple(t for t in r.tests if t.test_id in only)})
-                   for r in records]
+        records = [r.model_copy(update={
+            "tests": tuple(t for t in r.tests if t.test_id in only),
+            "deployment": r.deployment and r.deployment.model_copy(update={"tests": tuple(
+                t for t in r.deployment.tests if t.test_id in only)})}) for r in records]
     cmp: ProfileComparison = compare_profiles(records, names)
     tests = []
     for tid, speedups in cmp.per_test.items():
@@ -321,12 +357,16 @@ def comparison_document(snapshots: Sequence[Snapshot], names: Sequence[str], *,
                 "value": o.value if o else None, "low": o.low if o else None,
                 "high": o.high if o else None, "unit": o.unit if o else None,
             }
+            if o is not None and o.accuracy is not None:  # a deployment test: what it costs
+                cell["accuracy_text"] = accuracy_text(o)
             if i > 0:
                 sp = speedups[i - 1]
                 cell["speedup"] = speedup_dict(sp)
                 cell["verdict"] = comparison_verdict(names[0], names[i], sp)
             cells.append(cell)
-        tests.append({"test_id": tid, "title": title_of(tid), "profiles": cells})
+        deployment = tid in {t.test_id for r in records for t in r.deploy_tests}
+        tests.append({"test_id": tid, "title": title_of(tid), "profiles": cells,
+                      "deployment": deployment})
     return {
         "suite": records[0].suite,
         "profiles": list(names),

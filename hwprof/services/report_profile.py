@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from hwprof.core.profile import TestOutcome
+from hwprof.core.profile import Speedup, TestOutcome
 from hwprof.core.profile_text import (
     fmt_measure,
     fmt_outcome,
     fmt_percent_of_ceiling,
     fmt_score,
+    fmt_speedup,
     numerics_text,
     score_interval_text,
 )
@@ -137,6 +138,29 @@ def _numerics(v: ProfileView) -> str:
                    "against", "detail"), rows)
 
 
+def _deployment(v: ProfileView) -> list[str]:
+    """The deployment section (when the profile ran it): TFLite against TensorFlow fp32."""
+    from hwprof.services.profile_view import deploy_document
+
+    doc = deploy_document(v.record)
+    if doc is None:
+        return []
+    rows = []
+    for row in doc["tests"]:
+        sp = row["against_tensorflow"]
+        ratio = "–"
+        if sp is not None:
+            ratio = fmt_speedup(Speedup(row["test_id"], sp["ratio"], sp["low"], sp["high"]))
+        rows.append([row["title"], row["text"], ratio, row["accuracy_text"],
+                     row["model_size_text"]])
+    parts = [f"<h2>Deployment ({_e(doc['suite'])}, TFLite on the CPU)</h2>",
+             _table(("test", "result (95% interval)", "against TensorFlow fp32", "accuracy",
+                     "model"), rows)]
+    parts += [f"<p>{_e(row['sentence'])}</p>" for row in doc["tests"]]
+    parts.append(f"<p class='muted'>{_e(doc['note'])}</p>")
+    return parts
+
+
 def profile_sections(snapshot: Snapshot) -> list[str]:
     """The profile's part of the page (nothing for a session snapshot)."""
     try:
@@ -146,6 +170,7 @@ def profile_sections(snapshot: Snapshot) -> list[str]:
     parts = ["<h2>Score</h2>", _score_card(v),
              "<h2>Tests</h2>", _tests_table(v)]
     parts += _bars(v)
+    parts += _deployment(v)
     parts.append("<h2>Numerics</h2>")
     parts.append(_numerics(v))
     parts.append("<h2>Where the time went</h2>")
