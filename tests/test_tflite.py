@@ -639,3 +639,19 @@ def test_a_target_that_switches_the_runtime_drops_what_only_the_other_one_has() 
         ("fp32", False, None, "synthetic", None)
     with pytest.raises(TargetError, match="leave --xla out"):
         parse_target("cpu tflite xla").apply(tf_base)  # asked for: refused, not dropped
+
+
+def test_the_interpreter_uses_every_cpu_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Left alone, TFLite's interpreter runs one thread while TensorFlow uses every core: a
+    comparison of the two would measure that default, not the runtime."""
+    import os
+
+    from hwprof.workloads.tflite import interpreter_threads
+
+    spec = RunSpec(workload="mlp", mode="infer", runtime="tflite")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert interpreter_threads(spec) == 3
+    assert interpreter_threads(spec.model_copy(update={"intra_op_threads": 1})) == 1
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # Windows, macOS
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert interpreter_threads(spec) == 8
