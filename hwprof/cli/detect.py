@@ -347,33 +347,17 @@ def _apple_section(report: DetectReport) -> Table:
         wraps = col in ("chip", "TensorFlow")
         t.add_column(col, overflow="fold", no_wrap=not wraps, min_width=12 if wraps else None)
     for g in gpus:
-        peak = f"{fmt_flops(g.peak.fp32_flops)} / {fmt_flops(g.peak.fp16_flops)}" if g.peak else NA
-        if g.tensorflow_device:
-            tf = g.tensorflow_device
-        elif g.tensorflow_missing_reason == METAL_PLUGIN_HINT:
-            tf = "not visible: no tensorflow-metal (see the note)"
-        else:
-            tf = f"not visible: {g.tensorflow_missing_reason or 'unknown'}"
+        tf = _tf_cell(g, METAL_PLUGIN_HINT, "no tensorflow-metal")
         t.add_row(*[plain(c) for c in (str(g.index), g.name or NA, fmt_num(g.compute_units),
-                                        fmt_bytes(g.memory_total_bytes), peak, tf)])
+                                        fmt_bytes(g.memory_total_bytes), _peak_cell(g), tf)])
     return t
 
 
 def _intel_row(g: GpuInfo, hint: bool) -> list[Text]:
     if g.error:
         return [plain(g.index), plain(g.error, style="red"), *([plain("")] * 8)]
-    power = (
-        f"{fmt_num(g.power_limit_enforced_watts, '{:.0f}')} W"
-        if g.power_limit_enforced_watts is not None
-        else NA
-    )
-    peak = f"{fmt_flops(g.peak.fp32_flops)} / {fmt_flops(g.peak.fp16_flops)}" if g.peak else NA
-    if g.tensorflow_device:
-        tf = g.tensorflow_device
-    elif hint and g.tensorflow_missing_reason == INTEL_EXTENSION_HINT:
-        tf = "not visible: no Intel Extension for TensorFlow (see the note)"
-    else:
-        tf = f"not visible: {g.tensorflow_missing_reason or 'unknown'}"
+    tf = _tf_cell(g, INTEL_EXTENSION_HINT if hint else None,
+                  "no Intel Extension for TensorFlow")
     return [plain(cell) for cell in (
         str(g.index),
         g.name or NA,
@@ -381,9 +365,9 @@ def _intel_row(g: GpuInfo, hint: bool) -> list[Text]:
         g.architecture or NA,
         fmt_num(g.compute_units),
         f"{fmt_num(g.sm_clock_max_mhz)} MHz",
-        power,
+        _power_cap_cell(g),
         _pcie_text(g),
-        peak,
+        _peak_cell(g),
         tf,
     )]
 
@@ -443,18 +427,6 @@ def _amd_row(g: GpuInfo, hint: str | None) -> list[Text]:
     if g.error:
         return [plain(g.index), plain(g.error, style="red"), *([plain("")] * 8)]
     clocks = f"{fmt_num(g.sm_clock_max_mhz)} / {fmt_num(g.memory_clock_max_mhz)} MHz"
-    power = (
-        f"{fmt_num(g.power_limit_enforced_watts, '{:.0f}')} W"
-        if g.power_limit_enforced_watts is not None
-        else NA
-    )
-    peak = f"{fmt_flops(g.peak.fp32_flops)} / {fmt_flops(g.peak.fp16_flops)}" if g.peak else NA
-    if g.tensorflow_device:
-        tf = g.tensorflow_device
-    elif hint and g.tensorflow_missing_reason == hint:
-        tf = "not visible: no ROCm TensorFlow (see the note)"
-    else:
-        tf = f"not visible: {g.tensorflow_missing_reason or 'unknown'}"
     return [plain(cell) for cell in (
         str(g.index),
         g.name or NA,
@@ -462,11 +434,33 @@ def _amd_row(g: GpuInfo, hint: str | None) -> list[Text]:
         g.gfx_target or NA,
         fmt_num(g.compute_units),
         clocks,
-        power,
+        _power_cap_cell(g),
         _pcie_text(g),
-        peak,
-        tf,
+        _peak_cell(g),
+        _tf_cell(g, hint, "no ROCm TensorFlow"),
     )]
+
+
+def _tf_cell(g: GpuInfo, hint: str | None, missing: str) -> str:
+    """A vendor GPU's TensorFlow device, or why TensorFlow cannot see it.
+
+    A GPU whose reason is ``hint`` (printed once as a note under the table) says ``missing``.
+    """
+    if g.tensorflow_device:
+        return g.tensorflow_device
+    if hint and g.tensorflow_missing_reason == hint:
+        return f"not visible: {missing} (see the note)"
+    return f"not visible: {g.tensorflow_missing_reason or 'unknown'}"
+
+
+def _peak_cell(g: GpuInfo) -> str:
+    return f"{fmt_flops(g.peak.fp32_flops)} / {fmt_flops(g.peak.fp16_flops)}" if g.peak else NA
+
+
+def _power_cap_cell(g: GpuInfo) -> str:
+    if g.power_limit_enforced_watts is None:
+        return NA
+    return f"{fmt_num(g.power_limit_enforced_watts, '{:.0f}')} W"
 
 
 def _gpu_row(g: GpuInfo) -> list[Text]:

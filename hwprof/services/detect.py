@@ -8,12 +8,14 @@ whole, the window fills its Devices panel in as the parts arrive.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from hwprof.backends.amd import AmdBackend
 from hwprof.backends.apple import AppleBackend
@@ -192,38 +194,26 @@ def detect_progressively(
         host = step("host", f.host)
         gpus = step("NVIDIA GPUs", f.gpus)
         nvml, gpu_list = gpus if isinstance(gpus, tuple) else (None, ())
-        amd_status: AmdStatus | None = None
-        if f.amd is not None:
-            amd_fn = f.amd
-            offset = len(gpu_list)
-            amd = step("AMD GPUs", lambda: amd_fn(offset))
-            if isinstance(amd, tuple):
-                amd_status, amd_gpus = amd
-                gpu_list = (*gpu_list, *amd_gpus)
-        intel_status: IntelStatus | None = None
-        if f.intel is not None:
-            intel_fn = f.intel
-            intel_offset = len(gpu_list)
-            intel = step("Intel GPUs", lambda: intel_fn(intel_offset))
-            if isinstance(intel, tuple):
-                intel_status, intel_gpus = intel
-                gpu_list = (*gpu_list, *intel_gpus)
-        apple_status: AppleStatus | None = None
-        if f.apple is not None:
-            apple_fn = f.apple
-            apple_offset = len(gpu_list)
-            apple = step("Apple GPU", lambda: apple_fn(apple_offset))
-            if isinstance(apple, tuple):
-                apple_status, apple_gpus = apple
-                gpu_list = (*gpu_list, *apple_gpus)
+        # the other vendors' GPUs, each numbered after those found before it
+        vendors: dict[str, Any] = {}  # vendor -> its status
+        steps = (("amd", "AMD GPUs", f.amd), ("intel", "Intel GPUs", f.intel),
+                 ("apple", "Apple GPU", f.apple))
+        for vendor, what, vendor_fn in steps:
+            if vendor_fn is None:
+                continue
+            found = step(what, functools.partial(vendor_fn, len(gpu_list)))
+            if isinstance(found, tuple):
+                vendors[vendor], more = found
+                gpu_list = (*gpu_list, *more)
         tpu_status: TpuStatus | None = None
         tpu_chips: tuple[TpuInfo, ...] = ()
         if f.tpu is not None:
             tpus = step("TPU chips", f.tpu)
             if isinstance(tpus, tuple):
                 tpu_status, tpu_chips = tpus
-        state = state.replace(host=host, nvml=nvml, amd=amd_status, intel=intel_status,
-                              apple=apple_status, gpus=gpu_list, tpu=tpu_status, tpus=tpu_chips,
+        state = state.replace(host=host, nvml=nvml, amd=vendors.get("amd"),
+                              intel=vendors.get("intel"), apple=vendors.get("apple"),
+                              gpus=gpu_list, tpu=tpu_status, tpus=tpu_chips,
                               errors=tuple(errors))
         say(state, "Detecting CPU…")
         cpu = cpu_future.result()

@@ -333,22 +333,18 @@ def estimate_batch_norms(tf: Any, keras: Any, model: Any, x: Any) -> None:
             layer.momentum = momentum
 
 
-def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
-    """A Keras model trained with SGD on cross-entropy, or served frozen."""
-    import keras
-
+def make_parts(tf: Any, keras: Any, spec: RunSpec) -> ModelParts:
+    """``spec``'s model, inputs and labels, built under its dtype policy and seed."""
     set_policy(keras, spec)
     keras.utils.set_random_seed(spec.seed)
     gen = tf.random.Generator.from_seed(spec.seed)
-    parts = MODEL_PARTS[spec.workload](tf, keras, gen, spec)
-    model, x, y = parts.model, parts.x, parts.y
-    batch = spec.effective_batch_size
+    return MODEL_PARTS[spec.workload](tf, keras, gen, spec)
+
+
+def forward_graph(tf: Any, parts: ModelParts, batch: int) -> tuple[Any, float | None, list[str]]:
+    """The model's inference as a concrete function, its FLOPs per sample, and a note if unknown."""
+    model, x = parts.model, parts.x
     notes: list[str] = []
-    if spec.mode == "infer" and spec.precision == "fp32":
-        # fp32 only: the model TFLite converts (and measures its accuracy against). With unit-
-        # scale activations this untrained network amplifies rounding layer by layer (bf16's
-        # 0.4% grows to 23-30% at MobileNet-V2's logits), past the suite's numerics tolerance
-        estimate_batch_norms(tf, keras, model, x)
 
     @tf.function
     def forward(inputs: Any) -> Any:
@@ -364,6 +360,31 @@ def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
         flops = total / batch if total else None
         if flops is None:
             notes.append("FLOPs unknown: TensorFlow's cost analysis gave none")
+    return concrete, flops, notes
+
+
+def sgd(keras: Any, spec: RunSpec) -> tuple[Any, Any, bool]:
+    """The training's optimizer (loss-scaled in mixed_float16), its loss, and whether it scales."""
+    optimizer: Any = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
+    scaled = spec.precision == "mixed_float16"
+    if scaled:
+        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+    return optimizer, keras.losses.SparseCategoricalCrossentropy(from_logits=True), scaled
+
+
+def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
+    """A Keras model trained with SGD on cross-entropy, or served frozen."""
+    import keras
+
+    parts = make_parts(tf, keras, spec)
+    model, x, y = parts.model, parts.x, parts.y
+    batch = spec.effective_batch_size
+    if spec.mode == "infer" and spec.precision == "fp32":
+        # fp32 only: the model TFLite converts (and measures its accuracy against). With unit-
+        # scale activations this untrained network amplifies rounding layer by layer (bf16's
+        # 0.4% grows to 23-30% at MobileNet-V2's logits), past the suite's numerics tolerance
+        estimate_batch_norms(tf, keras, model, x)
+    concrete, flops, notes = forward_graph(tf, parts, batch)
 
     if spec.data == "pipeline":
         return _with_pipeline(tf, keras, spec, model, concrete, flops, notes)
@@ -379,11 +400,7 @@ def build_keras(tf: Any, spec: RunSpec) -> BuiltWorkload:
 
         return BuiltWorkload(infer_step, batch, flops, notes=notes, model=model, inputs=x)
 
-    optimizer: Any = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
-    if spec.precision == "mixed_float16":
-        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    scaled = spec.precision == "mixed_float16"
+    optimizer, loss_fn, scaled = sgd(keras, spec)
 
     @tf.function(jit_compile=spec.xla)
     def train_step() -> Any:
@@ -429,11 +446,7 @@ def _with_pipeline(tf: Any, keras: Any, spec: RunSpec, model: Any, concrete: Any
         return BuiltWorkload(lambda: infer_step(iterator), batch, flops, notes=notes,
                              model=model)
 
-    optimizer: Any = keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)
-    if spec.precision == "mixed_float16":
-        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    scaled = spec.precision == "mixed_float16"
+    optimizer, loss_fn, scaled = sgd(keras, spec)
 
     @tf.function(jit_compile=spec.xla)
     def train_on(x: Any, y: Any) -> Any:

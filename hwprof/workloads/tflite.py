@@ -58,11 +58,10 @@ from hwprof.core.paths import data_dir
 from hwprof.core.results import DeployedAccuracy, TfliteInfo, deployed_accuracy
 from hwprof.core.spec import RunSpec
 from hwprof.workloads.builders import (
-    MODEL_PARTS,
     BuiltWorkload,
     estimate_batch_norms,
-    graph_flops,
-    set_policy,
+    forward_graph,
+    make_parts,
 )
 
 # Bumped when what a cache file holds changes (how hwprof converts), so old files miss
@@ -471,26 +470,10 @@ def build_tflite(tf: Any, spec: RunSpec) -> tuple[BuiltWorkload, TfliteInfo]:
 
     runtime = choose_runtime(tf)
     as_tf = spec.model_copy(update={"runtime": "tf", "precision": "fp32"})
-    set_policy(keras, as_tf)
-    keras.utils.set_random_seed(spec.seed)
-    gen = tf.random.Generator.from_seed(spec.seed)
-    parts = MODEL_PARTS[spec.workload](tf, keras, gen, as_tf)
+    parts = make_parts(tf, keras, as_tf)
     model, x = parts.model, parts.x
-    batch = spec.effective_batch_size
     estimate_batch_norms(tf, keras, model, x)  # as a TensorFlow inference run does
-
-    @tf.function
-    def forward(inputs: Any) -> Any:
-        return model(inputs, training=False)
-
-    concrete = forward.get_concrete_function(tf.TensorSpec(x.shape, x.dtype))
-    notes: list[str] = []
-    flops = parts.forward_flops_per_sample
-    if flops is None:
-        total = graph_flops(tf, concrete)
-        flops = total / batch if total else None
-        if flops is None:
-            notes.append("FLOPs unknown: TensorFlow's cost analysis gave none")
+    concrete, flops, notes = forward_graph(tf, parts, spec.effective_batch_size)
     frozen = convert_to_constants.convert_variables_to_constants_v2(concrete)
     calibration = (iter(seeded_batches(tf, x, spec.seed + 2, CALIBRATION_BATCHES))
                    if spec.precision == "int8" else None)
@@ -531,4 +514,5 @@ def build_tflite(tf: Any, spec: RunSpec) -> tuple[BuiltWorkload, TfliteInfo]:
             f"{compiled.log.on_edgetpu} operations on the Edge TPU, {compiled.log.on_cpu} on the "
             "CPU" if compiled.log.on_edgetpu is not None else "its log did not say how many "
             "operations run on the Edge TPU"))
-    return BuiltWorkload(step, batch, flops, notes=notes, model=model, inputs=x), info
+    return BuiltWorkload(step, spec.effective_batch_size, flops, notes=notes, model=model,
+                         inputs=x), info
